@@ -1,0 +1,619 @@
+#include "ezone/report/html_report.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "atomic_file.h"
+#include "ezone/report/sanitize.h"
+
+namespace ezone::report {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Aggregation shared by the HTML and Markdown renderers.
+
+// Observed effects from least to most severe; the index is the severity.
+constexpr std::array<std::string_view, 4> kEffects = {"none", "limited",
+                                                      "varied", "global"};
+
+std::optional<std::size_t> EffectSeverity(std::string_view effect) {
+  for (std::size_t i = 0; i < kEffects.size(); ++i) {
+    if (kEffects[i] == effect) return i;
+  }
+  return std::nullopt;
+}
+
+struct Totals {
+  std::size_t checks = 0, pass = 0, failure = 0, error = 0, skipped = 0;
+};
+
+void Count(Totals& totals, Verdict verdict) {
+  ++totals.checks;
+  switch (verdict) {
+    case Verdict::kPass:
+      ++totals.pass;
+      break;
+    case Verdict::kFailure:
+      ++totals.failure;
+      break;
+    case Verdict::kError:
+      ++totals.error;
+      break;
+    case Verdict::kSkipped:
+      ++totals.skipped;
+      break;
+  }
+}
+
+// All checks of one VMM x fault/variant pair.
+struct Cell {
+  Totals totals;
+  std::optional<std::size_t> worst_effect;  // index into kEffects
+  std::map<std::string, std::size_t> effect_counts;
+  std::vector<std::size_t> checks;  // indexes into the record vector
+
+  // "limited", "global", ..., or "skipped"/"error"/"unknown" when no effect
+  // was observed: the cell's colour.
+  std::string Kind() const {
+    if (worst_effect) return std::string(kEffects[*worst_effect]);
+    if (totals.checks > 0 && totals.skipped == totals.checks) return "skipped";
+    if (totals.error > 0) return "error";
+    return "unknown";
+  }
+  // "5/5 pass", counted over the checks that ran.
+  std::string PassText() const {
+    const std::size_t ran = totals.checks - totals.skipped;
+    if (ran == 0) return fmt::format("{} skipped", totals.skipped);
+    return fmt::format("{}/{} pass", totals.pass, ran);
+  }
+};
+
+struct Matrix {
+  std::vector<std::string> rows;     // VMMs, order of first appearance
+  std::vector<std::string> columns;  // fault[/variant]
+  std::map<std::pair<std::string, std::string>, Cell> cells;
+};
+
+std::string ColumnLabel(const CheckRecord& record) {
+  std::string label = record.fault.empty() ? "(no fault)" : record.fault;
+  if (!record.variant.empty()) label += "/" + record.variant;
+  return label;
+}
+
+std::string RowLabel(const CheckRecord& record) {
+  return record.vmm.empty() ? "(no VMM)" : record.vmm;
+}
+
+Matrix BuildMatrix(const std::vector<CheckRecord>& records) {
+  Matrix matrix;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const CheckRecord& record = records[i];
+    const std::string row = RowLabel(record);
+    const std::string column = ColumnLabel(record);
+    if (std::find(matrix.rows.begin(), matrix.rows.end(), row) ==
+        matrix.rows.end()) {
+      matrix.rows.push_back(row);
+    }
+    if (std::find(matrix.columns.begin(), matrix.columns.end(), column) ==
+        matrix.columns.end()) {
+      matrix.columns.push_back(column);
+    }
+    Cell& cell = matrix.cells[{row, column}];
+    Count(cell.totals, record.verdict);
+    cell.checks.push_back(i);
+    // A skipped check observed nothing, whatever its record says.
+    if (record.verdict == Verdict::kSkipped) continue;
+    if (const auto severity = EffectSeverity(record.effect)) {
+      ++cell.effect_counts[record.effect];
+      if (!cell.worst_effect || *severity > *cell.worst_effect) {
+        cell.worst_effect = severity;
+      }
+    }
+  }
+  return matrix;
+}
+
+Totals CountAll(const std::vector<CheckRecord>& records) {
+  Totals totals;
+  for (const CheckRecord& record : records) Count(totals, record.verdict);
+  return totals;
+}
+
+std::string FormatMs(const std::optional<double>& ms) {
+  if (!ms || !std::isfinite(*ms)) return "–";
+  if (std::fabs(*ms) < 1000) return fmt::format("{:.0f} ms", *ms);
+  return fmt::format("{:.2f} s", *ms / 1000);
+}
+
+std::string FormatWall(double seconds) {
+  if (!std::isfinite(seconds) || seconds <= 0) return "–";
+  return fmt::format("{:.1f} s", seconds);
+}
+
+std::string CheckName(const CheckRecord& record) {
+  if (record.classname.empty()) return record.name;
+  return record.classname + "/" + record.name;
+}
+
+// ---------------------------------------------------------------------------
+// HTML
+
+// Untrusted text -> HTML text.
+std::string H(std::string_view raw) { return EscapeHtml(SanitizeForXml(raw)); }
+std::string H1(std::string_view raw) {
+  return EscapeHtml(SanitizeOneLine(CapBytes(raw, 4096)));
+}
+
+// Percent-encodes a path for an href: only unreserved characters and '/'
+// stay, so no scheme ("javascript:") or markup can sneak in.
+std::string EncodePathForHref(const std::string& path) {
+  std::string out;
+  for (const unsigned char c : path) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+        c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+std::string LogHref(const std::string& log_path,
+                    const std::filesystem::path& link_base) {
+  std::filesystem::path path(log_path);
+  if (!link_base.empty() && path.is_absolute()) {
+    std::error_code ec;
+    const std::filesystem::path base =
+        std::filesystem::absolute(link_base, ec);
+    if (!ec) {
+      const std::filesystem::path relative = path.lexically_relative(base);
+      if (!relative.empty()) path = relative;
+    }
+  }
+  return EncodePathForHref(path.generic_string());
+}
+
+constexpr std::string_view kCss = R"css(
+:root { --fg:#1f2328; --muted:#656d76; --line:#d0d7de; --bg:#ffffff;
+  --none:#e1e4e8; --limited:#b7e4c7; --varied:#ffd98e; --global:#f4a3a3;
+  --error:#d9c8f0; --skip:#f6f8fa; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
+  color: var(--fg); background: var(--bg); margin: 0 auto; padding: 24px;
+  max-width: 1400px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 32px 0 8px; border-bottom: 1px solid var(--line);
+  padding-bottom: 4px; }
+.meta { color: var(--muted); margin: 0 0 12px; }
+.summary { display: flex; gap: 12px; flex-wrap: wrap; margin: 12px 0; }
+.summary span { padding: 4px 10px; border-radius: 12px; background: var(--skip);
+  border: 1px solid var(--line); }
+.banner { padding: 8px 12px; border-radius: 6px; margin: 12px 0;
+  font-weight: 600; }
+.banner.bad { background: #ffebe9; border: 1px solid #ff8182; }
+.banner.good { background: #dafbe1; border: 1px solid #4ac26b; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left;
+  vertical-align: top; }
+th { background: var(--skip); font-weight: 600; }
+table.props td:first-child { font-family: ui-monospace, monospace;
+  color: var(--muted); }
+table.matrix td.cell { min-width: 120px; text-align: center; }
+table.matrix th.row { white-space: nowrap; }
+.cell .effect { display: block; font-weight: 600; }
+.cell .count { display: block; font-size: 12px; }
+.cell .extra { display: block; font-size: 11px; color: var(--muted); }
+.effect-none { background: var(--none); }
+.effect-limited { background: var(--limited); }
+.effect-varied { background: var(--varied); }
+.effect-global { background: var(--global); }
+.effect-unknown { background: var(--bg); }
+.cell-error { background: var(--error); }
+.cell-skipped { background: repeating-linear-gradient(45deg, var(--skip),
+  var(--skip) 6px, #eaeef2 6px, #eaeef2 12px); color: var(--muted); }
+.cell-empty { background: var(--bg); color: var(--muted); }
+td.violated { outline: 3px solid #cf222e; outline-offset: -3px; }
+.marker { display: block; color: #a40e26; font-weight: 700; font-size: 12px; }
+.legend { display: flex; gap: 8px; flex-wrap: wrap; margin: 8px 0;
+  font-size: 12px; }
+.legend span { padding: 2px 8px; border: 1px solid var(--line);
+  border-radius: 4px; }
+.badge { display: inline-block; padding: 0 8px; border-radius: 10px;
+  font-size: 12px; font-weight: 600; border: 1px solid transparent; }
+.verdict-pass { background: #dafbe1; color: #116329; border-color: #4ac26b; }
+.verdict-failure { background: #ffebe9; color: #a40e26; border-color: #ff8182; }
+.verdict-error { background: #fbefff; color: #6e40c9; border-color: #c297ff; }
+.verdict-skipped { background: var(--skip); color: var(--muted);
+  border-color: var(--line); }
+table.checks td.num { text-align: right; white-space: nowrap;
+  font-variant-numeric: tabular-nums; }
+details { border: 1px solid var(--line); border-radius: 6px; margin: 8px 0;
+  padding: 0 12px; }
+details[open] { padding-bottom: 12px; }
+summary { cursor: pointer; padding: 8px 0; font-weight: 600; }
+summary code { font-weight: 400; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px;
+  margin: 8px 0; }
+dt { color: var(--muted); }
+dd { margin: 0; }
+.message { white-space: pre-wrap; }
+pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px;
+  padding: 8px; overflow: auto; max-height: 480px; font-size: 12px;
+  white-space: pre-wrap; word-break: break-all; }
+ul.evidence { margin: 4px 0; padding-left: 20px;
+  font-family: ui-monospace, monospace; font-size: 12px; }
+footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
+)css";
+
+std::string VerdictBadge(Verdict verdict) {
+  return fmt::format(R"(<span class="badge verdict-{0}">{0}</span>)",
+                     VerdictName(verdict));
+}
+
+std::string EffectClass(std::string_view kind) {
+  if (kind == "skipped") return "cell-skipped";
+  if (kind == "error") return "cell-error";
+  if (EffectSeverity(kind)) return fmt::format("effect-{}", kind);
+  return "effect-unknown";
+}
+
+void RenderHeader(std::string& out, const RunInfo& run, const Totals& totals) {
+  const std::string title = run.name.empty() ? "ezone run" : run.name;
+  out += fmt::format("<h1>{}</h1>\n", H1(title));
+  std::string meta;
+  if (!run.hostname.empty()) meta += "host <b>" + H1(run.hostname) + "</b>";
+  if (!run.timestamp.empty()) {
+    if (!meta.empty()) meta += " · ";
+    meta += "started " + H1(run.timestamp);
+  }
+  if (!meta.empty()) out += "<p class=\"meta\">" + meta + "</p>\n";
+  if (totals.failure > 0) {
+    out += fmt::format(
+        "<div class=\"banner bad\">Isolation violated in {} check{}.</div>\n",
+        totals.failure, totals.failure == 1 ? "" : "s");
+  } else if (totals.error > 0) {
+    out += fmt::format(
+        "<div class=\"banner bad\">{} check{} could not be carried "
+        "out.</div>\n",
+        totals.error, totals.error == 1 ? "" : "s");
+  } else if (totals.pass > 0) {
+    out += "<div class=\"banner good\">Every check that ran kept its "
+           "isolation policy.</div>\n";
+  }
+  out += fmt::format(
+      "<div class=\"summary\"><span>{} checks</span><span>{} pass</span>"
+      "<span>{} failures</span><span>{} errors</span><span>{} "
+      "skipped</span></div>\n",
+      totals.checks, totals.pass, totals.failure, totals.error,
+      totals.skipped);
+  if (!run.properties.empty()) {
+    out += "<table class=\"props\">\n";
+    for (const auto& [key, value] : run.properties) {
+      out += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", H1(key),
+                         H1(value));
+    }
+    out += "</table>\n";
+  }
+}
+
+void RenderMatrix(std::string& out, const Matrix& matrix) {
+  out += "<h2>Isolation matrix</h2>\n";
+  out += "<div class=\"legend\">Observed effect: "
+         "<span class=\"effect-none\">none</span>"
+         "<span class=\"effect-limited\">limited</span>"
+         "<span class=\"effect-varied\">varied</span>"
+         "<span class=\"effect-global\">global</span>"
+         "<span class=\"cell-skipped\">skipped</span>"
+         "<span class=\"cell-error\">error</span>"
+         "<span class=\"marker\">✗ policy violated</span></div>\n";
+  out += "<table class=\"matrix\">\n<tr><th>VMM \\ fault</th>";
+  for (const std::string& column : matrix.columns) {
+    out += "<th>" + H1(column) + "</th>";
+  }
+  out += "</tr>\n";
+  for (const std::string& row : matrix.rows) {
+    out += "<tr><th class=\"row\">" + H1(row) + "</th>";
+    for (const std::string& column : matrix.columns) {
+      const auto it = matrix.cells.find({row, column});
+      if (it == matrix.cells.end()) {
+        out += "<td class=\"cell cell-empty\">—</td>";
+        continue;
+      }
+      const Cell& cell = it->second;
+      const std::string kind = cell.Kind();
+      std::string title;
+      for (const auto& [effect, count] : cell.effect_counts) {
+        if (!title.empty()) title += ", ";
+        title += fmt::format("{} ×{}", effect, count);
+      }
+      out += fmt::format(
+          "<td class=\"cell {}{}\" title=\"{}\"><a href=\"#check-{}\" "
+          "style=\"color:inherit;text-decoration:none\">"
+          "<span class=\"effect\">{}</span><span class=\"count\">{}</span>",
+          EffectClass(kind), cell.totals.failure > 0 ? " violated" : "",
+          H1(title), cell.checks.front(), H1(kind), cell.PassText());
+      if (cell.totals.failure > 0) {
+        out += fmt::format("<span class=\"marker\">✗ {} violated</span>",
+                           cell.totals.failure);
+      }
+      std::string extra;
+      if (cell.totals.error > 0) extra += fmt::format("{} error", cell.totals.error);
+      if (cell.totals.skipped > 0 && cell.totals.skipped < cell.totals.checks) {
+        if (!extra.empty()) extra += ", ";
+        extra += fmt::format("{} skipped", cell.totals.skipped);
+      }
+      if (!extra.empty()) out += "<span class=\"extra\">" + extra + "</span>";
+      out += "</a></td>";
+    }
+    out += "</tr>\n";
+  }
+  out += "</table>\n";
+}
+
+void RenderCheckTable(std::string& out,
+                      const std::vector<CheckRecord>& records) {
+  out += "<h2>Checks</h2>\n<table class=\"checks\">\n<tr><th>Check</th>"
+         "<th>Suite</th><th>VMM</th><th>Fault</th><th>Variant</th>"
+         "<th>Zone</th><th>Policy</th><th>Effect</th><th>Verdict</th>"
+         "<th>Boot</th><th>Ready</th><th>Detection</th><th>Teardown</th>"
+         "<th>Total</th><th>Wall</th></tr>\n";
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const CheckRecord& r = records[i];
+    const std::string effect = r.effect.empty() ? "unknown" : r.effect;
+    out += fmt::format(
+        "<tr><td><a href=\"#check-{}\">{}</a></td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td>"
+        "<td>{}</td>",
+        i, H1(CheckName(r)), H1(r.suite), H1(r.vmm), H1(r.fault),
+        H1(r.variant), H1(r.zone), H1(r.policy),
+        r.verdict == Verdict::kSkipped ? "cell-skipped" : EffectClass(effect),
+        H1(effect), VerdictBadge(r.verdict));
+    for (const auto& ms : {r.timing.boot, r.timing.ready, r.timing.detection,
+                           r.timing.teardown, r.timing.total}) {
+      out += "<td class=\"num\">" + FormatMs(ms) + "</td>";
+    }
+    out += "<td class=\"num\">" + FormatWall(r.seconds) + "</td></tr>\n";
+  }
+  out += "</table>\n";
+}
+
+void RenderCheckDetails(std::string& out,
+                        const std::vector<CheckRecord>& records,
+                        const std::filesystem::path& link_base) {
+  out += "<h2>Details</h2>\n";
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const CheckRecord& r = records[i];
+    // Open what needs attention; passes and skips stay folded.
+    const bool open =
+        r.verdict == Verdict::kFailure || r.verdict == Verdict::kError;
+    out += fmt::format(
+        "<details id=\"check-{}\"{}>\n<summary>{} <code>{}</code>{}</summary>\n",
+        i, open ? " open" : "", VerdictBadge(r.verdict), H1(CheckName(r)),
+        r.effect.empty() ? "" : " — effect " + H1(r.effect));
+    if (!r.message.empty()) {
+      out += "<p class=\"message\">" + H1(r.message) + "</p>\n";
+    }
+    if (!r.detail.empty()) {
+      out += "<p class=\"message\">" + H(CapBytes(r.detail)) + "</p>\n";
+    }
+    out += "<dl>";
+    auto field = [&](std::string_view key, const std::string& value) {
+      if (!value.empty()) {
+        out += fmt::format("<dt>{}</dt><dd>{}</dd>", key, H1(value));
+      }
+    };
+    field("suite", r.suite);
+    field("zone", r.zone);
+    field("vmm", r.vmm);
+    field("fault", r.fault);
+    field("variant", r.variant);
+    field("policy", r.policy);
+    field("effect", r.effect);
+    field("started", r.timestamp);
+    for (const auto& [key, value] : r.properties) {
+      out += fmt::format("<dt>{}</dt><dd>{}</dd>", H1(key), H1(value));
+    }
+    out += "</dl>\n";
+    if (!r.evidence.empty()) {
+      out += "<b>Evidence</b>\n<ul class=\"evidence\">\n";
+      for (const std::string& line : r.evidence) {
+        out += "<li>" + H1(line) + "</li>\n";
+      }
+      out += "</ul>\n";
+    }
+    if (!r.console_excerpt.empty()) {
+      out += "<b>Console excerpt</b>\n<pre class=\"console\">" +
+             H(CapBytes(r.console_excerpt)) + "</pre>\n";
+    }
+    if (!r.console_log_path.empty()) {
+      out += fmt::format("<p>Full console log: <a href=\"{}\">{}</a></p>\n",
+                         LogHref(r.console_log_path, link_base),
+                         H1(r.console_log_path));
+    }
+    out += "</details>\n";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Markdown
+
+// One-line text safe inside a GFM table cell.
+std::string Md(std::string_view raw) {
+  std::string out;
+  for (const char c : SanitizeOneLine(CapBytes(raw, 1024))) {
+    switch (c) {
+      case '|':
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+        out += '\\';
+        out += c;
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string_view EffectEmoji(std::string_view kind) {
+  if (kind == "none") return "⬜";
+  if (kind == "limited") return "🟩";
+  if (kind == "varied") return "🟧";
+  if (kind == "global") return "🟥";
+  if (kind == "skipped") return "⏭️";
+  if (kind == "error") return "🟪";
+  return "❔";
+}
+
+std::string_view VerdictEmoji(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kPass:
+      return "✅";
+    case Verdict::kFailure:
+      return "❌";
+    case Verdict::kError:
+      return "⚠️";
+    case Verdict::kSkipped:
+      return "⏭️";
+  }
+  return "❔";
+}
+
+// Long campaigns: the step summary should stay short; the HTML has the rest.
+constexpr std::size_t kMaxMarkdownProblems = 50;
+
+}  // namespace
+
+std::string RenderHtml(const RunInfo& run,
+                       const std::vector<CheckRecord>& records,
+                       const std::filesystem::path& link_base) {
+  const Totals totals = CountAll(records);
+  std::string out;
+  out.reserve(16 * 1024 + records.size() * 2048);
+  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  // Belt and braces: even if some text escaped our escaping, nothing may run
+  // or load from elsewhere.
+  out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+         "'none'; style-src 'unsafe-inline'\">\n";
+  out += "<meta name=\"viewport\" content=\"width=device-width, "
+         "initial-scale=1\">\n";
+  out += fmt::format("<title>{} — ezone</title>\n",
+                     H1(run.name.empty() ? "ezone run" : run.name));
+  out += "<style>";
+  out += kCss;
+  out += "</style>\n</head>\n<body>\n";
+  RenderHeader(out, run, totals);
+  if (records.empty()) {
+    out += "<p>No checks were recorded.</p>\n";
+  } else {
+    RenderMatrix(out, BuildMatrix(records));
+    RenderCheckTable(out, records);
+    RenderCheckDetails(out, records, link_base);
+  }
+  out += "<footer>Generated by ezone. Effects: none = the fault did not show; "
+         "limited = victim only; varied = host or witness degraded but alive; "
+         "global = host or witness crashed, hung or oopsed.</footer>\n";
+  out += "</body>\n</html>\n";
+  return out;
+}
+
+void WriteHtml(const RunInfo& run, const std::vector<CheckRecord>& records,
+               const std::filesystem::path& out) {
+  std::filesystem::path base = out.parent_path();
+  if (base.empty()) base = ".";
+  internal::WriteFileAtomically(out, RenderHtml(run, records, base));
+}
+
+std::string RenderMarkdownSummary(const RunInfo& run,
+                                  const std::vector<CheckRecord>& records) {
+  const Totals totals = CountAll(records);
+  std::string out = fmt::format(
+      "## ezone: {}\n\n", Md(run.name.empty() ? "ezone run" : run.name));
+  out += fmt::format(
+      "**{} checks**: ✅ {} pass · ❌ {} failures · ⚠️ {} errors · ⏭️ {} "
+      "skipped",
+      totals.checks, totals.pass, totals.failure, totals.error,
+      totals.skipped);
+  if (!run.hostname.empty()) out += " · host " + Md(run.hostname);
+  if (!run.timestamp.empty()) out += " · " + Md(run.timestamp);
+  out += "\n\n";
+  if (records.empty()) return out;
+
+  const Matrix matrix = BuildMatrix(records);
+  out += "| VMM \\\\ fault |";
+  for (const std::string& column : matrix.columns) out += " " + Md(column) + " |";
+  out += "\n|---|";
+  for (std::size_t i = 0; i < matrix.columns.size(); ++i) out += "---|";
+  out += "\n";
+  for (const std::string& row : matrix.rows) {
+    out += "| **" + Md(row) + "** |";
+    for (const std::string& column : matrix.columns) {
+      const auto it = matrix.cells.find({row, column});
+      if (it == matrix.cells.end()) {
+        out += " — |";
+        continue;
+      }
+      const Cell& cell = it->second;
+      const std::string kind = cell.Kind();
+      out += fmt::format(" {} {} {}", EffectEmoji(kind), kind, cell.PassText());
+      if (cell.totals.failure > 0) {
+        out += fmt::format(" ❌ {} violated", cell.totals.failure);
+      }
+      if (cell.totals.error > 0) out += fmt::format(" ⚠️ {} error", cell.totals.error);
+      out += " |";
+    }
+    out += "\n";
+  }
+  out += "\nLegend: ⬜ none · 🟩 limited · 🟧 varied · 🟥 global · ⏭️ skipped · "
+         "🟪 error\n";
+
+  std::size_t shown = 0, problems = 0;
+  for (const CheckRecord& r : records) {
+    if (r.verdict != Verdict::kFailure && r.verdict != Verdict::kError) continue;
+    if (problems++ == 0) out += "\n### Not passing\n\n";
+    if (shown >= kMaxMarkdownProblems) continue;
+    ++shown;
+    out += fmt::format("- {} **{}** {}", VerdictEmoji(r.verdict),
+                       VerdictName(r.verdict), Md(CheckName(r)));
+    if (!r.effect.empty()) out += " effect " + Md(r.effect);
+    if (!r.message.empty()) out += ": " + Md(r.message);
+    out += "\n";
+  }
+  if (problems > shown) {
+    out += fmt::format("- … and {} more (see the HTML report)\n",
+                       problems - shown);
+  }
+  return out;
+}
+
+void WriteMarkdownSummary(const RunInfo& run,
+                          const std::vector<CheckRecord>& records,
+                          const std::filesystem::path& out) {
+  internal::WriteFileAtomically(out, RenderMarkdownSummary(run, records));
+}
+
+}  // namespace ezone::report

@@ -1,0 +1,450 @@
+#include "ezone/report/junit_writer.h"
+
+#include <charconv>
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include "atomic_file.h"
+#include "ezone/report/sanitize.h"
+
+namespace ezone::report {
+namespace {
+
+// One-line texts (messages) are capped too: an attribute is not the place
+// for a 1 MiB panic trace.
+constexpr std::size_t kMaxMessageBytes = 4096;
+
+// JUnit times are seconds with a dot, whatever the locale (fmt ignores it).
+std::string FormatSeconds(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) seconds = 0;
+  return fmt::format("{:.3f}", seconds);
+}
+
+std::string OneLine(std::string_view raw) {
+  return SanitizeOneLine(CapBytes(raw, kMaxMessageBytes));
+}
+
+std::string DefaultMessage(const CheckRecord& record) {
+  switch (record.verdict) {
+    case Verdict::kFailure:
+      return fmt::format("isolation violated: effect '{}' under policy '{}'",
+                         record.effect.empty() ? "unknown" : record.effect,
+                         record.policy.empty() ? "unknown" : record.policy);
+    case Verdict::kError:
+      return "the check could not be carried out";
+    case Verdict::kSkipped:
+      return "skipped";
+    case Verdict::kPass:
+      break;
+  }
+  return "";
+}
+
+// Body of <failure>/<error>/<skipped>: message, detail, evidence.
+std::string VerdictBody(const CheckRecord& record, const std::string& message) {
+  std::string body = message;
+  if (!record.detail.empty()) {
+    body += "\n\n";
+    body += SanitizeForXml(CapBytes(record.detail));
+  }
+  if (!record.evidence.empty()) {
+    body += "\n\nevidence:";
+    for (const std::string& line : record.evidence) {
+      body += "\n  ";
+      body += OneLine(line);
+    }
+  }
+  return body;
+}
+
+void AppendKeyValue(std::string& out, std::string_view key,
+                    std::string_view value) {
+  if (value.empty()) return;
+  out += OneLine(key);
+  out += '=';
+  out += OneLine(value);
+  out += '\n';
+}
+
+void AppendTiming(std::string& out, std::string_view key,
+                  const std::optional<double>& ms) {
+  if (ms && std::isfinite(*ms)) {
+    out += fmt::format("timing.{}_ms={:.1f}\n", key, *ms);
+  }
+}
+
+std::string SystemOut(const CheckRecord& record) {
+  std::string out;
+  if (!record.console_excerpt.empty()) {
+    out = SanitizeForXml(CapBytes(record.console_excerpt));
+    if (out.back() != '\n') out += '\n';
+  }
+  if (!record.console_log_path.empty()) {
+    // Jenkins' junit-attachments plugin picks this line up.
+    out += fmt::format("[[ATTACHMENT|{}]]\n", OneLine(record.console_log_path));
+  }
+  AppendKeyValue(out, "zone", record.zone);
+  AppendKeyValue(out, "vmm", record.vmm);
+  AppendKeyValue(out, "fault", record.fault);
+  AppendKeyValue(out, "variant", record.variant);
+  AppendKeyValue(out, "policy", record.policy);
+  AppendKeyValue(out, "effect", record.effect);
+  AppendKeyValue(out, "verdict", VerdictName(record.verdict));
+  AppendTiming(out, "boot", record.timing.boot);
+  AppendTiming(out, "ready", record.timing.ready);
+  AppendTiming(out, "detection", record.timing.detection);
+  AppendTiming(out, "teardown", record.timing.teardown);
+  AppendTiming(out, "total", record.timing.total);
+  for (const auto& [key, value] : record.properties) {
+    AppendKeyValue(out, key, value);
+  }
+  // A passing check has no verdict element to carry its evidence.
+  if (record.verdict == Verdict::kPass && !record.evidence.empty()) {
+    out += "evidence:\n";
+    for (const std::string& line : record.evidence) {
+      out += "  " + OneLine(line) + "\n";
+    }
+  }
+  return out;
+}
+
+void AddTestcase(pugi::xml_node suite, const CheckRecord& record) {
+  pugi::xml_node testcase = suite.append_child("testcase");
+  testcase.append_attribute("classname") =
+      OneLine(record.classname.empty() ? record.suite : record.classname)
+          .c_str();
+  testcase.append_attribute("name") =
+      OneLine(record.name.empty() ? "unnamed" : record.name).c_str();
+  testcase.append_attribute("time") = FormatSeconds(record.seconds).c_str();
+  if (!record.timestamp.empty()) {
+    testcase.append_attribute("timestamp") = OneLine(record.timestamp).c_str();
+  }
+
+  const char* element = nullptr;
+  const char* type = nullptr;
+  switch (record.verdict) {
+    case Verdict::kFailure:
+      element = "failure";
+      type = "isolation-violated";
+      break;
+    case Verdict::kError:
+      element = "error";
+      type = "check-error";
+      break;
+    case Verdict::kSkipped:
+      element = "skipped";
+      break;
+    case Verdict::kPass:
+      break;
+  }
+  if (element != nullptr) {
+    const std::string message =
+        record.message.empty() ? DefaultMessage(record) : OneLine(record.message);
+    pugi::xml_node node = testcase.append_child(element);
+    if (type != nullptr) node.append_attribute("type") = type;
+    node.append_attribute("message") = message.c_str();
+    node.text() = VerdictBody(record, message).c_str();
+  }
+
+  if (const std::string out = SystemOut(record); !out.empty()) {
+    testcase.append_child("system-out").text() = out.c_str();
+  }
+}
+
+void AddProperties(pugi::xml_node suite, const RunInfo& run) {
+  if (run.properties.empty()) return;
+  pugi::xml_node properties = suite.append_child("properties");
+  for (const auto& [key, value] : run.properties) {
+    pugi::xml_node property = properties.append_child("property");
+    property.append_attribute("name") = OneLine(key).c_str();
+    property.append_attribute("value") = OneLine(value).c_str();
+  }
+}
+
+std::string Serialise(const pugi::xml_document& doc) {
+  std::ostringstream out;
+  doc.save(out, "  ", pugi::format_default, pugi::encoding_utf8);
+  return std::move(out).str();
+}
+
+pugi::xml_node AddDeclaration(pugi::xml_document& doc) {
+  pugi::xml_node declaration = doc.append_child(pugi::node_declaration);
+  declaration.append_attribute("version") = "1.0";
+  declaration.append_attribute("encoding") = "UTF-8";
+  return declaration;
+}
+
+// Counts of one suite, derived from the testcases so that they can never
+// disagree with the content (also used when merging).
+struct Counts {
+  std::size_t tests = 0, failures = 0, errors = 0, skipped = 0;
+  double time = 0;
+};
+
+double ParseSeconds(const char* text) {
+  double value = 0;
+  const std::string_view view(text);
+  const auto [ptr, ec] =
+      std::from_chars(view.data(), view.data() + view.size(), value);
+  if (ec != std::errc() || !std::isfinite(value) || value < 0) return 0;
+  return value;
+}
+
+Counts CountTestcases(pugi::xml_node suite) {
+  Counts counts;
+  for (pugi::xml_node testcase : suite.children("testcase")) {
+    ++counts.tests;
+    // One verdict per testcase, worst first, as JUnit consumers count them.
+    if (testcase.child("error")) {
+      ++counts.errors;
+    } else if (testcase.child("failure")) {
+      ++counts.failures;
+    } else if (testcase.child("skipped")) {
+      ++counts.skipped;
+    }
+    counts.time += ParseSeconds(testcase.attribute("time").as_string("0"));
+  }
+  return counts;
+}
+
+// Sets the count attributes of a suite, in the conventional order after
+// `name`.
+void SetSuiteCounts(pugi::xml_node suite, const Counts& counts) {
+  suite.append_attribute("tests") = counts.tests;
+  suite.append_attribute("failures") = counts.failures;
+  suite.append_attribute("errors") = counts.errors;
+  suite.append_attribute("skipped") = counts.skipped;
+  suite.append_attribute("time") = FormatSeconds(counts.time).c_str();
+}
+
+void SetTotals(pugi::xml_node root, const Counts& totals) {
+  // junit-10 has no `skipped` on <testsuites>; the suites carry it.
+  root.append_attribute("tests") = totals.tests;
+  root.append_attribute("failures") = totals.failures;
+  root.append_attribute("errors") = totals.errors;
+  root.append_attribute("time") = FormatSeconds(totals.time).c_str();
+}
+
+void Accumulate(Counts& totals, const Counts& counts) {
+  totals.tests += counts.tests;
+  totals.failures += counts.failures;
+  totals.errors += counts.errors;
+  totals.skipped += counts.skipped;
+  totals.time += counts.time;
+}
+
+}  // namespace
+
+std::string RenderJUnit(const RunInfo& run,
+                        const std::vector<CheckRecord>& records) {
+  // Group by suite, keeping the order in which suites first appear.
+  std::vector<std::string> suite_names;
+  std::map<std::string, std::vector<const CheckRecord*>> by_suite;
+  for (const CheckRecord& record : records) {
+    const std::string suite = record.suite.empty() ? "ezone" : record.suite;
+    auto [it, inserted] = by_suite.try_emplace(suite);
+    if (inserted) suite_names.push_back(suite);
+    it->second.push_back(&record);
+  }
+
+  // Build the testcases in a scratch document first: the suite attributes
+  // (counts) come before the children but are derived from them.
+  pugi::xml_document doc;
+  AddDeclaration(doc);
+  pugi::xml_node root = doc.append_child("testsuites");
+  root.append_attribute("name") =
+      OneLine(run.name.empty() ? "ezone" : run.name).c_str();
+  Counts totals;
+  std::vector<pugi::xml_node> suites;
+  pugi::xml_document scratch;
+  for (const std::string& name : suite_names) {
+    pugi::xml_node staged = scratch.append_child("testsuite");
+    for (const CheckRecord* record : by_suite[name]) {
+      AddTestcase(staged, *record);
+    }
+    Accumulate(totals, CountTestcases(staged));
+    suites.push_back(staged);
+  }
+  SetTotals(root, totals);
+
+  std::string timestamp = run.timestamp;
+  for (std::size_t i = 0; i < suite_names.size(); ++i) {
+    pugi::xml_node suite = root.append_child("testsuite");
+    suite.append_attribute("name") = OneLine(suite_names[i]).c_str();
+    SetSuiteCounts(suite, CountTestcases(suites[i]));
+    std::string suite_timestamp = timestamp;
+    if (suite_timestamp.empty()) {  // fall back to the earliest check
+      for (const CheckRecord* record : by_suite[suite_names[i]]) {
+        if (!record->timestamp.empty() &&
+            (suite_timestamp.empty() || record->timestamp < suite_timestamp)) {
+          suite_timestamp = record->timestamp;
+        }
+      }
+    }
+    if (!suite_timestamp.empty()) {
+      suite.append_attribute("timestamp") = OneLine(suite_timestamp).c_str();
+    }
+    if (!run.hostname.empty()) {
+      suite.append_attribute("hostname") = OneLine(run.hostname).c_str();
+    }
+    suite.append_attribute("id") = i;
+    AddProperties(suite, run);
+    for (pugi::xml_node testcase : suites[i].children("testcase")) {
+      suite.append_copy(testcase);
+    }
+  }
+  return Serialise(doc);
+}
+
+void WriteJUnit(const RunInfo& run, const std::vector<CheckRecord>& records,
+                const std::filesystem::path& out) {
+  internal::WriteFileAtomically(out, RenderJUnit(run, records));
+}
+
+namespace {
+
+// Everything collected for one suite name across all inputs.
+struct MergedSuite {
+  std::string timestamp, hostname;
+  std::vector<std::pair<std::string, std::string>> properties;
+  std::set<std::pair<std::string, std::string>> seen_properties;
+  pugi::xml_node staging;  // holds copies of testcases and suite output
+};
+
+void CollectSuites(pugi::xml_node node, const std::string& parent_name,
+                   std::vector<pugi::xml_node>& out,
+                   std::vector<std::string>& suite_names) {
+  std::string name = node.attribute("name").as_string();
+  if (name.empty()) name = parent_name.empty() ? "ezone" : parent_name;
+  out.push_back(node);
+  suite_names.push_back(name);
+  // Nested suites (allowed by the schema, not written by us) are flattened.
+  for (pugi::xml_node child : node.children("testsuite")) {
+    CollectSuites(child, name, out, suite_names);
+  }
+}
+
+void Warn(const std::filesystem::path& input, const std::string& why) {
+  std::cerr << "ezone: warning: skipping JUnit input " << input << ": " << why
+            << '\n';
+}
+
+}  // namespace
+
+std::size_t MergeJUnit(const std::vector<std::filesystem::path>& inputs,
+                       const std::filesystem::path& out) {
+  pugi::xml_document scratch;
+  std::vector<std::string> order;
+  std::map<std::string, MergedSuite> merged;
+  std::string run_name;
+  std::size_t merged_inputs = 0;
+
+  for (const std::filesystem::path& input : inputs) {
+    pugi::xml_document doc;
+    const pugi::xml_parse_result result =
+        doc.load_file(input.c_str(), pugi::parse_default, pugi::encoding_auto);
+    if (!result) {
+      Warn(input, fmt::format("{} at offset {}", result.description(),
+                              result.offset));
+      continue;
+    }
+    const pugi::xml_node root = doc.document_element();
+    std::vector<pugi::xml_node> suites;
+    std::vector<std::string> names;
+    if (std::string_view(root.name()) == "testsuites") {
+      for (pugi::xml_node suite : root.children("testsuite")) {
+        CollectSuites(suite, "", suites, names);
+      }
+      if (run_name.empty()) run_name = root.attribute("name").as_string();
+    } else if (std::string_view(root.name()) == "testsuite") {
+      CollectSuites(root, "", suites, names);
+    } else {
+      Warn(input, fmt::format("root element <{}> is not JUnit", root.name()));
+      continue;
+    }
+    ++merged_inputs;
+
+    for (std::size_t i = 0; i < suites.size(); ++i) {
+      const pugi::xml_node suite = suites[i];
+      auto [it, inserted] = merged.try_emplace(names[i]);
+      MergedSuite& target = it->second;
+      if (inserted) {
+        order.push_back(names[i]);
+        target.staging = scratch.append_child("testsuite");
+      }
+      const std::string timestamp = suite.attribute("timestamp").as_string();
+      if (!timestamp.empty() &&
+          (target.timestamp.empty() || timestamp < target.timestamp)) {
+        target.timestamp = timestamp;  // ISO 8601 sorts as text
+      }
+      if (target.hostname.empty()) {
+        target.hostname = suite.attribute("hostname").as_string();
+      }
+      for (pugi::xml_node property :
+           suite.child("properties").children("property")) {
+        std::pair<std::string, std::string> entry(
+            property.attribute("name").as_string(),
+            property.attribute("value").as_string());
+        if (target.seen_properties.insert(entry).second) {
+          target.properties.push_back(std::move(entry));
+        }
+      }
+      for (pugi::xml_node child : suite.children()) {
+        const std::string_view name = child.name();
+        if (name == "testcase" || name == "system-out" ||
+            name == "system-err") {
+          target.staging.append_copy(child);
+        }
+      }
+    }
+  }
+
+  pugi::xml_document doc;
+  AddDeclaration(doc);
+  pugi::xml_node root = doc.append_child("testsuites");
+  root.append_attribute("name") = (run_name.empty() ? "ezone" : run_name).c_str();
+  Counts totals;
+  for (const std::string& name : order) {
+    Accumulate(totals, CountTestcases(merged[name].staging));
+  }
+  SetTotals(root, totals);
+  std::size_t id = 0;
+  for (const std::string& name : order) {
+    const MergedSuite& source = merged[name];
+    pugi::xml_node suite = root.append_child("testsuite");
+    suite.append_attribute("name") = name.c_str();
+    SetSuiteCounts(suite, CountTestcases(source.staging));
+    if (!source.timestamp.empty()) {
+      suite.append_attribute("timestamp") = source.timestamp.c_str();
+    }
+    if (!source.hostname.empty()) {
+      suite.append_attribute("hostname") = source.hostname.c_str();
+    }
+    suite.append_attribute("id") = id++;
+    if (!source.properties.empty()) {
+      pugi::xml_node properties = suite.append_child("properties");
+      for (const auto& [key, value] : source.properties) {
+        pugi::xml_node property = properties.append_child("property");
+        property.append_attribute("name") = key.c_str();
+        property.append_attribute("value") = value.c_str();
+      }
+    }
+    for (pugi::xml_node child : source.staging.children()) {
+      suite.append_copy(child);
+    }
+  }
+  internal::WriteFileAtomically(out, Serialise(doc));
+  return merged_inputs;
+}
+
+}  // namespace ezone::report
