@@ -69,6 +69,16 @@ struct Cell {
     if (totals.error > 0) return "error";
     return "unknown";
   }
+  // The check a click on the cell should lead to: a violation first, then an
+  // error, else the first check.
+  std::size_t FirstToLookAt(const std::vector<CheckRecord>& records) const {
+    for (const Verdict wanted : {Verdict::kFailure, Verdict::kError}) {
+      for (const std::size_t i : checks) {
+        if (records[i].verdict == wanted) return i;
+      }
+    }
+    return checks.front();
+  }
   // "5/5 pass", counted over the checks that ran.
   std::string PassText() const {
     const std::size_t ran = totals.checks - totals.skipped;
@@ -211,6 +221,8 @@ table.props td:first-child { font-family: ui-monospace, monospace;
   color: var(--muted); }
 table.matrix td.cell { min-width: 120px; text-align: center; }
 table.matrix th.row { white-space: nowrap; }
+table.matrix td.cell a { color: inherit; text-decoration: none;
+  display: block; }
 .cell .effect { display: block; font-weight: 600; }
 .cell .count { display: block; font-size: 12px; }
 .cell .extra { display: block; font-size: 11px; color: var(--muted); }
@@ -307,7 +319,8 @@ void RenderHeader(std::string& out, const RunInfo& run, const Totals& totals) {
   }
 }
 
-void RenderMatrix(std::string& out, const Matrix& matrix) {
+void RenderMatrix(std::string& out, const Matrix& matrix,
+                  const std::vector<CheckRecord>& records) {
   out += "<h2>Isolation matrix</h2>\n";
   out += "<div class=\"legend\">Observed effect: "
          "<span class=\"effect-none\">none</span>"
@@ -338,11 +351,10 @@ void RenderMatrix(std::string& out, const Matrix& matrix) {
         title += fmt::format("{} ×{}", effect, count);
       }
       out += fmt::format(
-          "<td class=\"cell {}{}\" title=\"{}\"><a href=\"#check-{}\" "
-          "style=\"color:inherit;text-decoration:none\">"
+          "<td class=\"cell {}{}\" title=\"{}\"><a href=\"#check-{}\">"
           "<span class=\"effect\">{}</span><span class=\"count\">{}</span>",
           EffectClass(kind), cell.totals.failure > 0 ? " violated" : "",
-          H1(title), cell.checks.front(), H1(kind), cell.PassText());
+          H1(title), cell.FirstToLookAt(records), H1(kind), cell.PassText());
       if (cell.totals.failure > 0) {
         out += fmt::format("<span class=\"marker\">✗ {} violated</span>",
                            cell.totals.failure);
@@ -530,7 +542,7 @@ std::string RenderHtml(const RunInfo& run,
   if (records.empty()) {
     out += "<p>No checks were recorded.</p>\n";
   } else {
-    RenderMatrix(out, BuildMatrix(records));
+    RenderMatrix(out, BuildMatrix(records), records);
     RenderCheckTable(out, records);
     RenderCheckDetails(out, records, link_base);
   }
