@@ -1,5 +1,7 @@
 #include "ezone/report/html_report.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -9,8 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "atomic_file.h"
 #include "ezone/report/sanitize.h"
@@ -184,8 +184,7 @@ std::string LogHref(const std::string& log_path,
   std::filesystem::path path(log_path);
   if (!link_base.empty() && path.is_absolute()) {
     std::error_code ec;
-    const std::filesystem::path base =
-        std::filesystem::absolute(link_base, ec);
+    const std::filesystem::path base = std::filesystem::absolute(link_base, ec);
     if (!ec) {
       const std::filesystem::path relative = path.lexically_relative(base);
       if (!relative.empty()) path = relative;
@@ -300,20 +299,20 @@ void RenderHeader(std::string& out, const RunInfo& run, const Totals& totals) {
         "out.</div>\n",
         totals.error, totals.error == 1 ? "" : "s");
   } else if (totals.pass > 0) {
-    out += "<div class=\"banner good\">Every check that ran kept its "
-           "isolation policy.</div>\n";
+    out +=
+        "<div class=\"banner good\">Every check that ran kept its "
+        "isolation policy.</div>\n";
   }
   out += fmt::format(
       "<div class=\"summary\"><span>{} checks</span><span>{} pass</span>"
       "<span>{} failures</span><span>{} errors</span><span>{} "
       "skipped</span></div>\n",
-      totals.checks, totals.pass, totals.failure, totals.error,
-      totals.skipped);
+      totals.checks, totals.pass, totals.failure, totals.error, totals.skipped);
   if (!run.properties.empty()) {
     out += "<table class=\"props\">\n";
     for (const auto& [key, value] : run.properties) {
-      out += fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", H1(key),
-                         H1(value));
+      out +=
+          fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", H1(key), H1(value));
     }
     out += "</table>\n";
   }
@@ -322,14 +321,15 @@ void RenderHeader(std::string& out, const RunInfo& run, const Totals& totals) {
 void RenderMatrix(std::string& out, const Matrix& matrix,
                   const std::vector<CheckRecord>& records) {
   out += "<h2>Isolation matrix</h2>\n";
-  out += "<div class=\"legend\">Observed effect: "
-         "<span class=\"effect-none\">none</span>"
-         "<span class=\"effect-limited\">limited</span>"
-         "<span class=\"effect-varied\">varied</span>"
-         "<span class=\"effect-global\">global</span>"
-         "<span class=\"cell-skipped\">skipped</span>"
-         "<span class=\"cell-error\">error</span>"
-         "<span class=\"marker\">✗ policy violated</span></div>\n";
+  out +=
+      "<div class=\"legend\">Observed effect: "
+      "<span class=\"effect-none\">none</span>"
+      "<span class=\"effect-limited\">limited</span>"
+      "<span class=\"effect-varied\">varied</span>"
+      "<span class=\"effect-global\">global</span>"
+      "<span class=\"cell-skipped\">skipped</span>"
+      "<span class=\"cell-error\">error</span>"
+      "<span class=\"marker\">✗ policy violated</span></div>\n";
   out += "<table class=\"matrix\">\n<tr><th>VMM \\ fault</th>";
   for (const std::string& column : matrix.columns) {
     out += "<th>" + H1(column) + "</th>";
@@ -360,7 +360,8 @@ void RenderMatrix(std::string& out, const Matrix& matrix,
                            cell.totals.failure);
       }
       std::string extra;
-      if (cell.totals.error > 0) extra += fmt::format("{} error", cell.totals.error);
+      if (cell.totals.error > 0)
+        extra += fmt::format("{} error", cell.totals.error);
       if (cell.totals.skipped > 0 && cell.totals.skipped < cell.totals.checks) {
         if (!extra.empty()) extra += ", ";
         extra += fmt::format("{} skipped", cell.totals.skipped);
@@ -375,11 +376,12 @@ void RenderMatrix(std::string& out, const Matrix& matrix,
 
 void RenderCheckTable(std::string& out,
                       const std::vector<CheckRecord>& records) {
-  out += "<h2>Checks</h2>\n<table class=\"checks\">\n<tr><th>Check</th>"
-         "<th>Suite</th><th>VMM</th><th>Fault</th><th>Variant</th>"
-         "<th>Zone</th><th>Policy</th><th>Effect</th><th>Verdict</th>"
-         "<th>Boot</th><th>Ready</th><th>Detection</th><th>Teardown</th>"
-         "<th>Total</th><th>Wall</th></tr>\n";
+  out +=
+      "<h2>Checks</h2>\n<table class=\"checks\">\n<tr><th>Check</th>"
+      "<th>Suite</th><th>VMM</th><th>Fault</th><th>Variant</th>"
+      "<th>Zone</th><th>Policy</th><th>Effect</th><th>Verdict</th>"
+      "<th>Boot</th><th>Ready</th><th>Detection</th><th>Teardown</th>"
+      "<th>Total</th><th>Wall</th></tr>\n";
   for (std::size_t i = 0; i < records.size(); ++i) {
     const CheckRecord& r = records[i];
     const std::string effect = r.effect.empty() ? "unknown" : r.effect;
@@ -387,8 +389,8 @@ void RenderCheckTable(std::string& out,
         "<tr><td><a href=\"#check-{}\">{}</a></td><td>{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td>"
         "<td>{}</td>",
-        i, H1(CheckName(r)), H1(r.suite), H1(r.vmm), H1(r.fault),
-        H1(r.variant), H1(r.zone), H1(r.policy),
+        i, H1(CheckName(r)), H1(r.suite), H1(r.vmm), H1(r.fault), H1(r.variant),
+        H1(r.zone), H1(r.policy),
         r.verdict == Verdict::kSkipped ? "cell-skipped" : EffectClass(effect),
         H1(effect), VerdictBadge(r.verdict));
     for (const auto& ms : {r.timing.boot, r.timing.ready, r.timing.detection,
@@ -410,7 +412,8 @@ void RenderCheckDetails(std::string& out,
     const bool open =
         r.verdict == Verdict::kFailure || r.verdict == Verdict::kError;
     out += fmt::format(
-        "<details id=\"check-{}\"{}>\n<summary>{} <code>{}</code>{}</summary>\n",
+        "<details id=\"check-{}\"{}>\n<summary>{} "
+        "<code>{}</code>{}</summary>\n",
         i, open ? " open" : "", VerdictBadge(r.verdict), H1(CheckName(r)),
         r.effect.empty() ? "" : " — effect " + H1(r.effect));
     if (!r.message.empty()) {
@@ -526,13 +529,16 @@ std::string RenderHtml(const RunInfo& run,
   const Totals totals = CountAll(records);
   std::string out;
   out.reserve(16 * 1024 + records.size() * 2048);
-  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  out +=
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   // Belt and braces: even if some text escaped our escaping, nothing may run
   // or load from elsewhere.
-  out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
-         "'none'; style-src 'unsafe-inline'\">\n";
-  out += "<meta name=\"viewport\" content=\"width=device-width, "
-         "initial-scale=1\">\n";
+  out +=
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
+      "'none'; style-src 'unsafe-inline'\">\n";
+  out +=
+      "<meta name=\"viewport\" content=\"width=device-width, "
+      "initial-scale=1\">\n";
   out += fmt::format("<title>{} — ezone</title>\n",
                      H1(run.name.empty() ? "ezone run" : run.name));
   out += "<style>";
@@ -546,9 +552,10 @@ std::string RenderHtml(const RunInfo& run,
     RenderCheckTable(out, records);
     RenderCheckDetails(out, records, link_base);
   }
-  out += "<footer>Generated by ezone. Effects: none = the fault did not show; "
-         "limited = victim only; varied = host or witness degraded but alive; "
-         "global = host or witness crashed, hung or oopsed.</footer>\n";
+  out +=
+      "<footer>Generated by ezone. Effects: none = the fault did not show; "
+      "limited = victim only; varied = host or witness degraded but alive; "
+      "global = host or witness crashed, hung or oopsed.</footer>\n";
   out += "</body>\n</html>\n";
   return out;
 }
@@ -563,13 +570,13 @@ void WriteHtml(const RunInfo& run, const std::vector<CheckRecord>& records,
 std::string RenderMarkdownSummary(const RunInfo& run,
                                   const std::vector<CheckRecord>& records) {
   const Totals totals = CountAll(records);
-  std::string out = fmt::format(
-      "## ezone: {}\n\n", Md(run.name.empty() ? "ezone run" : run.name));
+  std::string out = fmt::format("## ezone: {}\n\n",
+                                Md(run.name.empty() ? "ezone run" : run.name));
   out += fmt::format(
-      "**{} checks**: ✅ {} pass · ❌ {} failures · ⚠️ {} errors · ⏭️ {} "
+      "**{} checks**: ✅ {} pass · ❌ {} failures · ⚠️ {} errors · ⏭️ "
+      "{} "
       "skipped",
-      totals.checks, totals.pass, totals.failure, totals.error,
-      totals.skipped);
+      totals.checks, totals.pass, totals.failure, totals.error, totals.skipped);
   if (!run.hostname.empty()) out += " · host " + Md(run.hostname);
   if (!run.timestamp.empty()) out += " · " + Md(run.timestamp);
   out += "\n\n";
@@ -577,7 +584,8 @@ std::string RenderMarkdownSummary(const RunInfo& run,
 
   const Matrix matrix = BuildMatrix(records);
   out += "| VMM \\\\ fault |";
-  for (const std::string& column : matrix.columns) out += " " + Md(column) + " |";
+  for (const std::string& column : matrix.columns)
+    out += " " + Md(column) + " |";
   out += "\n|---|";
   for (std::size_t i = 0; i < matrix.columns.size(); ++i) out += "---|";
   out += "\n";
@@ -595,17 +603,21 @@ std::string RenderMarkdownSummary(const RunInfo& run,
       if (cell.totals.failure > 0) {
         out += fmt::format(" ❌ {} violated", cell.totals.failure);
       }
-      if (cell.totals.error > 0) out += fmt::format(" ⚠️ {} error", cell.totals.error);
+      if (cell.totals.error > 0)
+        out += fmt::format(" ⚠️ {} error", cell.totals.error);
       out += " |";
     }
     out += "\n";
   }
-  out += "\nLegend: ⬜ none · 🟩 limited · 🟧 varied · 🟥 global · ⏭️ skipped · "
-         "🟪 error\n";
+  out +=
+      "\nLegend: ⬜ none · 🟩 limited · 🟧 varied · 🟥 global · ⏭️ "
+      "skipped · "
+      "🟪 error\n";
 
   std::size_t shown = 0, problems = 0;
   for (const CheckRecord& r : records) {
-    if (r.verdict != Verdict::kFailure && r.verdict != Verdict::kError) continue;
+    if (r.verdict != Verdict::kFailure && r.verdict != Verdict::kError)
+      continue;
     if (problems++ == 0) out += "\n### Not passing\n\n";
     if (shown >= kMaxMarkdownProblems) continue;
     ++shown;

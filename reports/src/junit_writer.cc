@@ -1,18 +1,18 @@
 #include "ezone/report/junit_writer.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <pugixml.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
-#include <pugixml.hpp>
 
 #include "atomic_file.h"
 #include "ezone/report/sanitize.h"
@@ -148,8 +148,9 @@ void AddTestcase(pugi::xml_node suite, const CheckRecord& record) {
       break;
   }
   if (element != nullptr) {
-    const std::string message =
-        record.message.empty() ? DefaultMessage(record) : OneLine(record.message);
+    const std::string message = record.message.empty()
+                                    ? DefaultMessage(record)
+                                    : OneLine(record.message);
     pugi::xml_node node = testcase.append_child(element);
     if (type != nullptr) node.append_attribute("type") = type;
     node.append_attribute("message") = message.c_str();
@@ -354,8 +355,8 @@ std::size_t MergeJUnit(const std::vector<std::filesystem::path>& inputs,
     const pugi::xml_parse_result result =
         doc.load_file(input.c_str(), pugi::parse_default, pugi::encoding_auto);
     if (!result) {
-      Warn(input, fmt::format("{} at offset {}", result.description(),
-                              result.offset));
+      Warn(input,
+           fmt::format("{} at offset {}", result.description(), result.offset));
       continue;
     }
     const pugi::xml_node root = doc.document_element();
@@ -412,7 +413,8 @@ std::size_t MergeJUnit(const std::vector<std::filesystem::path>& inputs,
   pugi::xml_document doc;
   AddDeclaration(doc);
   pugi::xml_node root = doc.append_child("testsuites");
-  root.append_attribute("name") = (run_name.empty() ? "ezone" : run_name).c_str();
+  root.append_attribute("name") =
+      (run_name.empty() ? "ezone" : run_name).c_str();
   Counts totals;
   for (const std::string& name : order) {
     Accumulate(totals, CountTestcases(merged[name].staging));

@@ -1,11 +1,11 @@
 #include "ezone/report/sanitize.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace ezone::report {
 namespace {
@@ -52,8 +52,7 @@ std::size_t EscapeSequenceLength(std::string_view raw, std::size_t pos) {
   }
   if (next == ']' || next == 'P' || next == '_' || next == '^' ||
       next == 'X') {  // string sequences, ended by BEL or ESC '\'
-    const std::size_t limit =
-        std::min(raw.size(), pos + kMaxEscapeStringBytes);
+    const std::size_t limit = std::min(raw.size(), pos + kMaxEscapeStringBytes);
     for (++i; i < limit; ++i) {
       const auto c = static_cast<unsigned char>(raw[i]);
       if (c == kBel) return i + 1 - pos;

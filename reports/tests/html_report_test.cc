@@ -1,8 +1,8 @@
 #include "ezone/report/html_report.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "test_util.h"
 
@@ -43,7 +43,8 @@ TEST(HtmlReportTest, EscapesConsoleText) {
   const std::string html = RenderHtml(SampleRun(), records);
   EXPECT_FALSE(Contains(html, "<script")) << "unescaped script tag";
   EXPECT_FALSE(Contains(html, "<img"));
-  EXPECT_TRUE(Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;red\u2407\uFFFD"));
+  EXPECT_TRUE(
+      Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;red\u2407\uFFFD"));
   EXPECT_TRUE(Contains(html, "&lt;b&gt;bold&lt;/b&gt; &amp; co"));
   EXPECT_FALSE(Contains(html, "\x1b"));
 }

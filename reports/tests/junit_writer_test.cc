@@ -1,12 +1,12 @@
 #include "ezone/report/junit_writer.h"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <iterator>
+#include <pugixml.hpp>
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <pugixml.hpp>
 
 #include "ezone/report/sanitize.h"
 #include "test_util.h"
@@ -32,8 +32,8 @@ void ExpectValid(const std::filesystem::path& file) {
 }
 
 pugi::xml_node Suite(const pugi::xml_document& doc, const char* name) {
-  return doc.child("testsuites").find_child_by_attribute("testsuite", "name",
-                                                         name);
+  return doc.child("testsuites")
+      .find_child_by_attribute("testsuite", "name", name);
 }
 
 TEST(JUnitWriterTest, AllVerdictsValidateAgainstSchema) {
@@ -85,8 +85,9 @@ TEST(JUnitWriterTest, CountsAndStructureAreRight) {
 
   const std::string out = failed.child("system-out").text().as_string();
   EXPECT_NE(out.find("divide error: 0000"), std::string::npos);
-  EXPECT_NE(out.find("[[ATTACHMENT|/var/tmp/ezone/qemu_kerncrash_divzero_1.log]]"),
-            std::string::npos);
+  EXPECT_NE(
+      out.find("[[ATTACHMENT|/var/tmp/ezone/qemu_kerncrash_divzero_1.log]]"),
+      std::string::npos);
   EXPECT_NE(out.find("effect=global\n"), std::string::npos);
   EXPECT_NE(out.find("policy=strong-isolation\n"), std::string::npos);
   EXPECT_NE(out.find("timing.boot_ms=812.5\n"), std::string::npos);
@@ -96,8 +97,9 @@ TEST(JUnitWriterTest, CountsAndStructureAreRight) {
       enclave.find_child_by_attribute("testcase", "name", "palacios_witness_1");
   EXPECT_STREQ(skipped.child("skipped").attribute("message").as_string(),
                "no Palacios module on this host");
-  EXPECT_TRUE(paper.find_child_by_attribute("testcase", "name",
-                                            "kvm_kerncrash_divzero_1")
+  EXPECT_TRUE(paper
+                  .find_child_by_attribute("testcase", "name",
+                                           "kvm_kerncrash_divzero_1")
                   .child("error"));
 }
 
@@ -205,7 +207,8 @@ TEST(MergeJUnitTest, SkipsTruncatedAndMissingInputsWithWarning) {
 
   const auto merged = dir.path() / "merged.xml";
   ::testing::internal::CaptureStderr();
-  const std::size_t count = MergeJUnit({truncated, good, empty, missing}, merged);
+  const std::size_t count =
+      MergeJUnit({truncated, good, empty, missing}, merged);
   const std::string warnings = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(count, 1u);
   EXPECT_NE(warnings.find("truncated.xml"), std::string::npos) << warnings;

@@ -1,8 +1,8 @@
 #include "ezone/report/sanitize.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace ezone::report {
 namespace {
@@ -10,7 +10,8 @@ namespace {
 using namespace std::string_literals;
 
 TEST(SanitizeForXmlTest, KeepsValidUtf8AndWhitespace) {
-  const std::string text = "divide error: 0000 [#1] SMP\tCPU: 0\r\nünïcödé ✓ 🐧\n";
+  const std::string text =
+      "divide error: 0000 [#1] SMP\tCPU: 0\r\nünïcödé ✓ 🐧\n";
   EXPECT_EQ(SanitizeForXml(text),
             "divide error: 0000 [#1] SMP\tCPU: 0\nünïcödé ✓ 🐧\n");
 }
@@ -26,11 +27,11 @@ TEST(SanitizeForXmlTest, ReplacesInvalidUtf8) {
   EXPECT_EQ(SanitizeForXml("a\xff"
                            "b"),
             "a\uFFFDb");
-  EXPECT_EQ(SanitizeForXml("\x80"), "\uFFFD");              // stray continuation
-  EXPECT_EQ(SanitizeForXml("\xc0\xaf"), "\uFFFD\uFFFD");    // overlong '/'
+  EXPECT_EQ(SanitizeForXml("\x80"), "\uFFFD");            // stray continuation
+  EXPECT_EQ(SanitizeForXml("\xc0\xaf"), "\uFFFD\uFFFD");  // overlong '/'
   EXPECT_EQ(SanitizeForXml("\xed\xa0\x80"), "\uFFFD\uFFFD\uFFFD");  // surrogate
   EXPECT_EQ(SanitizeForXml("\xf4\x90\x80\x80"),
-            "\uFFFD\uFFFD\uFFFD\uFFFD");  // > U+10FFFF
+            "\uFFFD\uFFFD\uFFFD\uFFFD");                    // > U+10FFFF
   EXPECT_EQ(SanitizeForXml("cut \xe2\x82"), "cut \uFFFD");  // truncated €
   EXPECT_EQ(SanitizeForXml("\xef\xbf\xbe"), "<U+FFFE>");
   EXPECT_EQ(SanitizeForXml("\xc2\x85"), "<U+0085>");  // C1 NEL
@@ -40,7 +41,9 @@ TEST(SanitizeForXmlTest, StripsAnsiEscapes) {
   EXPECT_EQ(SanitizeForXml("\x1b[1;31mFAIL\x1b[0m ok"), "FAIL ok");
   EXPECT_EQ(SanitizeForXml("\x1b]0;title\x07text"), "text");
   EXPECT_EQ(SanitizeForXml("\x1b]0;title\x1b\\text"), "text");
-  EXPECT_EQ(SanitizeForXml("\x1b(Bx\x1b" "7y"), "xy");
+  EXPECT_EQ(SanitizeForXml("\x1b(Bx\x1b"
+                           "7y"),
+            "xy");
   EXPECT_EQ(SanitizeForXml("end\x1b"), "end\u241b");
   EXPECT_EQ(SanitizeForXml("cut\x1b[3"), "cut");
 }

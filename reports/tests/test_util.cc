@@ -1,14 +1,13 @@
 #include "test_util.h"
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 namespace ezone::report::testing {
 
@@ -57,7 +56,8 @@ int ValidateWithXmllint(const std::filesystem::path& file,
   if (pipe == nullptr) return -1;
   std::array<char, 4096> buffer;
   output->clear();
-  while (const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) {
+  while (const std::size_t n =
+             std::fread(buffer.data(), 1, buffer.size(), pipe)) {
     output->append(buffer.data(), n);
   }
   const int status = ::pclose(pipe);
@@ -87,8 +87,11 @@ std::vector<CheckRecord> SampleRecords() {
   pass.variant = "divzero";
   pass.policy = "strong-isolation";
   pass.effect = "limited";
-  pass.timing = {.boot = 812.5, .ready = 1020, .detection = 35.2,
-                 .teardown = 120, .total = 2400};
+  pass.timing = {.boot = 812.5,
+                 .ready = 1020,
+                 .detection = 35.2,
+                 .teardown = 120,
+                 .total = 2400};
   pass.console_excerpt = "[    5.1] divide error: 0000 [#1] SMP\n";
   pass.console_log_path = "/var/tmp/ezone/qemu_kerncrash_divzero_1.log";
   pass.evidence = {"console: divide error: 0000 [#1] SMP",
@@ -104,7 +107,8 @@ std::vector<CheckRecord> SampleRecords() {
   failure.verdict = Verdict::kFailure;
   failure.effect = "global";
   failure.message = "host stopped answering after the guest oops";
-  failure.detail = "heartbeat lost for 30 s;\nhost kernel: BUG: unable to handle";
+  failure.detail =
+      "heartbeat lost for 30 s;\nhost kernel: BUG: unable to handle";
   failure.evidence = {"host: BUG: unable to handle page fault"};
   failure.seconds = 31.25;
   records.push_back(failure);

@@ -36,11 +36,11 @@ struct CheckRecord {
   // Raw bytes from a guest console: may hold ANY byte. The writers sanitise
   // and cap it; callers need not.
   std::string console_excerpt;
-  std::string console_log_path;        // full console log file, may be empty
-  std::vector<std::string> evidence;   // "console: divide error: ..." etc.
+  std::string console_log_path;       // full console log file, may be empty
+  std::vector<std::string> evidence;  // "console: divide error: ..." etc.
   std::map<std::string, std::string> properties;  // guest kernel, hashes...
-  std::string timestamp;  // ISO 8601 start time
-  double seconds = 0;     // wall time of the check
+  std::string timestamp;                          // ISO 8601 start time
+  double seconds = 0;                             // wall time of the check
 };
 
 // Describes the whole campaign (one runner invocation).
