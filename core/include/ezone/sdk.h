@@ -1,0 +1,260 @@
+// The C++ layer of the ezone plugin SDK (header-only).
+//
+// A VMM plugin is a class with two static functions and a Vm subclass:
+//
+//   class MyVmm {
+//    public:
+//     static void Probe(const ezone::sdk::Options& options);  // throw Declined
+//     static std::unique_ptr<ezone::sdk::Vm> Create(
+//         const ezone::sdk::GuestSpec& spec, ezone::sdk::VmSink sink);
+//   };
+//   EZONE_VMM_PLUGIN(MyVmm, "myvmm", "1.0", "what it is", EZONE_CAP_PROCESS)
+//
+// A fault plugin is a class with a static variant table and Fire():
+//
+//   class MyFault {
+//    public:
+//     static constexpr ezone_fault_variant kVariants[] = {...};
+//     static void Fire(std::string_view variant, const Options& options,
+//                      ezone::sdk::FaultTarget& target);
+//   };
+//   EZONE_FAULT_PLUGIN(MyFault, "myfault", "1.0", "what it is")
+//
+// The wrappers catch every exception: Declined becomes EZONE_DECLINED (the
+// check is skipped with its message), anything else EZONE_FAILED (the check
+// is an error). Nothing else crosses the C boundary.
+#ifndef EZONE_SDK_H_
+#define EZONE_SDK_H_
+
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "ezone/plugin_abi.h"
+
+namespace ezone::sdk {
+
+// "Cannot run here, because ..." -> the check is skipped with this reason.
+class Declined : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Suite options for a VMM or fault: "key=value;key=value".
+class Options {
+ public:
+  explicit Options(std::string_view text = {}) {
+    while (!text.empty()) {
+      size_t end = text.find(';');
+      std::string_view item = text.substr(0, end);
+      size_t eq = item.find('=');
+      if (!item.empty()) {
+        values_[std::string(item.substr(0, eq))] =
+            eq == std::string_view::npos ? "" : std::string(item.substr(eq + 1));
+      }
+      if (end == std::string_view::npos) break;
+      text.remove_prefix(end + 1);
+    }
+  }
+  std::string Get(const std::string& key, std::string fallback = {}) const {
+    auto it = values_.find(key);
+    return it == values_.end() ? fallback : it->second;
+  }
+  bool Has(const std::string& key) const { return values_.count(key) != 0; }
+  const std::map<std::string, std::string>& values() const { return values_; }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+struct GuestSpec {
+  std::string kernel;
+  std::string initramfs;
+  std::string cmdline;
+  uint32_t memory_mib = 256;
+  uint32_t vcpus = 1;
+  std::string role;
+  Options options;
+};
+
+// Where a VM reports to the core. Cheap to copy; valid until the Vm is
+// destroyed. Thread-safe: call from any thread.
+class VmSink {
+ public:
+  explicit VmSink(const ezone_vm_sink& sink) : sink_(sink) {}
+  void Console(std::string_view bytes) const {
+    sink_.console(sink_.core, bytes.data(), bytes.size());
+  }
+  void Control(std::string_view bytes) const {
+    sink_.control(sink_.core, bytes.data(), bytes.size());
+  }
+  void Event(ezone_vm_event event, const std::string& detail) const {
+    sink_.event(sink_.core, event, detail.c_str());
+  }
+
+ private:
+  ezone_vm_sink sink_;
+};
+
+// One running VM. The destructor must stop it and release everything.
+class Vm {
+ public:
+  virtual ~Vm() = default;
+  virtual void SendControl(std::string_view bytes) = 0;
+  virtual int64_t Pid() const { return -1; }
+  virtual std::string Version() const = 0;
+};
+
+// What a fault may do to its target.
+class FaultTarget {
+ public:
+  explicit FaultTarget(const ezone_fault_target& target) : target_(target) {}
+  // Returns the agent's reply text; throws std::runtime_error on ERR/timeout.
+  std::string AgentCommand(const std::string& command,
+                           uint32_t timeout_ms = 10000) const {
+    char reply[1024] = {0};
+    ezone_status status = target_.agent_command(
+        target_.core, command.c_str(), timeout_ms, reply, sizeof reply);
+    if (status != EZONE_OK) {
+      throw std::runtime_error("agent command '" + command + "' failed: " +
+                               reply);
+    }
+    return reply;
+  }
+  int64_t VmmPid() const { return target_.vmm_pid(target_.core); }
+  std::string VmmName() const { return target_.vmm_name; }
+
+ private:
+  ezone_fault_target target_;
+};
+
+namespace detail {
+
+inline void CopyMessage(std::string_view text, char* out, size_t size) {
+  if (out == nullptr || size == 0) return;
+  size_t n = text.size() < size - 1 ? text.size() : size - 1;
+  std::memcpy(out, text.data(), n);
+  out[n] = '\0';
+}
+
+// Runs fn, mapping exceptions to statuses: the one place where plugin
+// exceptions stop.
+template <typename Fn>
+ezone_status Guard(char* msg, size_t msg_size, Fn&& fn) noexcept {
+  try {
+    fn();
+    CopyMessage("", msg, msg_size);
+    return EZONE_OK;
+  } catch (const Declined& e) {
+    CopyMessage(e.what(), msg, msg_size);
+    return EZONE_DECLINED;
+  } catch (const std::exception& e) {
+    CopyMessage(e.what(), msg, msg_size);
+    return EZONE_FAILED;
+  } catch (...) {
+    CopyMessage("unknown exception in plugin", msg, msg_size);
+    return EZONE_FAILED;
+  }
+}
+
+template <typename T>
+struct VmmAdapter {
+  static ezone_status Probe(const char* options, char* msg, size_t size) {
+    return Guard(msg, size, [&] { T::Probe(Options(options ? options : "")); });
+  }
+  static ezone_status Create(const ezone_guest_spec* spec,
+                             const ezone_vm_sink* sink, void** vm, char* msg,
+                             size_t size) {
+    return Guard(msg, size, [&] {
+      GuestSpec s;
+      s.kernel = spec->kernel;
+      s.initramfs = spec->initramfs;
+      s.cmdline = spec->cmdline;
+      s.memory_mib = spec->memory_mib;
+      s.vcpus = spec->vcpus;
+      s.role = spec->role ? spec->role : "victim";
+      s.options = Options(spec->options ? spec->options : "");
+      std::unique_ptr<Vm> created = T::Create(s, VmSink(*sink));
+      *vm = created.release();
+    });
+  }
+  static ezone_status SendControl(void* vm, const char* bytes, size_t n,
+                                  char* msg, size_t size) {
+    return Guard(msg, size, [&] {
+      static_cast<Vm*>(vm)->SendControl(std::string_view(bytes, n));
+    });
+  }
+  static int64_t Pid(void* vm) noexcept {
+    try {
+      return static_cast<Vm*>(vm)->Pid();
+    } catch (...) {
+      return -1;
+    }
+  }
+  static ezone_status Version(void* vm, char* out, size_t size) {
+    std::string text;
+    ezone_status status =
+        Guard(out, size, [&] { text = static_cast<Vm*>(vm)->Version(); });
+    if (status == EZONE_OK) CopyMessage(text, out, size);
+    return status;
+  }
+  static void Destroy(void* vm) noexcept {
+    try {
+      delete static_cast<Vm*>(vm);
+    } catch (...) {
+      // A destructor that throws still leaves nothing we could do better.
+    }
+  }
+  static constexpr ezone_vmm_ops kOps = {sizeof(ezone_vmm_ops), &Probe,
+                                         &Create, &SendControl, &Pid,
+                                         &Version, &Destroy};
+};
+
+template <typename T>
+struct FaultAdapter {
+  static ezone_status Fire(const char* variant, const char* options,
+                           const ezone_fault_target* target, char* msg,
+                           size_t size) {
+    return Guard(msg, size, [&] {
+      FaultTarget t(*target);
+      T::Fire(variant ? variant : "", Options(options ? options : ""), t);
+    });
+  }
+  static constexpr ezone_fault_ops kOps = {sizeof(ezone_fault_ops), &Fire};
+};
+
+}  // namespace detail
+}  // namespace ezone::sdk
+
+#define EZONE_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+
+// Defines the plugin's entry point for a VMM class.
+#define EZONE_VMM_PLUGIN(Class, name, version, summary, capabilities)       \
+  EZONE_PLUGIN_EXPORT const ezone_plugin_descriptor* ezone_plugin_entry(    \
+      uint32_t core_abi_major) {                                            \
+    static const ezone_plugin_descriptor kDescriptor = {                    \
+        EZONE_PLUGIN_ABI_MAJOR, EZONE_PLUGIN_ABI_MINOR,                     \
+        sizeof(ezone_plugin_descriptor), EZONE_KIND_VMM, name, version,     \
+        summary, capabilities, &::ezone::sdk::detail::VmmAdapter<Class>::kOps, \
+        nullptr, nullptr, 0};                                               \
+    return core_abi_major == EZONE_PLUGIN_ABI_MAJOR ? &kDescriptor : nullptr; \
+  }
+
+// Defines the plugin's entry point for a fault class with a kVariants table.
+#define EZONE_FAULT_PLUGIN(Class, name, version, summary)                   \
+  EZONE_PLUGIN_EXPORT const ezone_plugin_descriptor* ezone_plugin_entry(    \
+      uint32_t core_abi_major) {                                            \
+    static const ezone_plugin_descriptor kDescriptor = {                    \
+        EZONE_PLUGIN_ABI_MAJOR, EZONE_PLUGIN_ABI_MINOR,                     \
+        sizeof(ezone_plugin_descriptor), EZONE_KIND_FAULT, name, version,   \
+        summary, 0, nullptr, &::ezone::sdk::detail::FaultAdapter<Class>::kOps, \
+        Class::kVariants, sizeof(Class::kVariants) / sizeof(Class::kVariants[0])}; \
+    return core_abi_major == EZONE_PLUGIN_ABI_MAJOR ? &kDescriptor : nullptr; \
+  }
+
+#endif  // EZONE_SDK_H_

@@ -1,0 +1,423 @@
+#include "check_runner.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "build_config.h"
+#include "host_oracle.h"
+#include "verdict.h"
+#include "vm_session.h"
+
+namespace ezone {
+namespace {
+
+namespace fs = std::filesystem;
+using report::CheckRecord;
+using report::Verdict;
+using std::chrono::milliseconds;
+
+// Heartbeats missing this long mean the guest is hung (or dead).
+constexpr milliseconds kHeartbeatLoss{1500};
+// After the first sign, keep listening this long for the rest of the oops
+// and the panic, so the evidence is complete.
+constexpr milliseconds kSettle{2000};
+constexpr milliseconds kAgentTimeout{10000};
+
+double MsSince(Clock::time_point from, Clock::time_point to = Clock::now()) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+std::string MakeNonce() {
+  std::random_device rd;
+  std::uniform_int_distribution<uint64_t> dist;
+  char text[17];
+  snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(dist(rd)));
+  return text;
+}
+
+std::string IsoNow() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", std::localtime(&t));
+  return text;
+}
+
+std::string Fmt(const char* format, double value) {
+  char text[64];
+  snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+// Probes are cheap but not free; a run asks each VMM once per option set.
+std::pair<ezone_status, std::string> ProbeOnce(const Plugin& vmm,
+                                               const std::string& options) {
+  static std::map<std::pair<std::string, std::string>,
+                  std::pair<ezone_status, std::string>> cache;
+  auto key = std::make_pair(vmm.name(), options);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  char msg[1024] = {0};
+  ezone_status status = vmm.descriptor->vmm->probe(options.c_str(), msg, sizeof msg);
+  return cache[key] = {status, msg};
+}
+
+struct FaultContext {
+  VmSession* vm;
+  std::string vmm_name;
+};
+
+ezone_status FaultAgentCommand(void* core, const char* command, uint32_t timeout_ms,
+                               char* reply, size_t reply_size) {
+  auto* ctx = static_cast<FaultContext*>(core);
+  std::string text;
+  bool ok = ctx->vm->AgentCommand(command, milliseconds(timeout_ms), &text);
+  snprintf(reply, reply_size, "%s", text.c_str());
+  return ok ? EZONE_OK : EZONE_FAILED;
+}
+
+int64_t FaultVmmPid(void* core) { return static_cast<FaultContext*>(core)->vm->Pid(); }
+
+// Everything one check carries from step to step.
+class CheckRun {
+ public:
+  CheckRun(const CheckSpec& spec, RunEnvironment& env) : spec_(spec), env_(env) {
+    r_.suite = spec.suite;
+    r_.classname = spec.classname;
+    r_.name = spec.name;
+    r_.vmm = spec.vmm;
+    r_.fault = spec.fault;
+    r_.variant = spec.variant;
+    r_.policy = spec.policy;
+    r_.timestamp = IsoNow();
+    r_.properties["suite_file"] = spec.where();
+    r_.properties["repetition"] = std::to_string(spec.repetition);
+  }
+
+  CheckRecord Run() {
+    start_ = Clock::now();
+    Execute();
+    r_.seconds = MsSince(start_) / 1000.0;
+    r_.timing.total = MsSince(start_);
+    return std::move(r_);
+  }
+
+ private:
+  void Progress(const std::string& what) {
+    if (env_.progress) env_.progress(spec_, what);
+  }
+
+  void Finish(Verdict verdict, const std::string& message) {
+    r_.verdict = verdict;
+    r_.message = message;
+  }
+
+  void Execute();
+  bool Boot(VmSession& vm);
+  bool Fire(FaultContext& ctx);
+  void Observe(VmSession& vm, Observation& o);
+  void Teardown(VmSession& vm, Observation& o);
+
+  const CheckSpec& spec_;
+  RunEnvironment& env_;
+  CheckRecord r_;
+  Clock::time_point start_;
+  const Plugin* vmm_ = nullptr;
+  const Plugin* fault_ = nullptr;
+  const ezone_fault_variant* variant_ = nullptr;
+  Clock::time_point fired_at_;
+  std::string nonce_;
+};
+
+void CheckRun::Execute() {
+  // 1. Resolve the plugins; a VMM that declines turns into a skip.
+  vmm_ = env_.registry->FindVmm(spec_.vmm);
+  fault_ = env_.registry->FindFault(spec_.fault);
+  if (vmm_ == nullptr) {
+    return Finish(Verdict::kError, spec_.where() + ": no VMM plugin named '" + spec_.vmm +
+                                       "' (found: " + env_.registry->Names(EZONE_KIND_VMM) + ")");
+  }
+  if (fault_ == nullptr) {
+    return Finish(Verdict::kError, spec_.where() + ": no fault plugin named '" + spec_.fault +
+                                       "' (found: " + env_.registry->Names(EZONE_KIND_FAULT) + ")");
+  }
+  variant_ = fault_->FindVariant(spec_.variant);
+  if (variant_ == nullptr) {
+    std::string known;
+    for (size_t i = 0; i < fault_->descriptor->variant_count; ++i) {
+      known += (i ? ", " : "") + std::string(fault_->descriptor->variants[i].name);
+    }
+    return Finish(Verdict::kError, spec_.where() + ": fault '" + spec_.fault +
+                                       "' has no variant '" + spec_.variant + "' (known: " + known + ")");
+  }
+  r_.zone = ZoneName(variant_->zone);
+  r_.properties["vmm_plugin"] = vmm_->path.string() + " " + vmm_->descriptor->version;
+  r_.properties["fault_plugin"] = fault_->path.string() + " " + fault_->descriptor->version;
+
+  auto [probe, why] = ProbeOnce(*vmm_, spec_.vmm_options);
+  if (probe == EZONE_DECLINED) return Finish(Verdict::kSkipped, spec_.vmm + ": " + why);
+  if (probe != EZONE_OK) return Finish(Verdict::kError, spec_.vmm + " probe failed: " + why);
+
+  // 2. The guest image.
+  if (!env_.image.missing.empty()) return Finish(Verdict::kError, env_.image.missing);
+  for (const auto& [k, v] : env_.image.properties) r_.properties[k] = v;
+
+  // 3.-8. Boot, baseline, fire, observe, decide, tear down.
+  auto oracle = MakeLocalHostOracle();
+  oracle->Begin();
+  r_.properties["host"] = oracle->Describe();
+
+  fs::path log = env_.report_dir / "console" / (spec_.classname + "." + spec_.name + ".log");
+  r_.console_log_path = log.string();
+  nonce_ = MakeNonce();
+  VmSession vm(*vmm_, nonce_, log);
+  FaultContext ctx{&vm, spec_.vmm};
+  Observation o;
+
+  bool carried_out = Boot(vm) && Fire(ctx);
+  if (carried_out) Observe(vm, o);
+  Teardown(vm, o);
+  r_.console_excerpt = vm.ConsoleExcerpt();
+
+  HostAssessment host = oracle->Assess();
+  for (const auto& e : host.evidence) r_.evidence.push_back(e);
+  o.host_crashed = host.Crashed();
+  o.host_degraded = host.Degraded();
+  if (!carried_out) {
+    // The check did not happen, but a host that suffered still says so.
+    if (o.host_crashed) r_.effect = "global";
+    return;
+  }
+  Decision d = Decide(spec_.policy, variant_->zone, o);
+  r_.effect = EffectName(d.effect);
+  Finish(d.verdict, d.message);
+}
+
+bool CheckRun::Boot(VmSession& vm) {
+  Progress("booting");
+  // The nonce proves that the READY we wait for is this boot's.
+  std::string cmdline = "console=ttyS0 ezone.nonce=" + nonce_ +
+                        " ezone.hb_ms=" + std::to_string(kHeartbeatPeriodMs) +
+                        " panic=-1";
+  if (!spec_.kernel_args.empty()) cmdline += " " + spec_.kernel_args;
+  std::string kernel = env_.image.kernel.string();
+  std::string initramfs = env_.image.initramfs.string();
+  ezone_guest_spec guest{};
+  guest.struct_size = sizeof guest;
+  guest.kernel = kernel.c_str();
+  guest.initramfs = initramfs.c_str();
+  guest.cmdline = cmdline.c_str();
+  guest.memory_mib = spec_.memory_mib;
+  guest.vcpus = 1;
+  guest.role = "victim";
+  guest.options = spec_.vmm_options.c_str();
+  r_.properties["guest_cmdline"] = cmdline;
+
+  auto boot_start = Clock::now();
+  std::string error;
+  if (!vm.Start(guest, &error)) {
+    Finish(Verdict::kError, spec_.vmm + " could not start the victim VM: " + error);
+    return false;
+  }
+  r_.properties["vmm_version"] = vm.Version();
+  r_.timing.boot = MsSince(boot_start);
+  Progress("started " + r_.properties["vmm_version"] + ", vmm pid " + std::to_string(vm.Pid()));
+
+  auto deadline = boot_start + spec_.boot_timeout;
+  for (;;) {
+    std::optional<VmEvent> e = vm.WaitEvent(deadline);
+    if (!e) {
+      Finish(Verdict::kError,
+             "the guest did not reach READY in " +
+                 Fmt("%.0f s", spec_.boot_timeout.count() / 1000.0) +
+                 " (see the console excerpt)");
+      return false;
+    }
+    switch (e->kind) {
+      case VmEvent::Kind::kReady:
+        r_.timing.ready = MsSince(boot_start, e->at);
+        r_.properties["guest_ready"] = e->text;
+        Progress("ready in " + Fmt("%.2f s", *r_.timing.ready / 1000));
+        return true;
+      case VmEvent::Kind::kVmmExited:
+        Finish(Verdict::kError, "the VMM exited before the guest was READY: " + e->text);
+        return false;
+      case VmEvent::Kind::kGuestPanicked:
+        Finish(Verdict::kError, "the guest panicked before it was READY: " + e->text);
+        return false;
+      case VmEvent::Kind::kConsole:
+        if (IsCrash(e->cls)) {
+          Finish(Verdict::kError, "the guest kernel crashed while booting: " + e->text);
+          return false;
+        }
+        r_.evidence.push_back(std::string("guest console (") + ConsoleClassName(e->cls) +
+                              ", while booting): " + e->text);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+bool CheckRun::Fire(FaultContext& ctx) {
+  Progress("firing " + spec_.fault + "/" + spec_.variant);
+  ezone_fault_target target{};
+  target.core = &ctx;
+  target.agent_command = &FaultAgentCommand;
+  target.vmm_pid = &FaultVmmPid;
+  target.vmm_name = ctx.vmm_name.c_str();
+  char msg[1024] = {0};
+  fired_at_ = Clock::now();
+  ezone_status status = fault_->descriptor->fault->fire(
+      spec_.variant.c_str(), spec_.fault_options.c_str(), &target, msg, sizeof msg);
+  if (status == EZONE_DECLINED) {
+    Finish(Verdict::kSkipped, spec_.fault + "/" + spec_.variant + ": " + msg);
+    return false;
+  }
+  if (status != EZONE_OK) {
+    Finish(Verdict::kError, "firing " + spec_.fault + "/" + spec_.variant + " failed: " + msg);
+    return false;
+  }
+  r_.evidence.push_back("fault: " + spec_.fault + "/" + spec_.variant + " fired" +
+                        (msg[0] ? std::string(": ") + msg : std::string()));
+  return true;
+}
+
+void CheckRun::Observe(VmSession& vm, Observation& o) {
+  Progress("observing");
+  const uint32_t signs = variant_->signs;
+  auto deadline = fired_at_ + spec_.observe_timeout;
+  std::optional<Clock::time_point> first_sign;
+  bool done = false;
+  auto sign = [&](uint32_t which, Clock::time_point at, const std::string& evidence) {
+    r_.evidence.push_back(evidence);
+    if ((signs & which) == 0 || first_sign) return;
+    first_sign = at;
+    o.victim_showed_fault = true;
+    r_.timing.detection = MsSince(fired_at_, at);
+    Progress("detected after " + Fmt("%.0f ms", *r_.timing.detection) + ": " + evidence);
+    deadline = std::min(deadline, at + kSettle);
+  };
+
+  bool hang_reported = false;
+  while (!done) {
+    // Event-driven: sleep until an event arrives, the deadline passes or the
+    // next heartbeat is overdue, whichever comes first.
+    auto wake = deadline;
+    if (!hang_reported) wake = std::min(wake, vm.last_heartbeat() + kHeartbeatLoss);
+    std::optional<VmEvent> e = vm.WaitEvent(wake);
+    if (!e) {
+      auto now = Clock::now();
+      if (now >= deadline) break;
+      auto silent = now - vm.last_heartbeat();
+      if (!hang_reported && silent >= kHeartbeatLoss) {
+        hang_reported = true;
+        sign(EZONE_SIGN_GUEST_HANG, now,
+             "agent: heartbeat lost (none for " + Fmt("%.0f ms", MsSince(now - silent, now)) +
+                 ", period " + std::to_string(kHeartbeatPeriodMs) + " ms)");
+      }
+      continue;
+    }
+    switch (e->kind) {
+      case VmEvent::Kind::kConsole:
+        if (IsCrash(e->cls)) {
+          sign(EZONE_SIGN_GUEST_KERNEL_CRASH, e->at,
+               std::string("guest console (") + ConsoleClassName(e->cls) + "): " + e->text);
+        } else if (r_.evidence.size() < 100) {
+          r_.evidence.push_back(std::string("guest console (") + ConsoleClassName(e->cls) +
+                                ", not a crash): " + e->text);
+        }
+        break;
+      case VmEvent::Kind::kGuestPanicked:
+        sign(EZONE_SIGN_GUEST_KERNEL_CRASH, e->at, "vmm: guest panicked (" + e->text + ")");
+        break;
+      case VmEvent::Kind::kVmmExited:
+        sign(EZONE_SIGN_VMM_EXIT, e->at, "vmm: process exited: " + e->text);
+        done = true;  // nothing more can arrive
+        break;
+      case VmEvent::Kind::kGuestStopped:
+        r_.evidence.push_back("vmm: guest stopped: " + e->text);
+        break;
+      case VmEvent::Kind::kNote:
+        r_.evidence.push_back("vmm: " + e->text);
+        break;
+      case VmEvent::Kind::kReady:
+        break;
+    }
+  }
+  if (!first_sign) {
+    r_.evidence.push_back("no sign of the fault within " +
+                          Fmt("%.1f s", spec_.observe_timeout.count() / 1000.0) +
+                          " (heartbeats: " + std::to_string(vm.heartbeats()) + ")");
+  }
+}
+
+void CheckRun::Teardown(VmSession& vm, Observation& o) {
+  Progress("tearing down");
+  int64_t pid = vm.Pid();
+  auto start = Clock::now();
+  vm.Destroy();
+  r_.timing.teardown = MsSince(start);
+  // The VMM process must be gone and reaped: a zombie or a survivor is a
+  // leak, and a leak is a degraded host.
+  if (pid > 0 && kill(static_cast<pid_t>(pid), 0) == 0) {
+    o.leaked = true;
+    r_.evidence.push_back("host: VMM process " + std::to_string(pid) + " still exists after teardown");
+  } else if (pid > 0) {
+    r_.evidence.push_back("host: VMM process " + std::to_string(pid) + " reaped");
+  }
+}
+
+std::string ReadText(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+GuestImage GuestImage::Locate(const fs::path& override_dir) {
+  std::vector<fs::path> candidates;
+  if (!override_dir.empty()) {
+    candidates.push_back(override_dir);
+  } else {
+    if (const char* env = std::getenv("EZONE_GUEST_DIR")) candidates.emplace_back(env);
+    candidates.emplace_back(kBuildGuestDir);
+    candidates.emplace_back(kInstallGuestDir);
+  }
+  GuestImage image;
+  for (const fs::path& dir : candidates) {
+    std::error_code ec;
+    if (!fs::exists(dir / "vmlinuz", ec) || !fs::exists(dir / "initramfs.cpio.gz", ec)) continue;
+    image.kernel = dir / "vmlinuz";
+    image.initramfs = dir / "initramfs.cpio.gz";
+    image.manifest = dir / "guest-manifest.json";
+    try {
+      auto manifest = nlohmann::json::parse(ReadText(image.manifest));
+      for (auto& [key, value] : manifest.items()) {
+        image.properties["guest_" + key] = value.is_string() ? value.get<std::string>() : value.dump();
+      }
+    } catch (const std::exception& e) {
+      image.properties["guest_manifest_error"] = image.manifest.string() + ": " + e.what();
+    }
+    return image;
+  }
+  std::string searched;
+  for (const auto& c : candidates) searched += (searched.empty() ? "" : ", ") + c.string();
+  image.missing = "guest image not found (vmlinuz and initramfs.cpio.gz in: " + searched +
+                  "); build it with: cmake --build build --target ezone_guest_image";
+  return image;
+}
+
+CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {
+  return CheckRun(spec, env).Run();
+}
+
+}  // namespace ezone

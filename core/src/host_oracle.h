@@ -1,0 +1,54 @@
+// The host oracle: is the host (the machine running the VMM) still healthy?
+// An interface with a local implementation now; a remote one (nested host,
+// through its agent) plugs in behind the same calls.
+#ifndef EZONE_CORE_HOST_ORACLE_H_
+#define EZONE_CORE_HOST_ORACLE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ezone {
+
+// What the oracle saw between Begin() and Assess().
+struct HostAssessment {
+  std::vector<std::string> crash_lines;    // new oops / panic / lockup lines
+  std::vector<std::string> warning_lines;  // new warnings
+  unsigned long long taint_before = 0, taint_after = 0;
+  bool kernel_log_readable = true;
+  bool probe_ok = true;       // the host still forks and execs
+  double probe_ms = 0;        // how long that took
+  double baseline_probe_ms = 0;
+  std::vector<std::string> evidence;  // human-readable, one line each
+
+  // Host kernel crashed, tainted anew, or stopped answering: global.
+  bool Crashed() const {
+    return !crash_lines.empty() || !probe_ok ||
+           (taint_after & ~taint_before) != 0;
+  }
+  // Alive but degraded (warnings, latency far above its baseline): varied.
+  bool Degraded() const;
+};
+
+class HostOracle {
+ public:
+  virtual ~HostOracle() = default;
+  // "local" or the remote host's name, for reports.
+  virtual std::string Describe() const = 0;
+  // Takes the baseline: kernel log cursor, taint, probe latency.
+  virtual void Begin() = 0;
+  // Reads everything since Begin() and probes the host again.
+  virtual HostAssessment Assess() = 0;
+};
+
+// The machine ezone runs on: /dev/kmsg, /proc/sys/kernel/tainted, and a
+// fork+exec of /bin/true.
+std::unique_ptr<HostOracle> MakeLocalHostOracle();
+
+// One fork+exec+wait of /bin/true; milliseconds, or a negative value when it
+// failed or took longer than timeout_ms.
+double ProbeForkExec(int timeout_ms);
+
+}  // namespace ezone
+
+#endif  // EZONE_CORE_HOST_ORACLE_H_

@@ -1,0 +1,69 @@
+// Finding, loading and validating plugins (Boost.DLL), and looking them up
+// by name. Loading a plugin calls nothing but its entry point.
+#ifndef EZONE_CORE_PLUGIN_REGISTRY_H_
+#define EZONE_CORE_PLUGIN_REGISTRY_H_
+
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ezone/plugin_abi.h"
+
+namespace ezone {
+
+// A plugin that could not be loaded; what() names the file and the reason.
+class PluginLoadError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A loaded, validated plugin. The library stays mapped for the life of the
+// process (plugins are never unloaded: objects they made may outlive us).
+struct Plugin {
+  std::filesystem::path path;
+  const ezone_plugin_descriptor* descriptor = nullptr;
+
+  std::string name() const { return descriptor->name; }
+  bool is_vmm() const { return descriptor->kind == EZONE_KIND_VMM; }
+  bool is_fault() const { return descriptor->kind == EZONE_KIND_FAULT; }
+  // The variant of a fault plugin named `variant`, or nullptr.
+  const ezone_fault_variant* FindVariant(const std::string& variant) const;
+};
+
+// Loads one plugin file; throws PluginLoadError with an actionable message.
+Plugin LoadPlugin(const std::filesystem::path& path);
+
+// Checks a descriptor against this core's ABI; throws PluginLoadError.
+void ValidateDescriptor(const std::filesystem::path& path,
+                        const ezone_plugin_descriptor* descriptor);
+
+// The directories searched, in order: EZONE_PLUGIN_PATH (colon-separated),
+// then the build tree, then the install tree.
+std::vector<std::filesystem::path> DefaultPluginDirs();
+
+class PluginRegistry {
+ public:
+  // Loads every *.so in `dirs`. A file that fails to load is remembered in
+  // load_errors() and does not stop the others. The first plugin of a given
+  // kind and name wins (EZONE_PLUGIN_PATH overrides the built-in ones).
+  void Discover(const std::vector<std::filesystem::path>& dirs);
+  void Add(Plugin plugin);
+
+  const Plugin* FindVmm(const std::string& name) const;
+  const Plugin* FindFault(const std::string& name) const;
+  const std::vector<Plugin>& plugins() const { return plugins_; }
+  const std::vector<std::string>& load_errors() const { return load_errors_; }
+  // "qemu, kvm" for messages.
+  std::string Names(ezone_plugin_kind kind) const;
+
+ private:
+  const Plugin* Find(ezone_plugin_kind kind, const std::string& name) const;
+  std::vector<Plugin> plugins_;
+  std::vector<std::string> load_errors_;
+};
+
+}  // namespace ezone
+
+#endif  // EZONE_CORE_PLUGIN_REGISTRY_H_

@@ -1,0 +1,243 @@
+#include "suite.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <map>
+#include <pugixml.hpp>
+#include <set>
+#include <sstream>
+
+namespace ezone {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Maps pugixml byte offsets to line numbers for error messages.
+class LineIndex {
+ public:
+  explicit LineIndex(const std::string& text) {
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n') newlines_.push_back(i);
+    }
+  }
+  int LineOf(ptrdiff_t offset) const {
+    if (offset < 0) return 0;
+    return 1 + static_cast<int>(std::lower_bound(newlines_.begin(),
+                                                 newlines_.end(),
+                                                 static_cast<size_t>(offset)) -
+                                newlines_.begin());
+  }
+
+ private:
+  std::vector<size_t> newlines_;
+};
+
+bool IsIdentifier(const std::string& s, bool allow_dash) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+           (allow_dash && c == '-');
+  });
+}
+
+// Test names become gtest and ctest names: keep them to [A-Za-z0-9_].
+std::string TestToken(std::string s) {
+  for (char& c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return s;
+}
+
+std::vector<std::string> SplitLabels(const std::string& text) {
+  std::vector<std::string> labels;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) labels.push_back(item);
+  }
+  return labels;
+}
+
+class Parser {
+ public:
+  Parser(fs::path file, const std::string& text) : file_(std::move(file)), lines_(text) {}
+
+  [[noreturn]] void Fail(pugi::xml_node node, const std::string& what) const {
+    throw SuiteError(file_.string() + ":" +
+                     std::to_string(lines_.LineOf(node.offset_debug())) + ": " +
+                     what);
+  }
+
+  void CheckAttributes(pugi::xml_node node,
+                       const std::set<std::string>& allowed) const {
+    for (pugi::xml_attribute a : node.attributes()) {
+      if (!allowed.count(a.name())) {
+        std::string list;
+        for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
+        Fail(node, "unknown attribute '" + std::string(a.name()) + "' on <" +
+                       node.name() + "> (allowed: " + list + ")");
+      }
+    }
+  }
+
+  std::string Required(pugi::xml_node node, const char* name) const {
+    pugi::xml_attribute a = node.attribute(name);
+    if (!a || std::string(a.value()).empty()) {
+      Fail(node, "<" + std::string(node.name()) + "> needs attribute '" + name + "'");
+    }
+    return a.value();
+  }
+
+  std::chrono::milliseconds Duration(pugi::xml_node node, const char* name,
+                                     std::chrono::milliseconds fallback) const {
+    pugi::xml_attribute a = node.attribute(name);
+    if (!a) return fallback;
+    try {
+      return ParseDuration(a.value());
+    } catch (const std::invalid_argument&) {
+      Fail(node, std::string("attribute '") + name + "': '" + a.value() +
+                     "' is not a duration (use e.g. 30s or 500ms)");
+    }
+  }
+
+  std::string Policy(pugi::xml_node node, const std::string& fallback) const {
+    pugi::xml_attribute a = node.attribute("policy");
+    std::string policy = a ? a.value() : fallback;
+    for (const char* known : kPolicies) {
+      if (policy == known) return policy;
+    }
+    Fail(node, "unknown policy '" + policy +
+                   "' (known: strong-isolation, performance, guest-survives)");
+  }
+
+  Suite Parse(const pugi::xml_document& doc) {
+    pugi::xml_node root = doc.document_element();
+    if (std::string(root.name()) != "suite") {
+      Fail(root, "the root element must be <suite>, not <" +
+                     std::string(root.name()) + ">");
+    }
+    CheckAttributes(root, {"name", "policy", "labels", "boot-timeout",
+                           "observe-timeout", "memory"});
+    Suite suite;
+    suite.file = file_;
+    suite.name = Required(root, "name");
+    if (!IsIdentifier(suite.name, true)) {
+      Fail(root, "suite name '" + suite.name + "' must be letters, digits, '_' or '-'");
+    }
+    std::string policy = Policy(root, "strong-isolation");
+    std::vector<std::string> suite_labels = SplitLabels(root.attribute("labels").value());
+    auto boot = Duration(root, "boot-timeout", std::chrono::seconds(30));
+    auto observe = Duration(root, "observe-timeout", std::chrono::seconds(20));
+    uint32_t memory = root.attribute("memory").as_uint(256);
+
+    std::set<std::string> ids;
+    for (pugi::xml_node node : root.children()) {
+      if (node.type() != pugi::node_element) continue;
+      std::string element = node.name();
+      if (element == "description") continue;
+      if (element != "check") {
+        Fail(node, "unknown element <" + element + "> (expected <check> or <description>)");
+      }
+      CheckAttributes(node, {"name", "vmm", "vmm-label", "vmm-options", "fault",
+                             "variant", "fault-options", "policy", "repeat",
+                             "labels", "boot-timeout", "observe-timeout",
+                             "memory", "kernel-args"});
+      CheckSpec spec;
+      spec.suite = suite.name;
+      spec.file = file_;
+      spec.line = lines_.LineOf(node.offset_debug());
+      spec.classname = Required(node, "name");
+      if (!IsIdentifier(spec.classname, false)) {
+        Fail(node, "check name '" + spec.classname +
+                       "' must be letters, digits and '_' (it becomes a test name)");
+      }
+      spec.vmm = Required(node, "vmm");
+      spec.fault = Required(node, "fault");
+      spec.variant = Required(node, "variant");
+      spec.vmm_options = node.attribute("vmm-options").value();
+      spec.fault_options = node.attribute("fault-options").value();
+      spec.kernel_args = node.attribute("kernel-args").value();
+      spec.policy = Policy(node, policy);
+      spec.boot_timeout = Duration(node, "boot-timeout", boot);
+      spec.observe_timeout = Duration(node, "observe-timeout", observe);
+      spec.memory_mib = node.attribute("memory").as_uint(memory);
+      if (spec.memory_mib < 64 || spec.memory_mib > 65536) {
+        Fail(node, "memory must be between 64 and 65536 MiB");
+      }
+      spec.labels = suite_labels;
+      for (auto& l : SplitLabels(node.attribute("labels").value())) spec.labels.push_back(l);
+      std::string repeat_text = node.attribute("repeat").value();
+      int repeat = 1;
+      if (!repeat_text.empty()) {
+        if (!std::all_of(repeat_text.begin(), repeat_text.end(), ::isdigit) ||
+            repeat_text.size() > 4 || (repeat = std::stoi(repeat_text)) < 1) {
+          Fail(node, "repeat must be a whole number from 1 to 9999, not '" + repeat_text + "'");
+        }
+      }
+      std::string vmm_label = node.attribute("vmm-label").as_string(spec.vmm.c_str());
+      for (int r = 1; r <= repeat; ++r) {
+        CheckSpec one = spec;
+        one.repetition = r;
+        one.name = TestToken(vmm_label + "_" + spec.fault + "_" + spec.variant +
+                             "_" + std::to_string(r));
+        if (!ids.insert(one.id()).second) {
+          Fail(node, "check " + one.id() + " is defined twice (give it another name or vmm-label)");
+        }
+        suite.checks.push_back(std::move(one));
+      }
+    }
+    if (suite.checks.empty()) Fail(root, "the suite has no <check>");
+    return suite;
+  }
+
+  int LineOfOffset(ptrdiff_t offset) const { return lines_.LineOf(offset); }
+
+ private:
+  fs::path file_;
+  LineIndex lines_;
+};
+
+}  // namespace
+
+std::chrono::milliseconds ParseDuration(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw std::invalid_argument(text);
+  }
+  std::string unit = text.substr(used);
+  double ms;
+  if (unit == "ms") {
+    ms = value;
+  } else if (unit == "s" || unit.empty()) {
+    ms = value * 1000;
+  } else if (unit == "m") {
+    ms = value * 60000;
+  } else {
+    throw std::invalid_argument(text);
+  }
+  if (!(ms >= 0) || ms > 24.0 * 3600 * 1000) throw std::invalid_argument(text);
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+Suite LoadSuite(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw SuiteError(file.string() + ":0: cannot open suite file");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Parser parser(file, text);
+  pugi::xml_document doc;
+  pugi::xml_parse_result result =
+      doc.load_buffer(text.data(), text.size(), pugi::parse_default);
+  if (!result) {
+    throw SuiteError(file.string() + ":" +
+                     std::to_string(parser.LineOfOffset(result.offset)) +
+                     ": not well-formed XML: " + result.description());
+  }
+  return parser.Parse(doc);
+}
+
+}  // namespace ezone

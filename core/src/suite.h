@@ -1,0 +1,60 @@
+// Suite files: which checks to run. Format in docs/suite-format.md.
+#ifndef EZONE_CORE_SUITE_H_
+#define EZONE_CORE_SUITE_H_
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ezone {
+
+// A malformed suite; what() is "<file>:<line>: <what is wrong>".
+class SuiteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One check, one repetition: a VMM, a fault variant, a policy.
+struct CheckSpec {
+  std::string suite;      // suite name, e.g. "paper"
+  std::string classname;  // e.g. "GuestKernelCrashMustNotKillHost"
+  std::string name;       // e.g. "qemu_kerncrash_divzero_1"
+  std::string vmm;
+  std::string vmm_options;  // "key=value;..."
+  std::string fault;
+  std::string variant;
+  std::string fault_options;
+  std::string policy;  // "strong-isolation", "performance", "guest-survives"
+  std::vector<std::string> labels;
+  int repetition = 1;
+  std::chrono::milliseconds boot_timeout{30000};
+  std::chrono::milliseconds observe_timeout{20000};
+  uint32_t memory_mib = 256;
+  std::string kernel_args;  // appended to the guest kernel command line
+  std::filesystem::path file;
+  int line = 0;
+
+  std::string id() const { return classname + "/" + name; }
+  std::string where() const { return file.string() + ":" + std::to_string(line); }
+};
+
+struct Suite {
+  std::string name;
+  std::filesystem::path file;
+  std::vector<CheckSpec> checks;
+};
+
+// Parses a suite file; throws SuiteError naming the file and line.
+Suite LoadSuite(const std::filesystem::path& file);
+
+// "30s", "500ms", "2m" -> milliseconds; throws std::invalid_argument.
+std::chrono::milliseconds ParseDuration(const std::string& text);
+
+inline constexpr const char* kPolicies[] = {"strong-isolation", "performance",
+                                            "guest-survives"};
+
+}  // namespace ezone
+
+#endif  // EZONE_CORE_SUITE_H_

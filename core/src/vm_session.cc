@@ -1,0 +1,230 @@
+#include "vm_session.h"
+
+#include <cstring>
+
+namespace ezone {
+namespace {
+// A guest flooding warnings must not grow the queue without bound.
+constexpr size_t kMaxQueuedEvents = 1000;
+}  // namespace
+
+ConsoleRecorder::ConsoleRecorder(const std::filesystem::path& log_path)
+    : log_path_(log_path) {
+  if (!log_path_.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(log_path_.parent_path(), ec);
+    log_ = std::fopen(log_path_.c_str(), "wbe");
+  }
+}
+
+ConsoleRecorder::~ConsoleRecorder() {
+  if (log_) std::fclose(log_);
+}
+
+void ConsoleRecorder::Write(std::string_view bytes) {
+  if (!log_ || log_bytes_ >= kMaxLogBytes) return;
+  size_t n = std::min(bytes.size(), kMaxLogBytes - log_bytes_);
+  std::fwrite(bytes.data(), 1, n, log_);
+  log_bytes_ += n;
+  if (log_bytes_ >= kMaxLogBytes) {
+    std::fputs("\n[ezone: console log truncated at 16 MiB]\n", log_);
+  }
+  std::fflush(log_);  // the log must survive a runner that is killed
+}
+
+ConsoleClass ConsoleRecorder::AddLine(std::string_view line) {
+  ConsoleClass cls = ClassifyConsoleLine(line);
+  if (crashed_) {
+    if (excerpt_.size() < kContextBefore + kContextAfter) excerpt_.emplace_back(line);
+    return cls;
+  }
+  recent_.emplace_back(line);
+  if (recent_.size() > kContextBefore) recent_.pop_front();
+  if (IsCrash(cls)) {
+    crashed_ = true;
+    excerpt_.assign(recent_.begin(), recent_.end());
+  }
+  return cls;
+}
+
+std::string ConsoleRecorder::Excerpt() const {
+  std::string out;
+  const auto& lines = crashed_ ? excerpt_ : std::vector<std::string>(recent_.begin(), recent_.end());
+  for (const auto& l : lines) {
+    out += l;
+    out += '\n';
+  }
+  return out;
+}
+
+VmSession::VmSession(const Plugin& vmm, std::string nonce,
+                     const std::filesystem::path& console_log)
+    : vmm_(vmm),
+      ops_(vmm.descriptor->vmm),
+      nonce_(std::move(nonce)),
+      console_(console_log),
+      console_lines_([this](std::string_view line) {
+        ConsoleClass cls = console_.AddLine(line);
+        if (cls != ConsoleClass::kNone) {
+          std::lock_guard lock(mu_);
+          Push({VmEvent::Kind::kConsole, Clock::now(), std::string(line), cls});
+        }
+      }),
+      control_lines_([this](std::string_view line) { HandleControlLine(line); }) {
+  sink_.core = this;
+  sink_.console = &VmSession::OnConsole;
+  sink_.control = &VmSession::OnControl;
+  sink_.event = &VmSession::OnEvent;
+}
+
+VmSession::~VmSession() { Destroy(); }
+
+bool VmSession::Start(const ezone_guest_spec& spec, std::string* error) {
+  char msg[1024] = {0};
+  ezone_status status = ops_->create(&spec, &sink_, &vm_, msg, sizeof msg);
+  if (status != EZONE_OK) {
+    vm_ = nullptr;
+    *error = msg[0] ? msg : "create failed without a message";
+    return false;
+  }
+  return true;
+}
+
+void VmSession::OnConsole(void* self, const char* bytes, size_t size) {
+  auto* s = static_cast<VmSession*>(self);
+  std::lock_guard lock(s->console_mu_);
+  s->console_.Write(std::string_view(bytes, size));
+  s->console_lines_.Feed(std::string_view(bytes, size));
+}
+
+void VmSession::OnControl(void* self, const char* bytes, size_t size) {
+  auto* s = static_cast<VmSession*>(self);
+  std::lock_guard lock(s->control_mu_);
+  s->control_lines_.Feed(std::string_view(bytes, size));
+}
+
+void VmSession::OnEvent(void* self, ezone_vm_event event, const char* detail) {
+  auto* s = static_cast<VmSession*>(self);
+  VmEvent::Kind kind = VmEvent::Kind::kNote;
+  switch (event) {
+    case EZONE_EVENT_GUEST_PANICKED: kind = VmEvent::Kind::kGuestPanicked; break;
+    case EZONE_EVENT_VMM_EXITED: kind = VmEvent::Kind::kVmmExited; break;
+    case EZONE_EVENT_GUEST_STOPPED: kind = VmEvent::Kind::kGuestStopped; break;
+    case EZONE_EVENT_NOTE: break;
+  }
+  std::lock_guard lock(s->mu_);
+  s->Push({kind, Clock::now(), detail ? detail : ""});
+}
+
+void VmSession::Push(VmEvent event) {
+  if (events_.size() >= kMaxQueuedEvents) {
+    ++dropped_events_;
+    return;
+  }
+  events_.push_back(std::move(event));
+  cv_.notify_all();
+}
+
+void VmSession::HandleControlLine(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r')) line.remove_suffix(1);
+  auto word_end = line.find(' ');
+  std::string_view word = line.substr(0, word_end);
+  std::string_view rest = word_end == std::string_view::npos ? "" : line.substr(word_end + 1);
+  std::lock_guard lock(mu_);
+  if (word == "HB") {
+    last_heartbeat_ = Clock::now();
+    ++heartbeats_;
+    cv_.notify_all();
+  } else if (word == "READY") {
+    // A READY without our nonce is from another run or a stale console.
+    std::string_view nonce = rest.substr(0, rest.find(' '));
+    if (nonce == nonce_) {
+      last_heartbeat_ = Clock::now();
+      Push({VmEvent::Kind::kReady, Clock::now(), std::string(rest)});
+    } else {
+      Push({VmEvent::Kind::kNote, Clock::now(), "agent: READY with a foreign nonce ignored"});
+    }
+  } else if (word == "OK" || word == "ERR") {
+    std::string_view id_text = rest.substr(0, rest.find(' '));
+    int id = 0;
+    for (char c : id_text) {
+      if (c < '0' || c > '9' || id > 1000000) { id = -1; break; }
+      id = id * 10 + (c - '0');
+    }
+    std::string text = id_text.size() < rest.size() ? std::string(rest.substr(id_text.size() + 1)) : "";
+    if (id > 0) {
+      replies_[id] = {word == "OK", text};
+      cv_.notify_all();
+    }
+  }
+  // Anything else on the control channel is ignored: only the agent talks
+  // there, and a garbled line must not confuse the oracle.
+}
+
+std::optional<VmEvent> VmSession::WaitEvent(Clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  if (!cv_.wait_until(lock, deadline, [&] { return !events_.empty(); })) {
+    return std::nullopt;
+  }
+  VmEvent e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+bool VmSession::AgentCommand(const std::string& command,
+                             std::chrono::milliseconds timeout, std::string* reply) {
+  int id;
+  {
+    std::lock_guard lock(mu_);
+    id = next_command_id_++;
+  }
+  std::string line = std::to_string(id) + " " + command + "\n";
+  char msg[512] = {0};
+  if (vm_ == nullptr ||
+      ops_->send_control(vm_, line.data(), line.size(), msg, sizeof msg) != EZONE_OK) {
+    *reply = std::string("cannot send to the agent: ") + msg;
+    return false;
+  }
+  std::unique_lock lock(mu_);
+  if (!cv_.wait_for(lock, timeout, [&] { return replies_.count(id) != 0; })) {
+    *reply = "no reply from the agent within " + std::to_string(timeout.count()) + " ms";
+    return false;
+  }
+  auto [ok, text] = replies_[id];
+  replies_.erase(id);
+  *reply = text;
+  return ok;
+}
+
+Clock::time_point VmSession::last_heartbeat() const {
+  std::lock_guard lock(mu_);
+  return last_heartbeat_;
+}
+
+int VmSession::heartbeats() const {
+  std::lock_guard lock(mu_);
+  return heartbeats_;
+}
+
+int64_t VmSession::Pid() const { return vm_ ? ops_->vmm_pid(vm_) : -1; }
+
+std::string VmSession::Version() const {
+  char out[256] = {0};
+  if (vm_ && ops_->version(vm_, out, sizeof out) == EZONE_OK) return out;
+  return std::string(vmm_.descriptor->name) + " " + vmm_.descriptor->version;
+}
+
+void VmSession::Destroy() {
+  if (vm_ == nullptr) return;
+  ops_->destroy(vm_);
+  vm_ = nullptr;
+  std::lock_guard lock(console_mu_);
+  console_lines_.Flush();
+}
+
+std::string VmSession::ConsoleExcerpt() const {
+  std::lock_guard lock(console_mu_);
+  return console_.Excerpt();
+}
+
+}  // namespace ezone

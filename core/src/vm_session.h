@@ -1,0 +1,120 @@
+// One VM as the core sees it: the plugin's VM plus everything it reports,
+// turned into a queue of events the check runner waits on.
+#ifndef EZONE_CORE_VM_SESSION_H_
+#define EZONE_CORE_VM_SESSION_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "console_classifier.h"
+#include "plugin_registry.h"
+
+namespace ezone {
+
+using Clock = std::chrono::steady_clock;
+
+struct VmEvent {
+  enum class Kind {
+    kConsole,       // a console line the classifier flagged (cls != kNone)
+    kReady,         // the agent's READY with our nonce
+    kGuestPanicked, // the VMM saw the guest panic (pvpanic, libvirt crashed)
+    kVmmExited,     // the VMM process ended
+    kGuestStopped,  // the guest shut down
+    kNote,          // anything else worth keeping as evidence
+  };
+  Kind kind;
+  Clock::time_point at;
+  std::string text;
+  ConsoleClass cls = ConsoleClass::kNone;
+};
+
+// Keeps the console: the whole log on disk (capped), the lines around the
+// first crash in memory (capped). Memory stays bounded whatever the guest
+// prints.
+class ConsoleRecorder {
+ public:
+  explicit ConsoleRecorder(const std::filesystem::path& log_path);
+  ~ConsoleRecorder();
+  void Write(std::string_view bytes);  // raw bytes to the log file
+  // Returns the line's class; remembers the context of the first crash.
+  ConsoleClass AddLine(std::string_view line);
+  std::string Excerpt() const;
+  const std::filesystem::path& log_path() const { return log_path_; }
+
+ private:
+  static constexpr size_t kContextBefore = 30;
+  static constexpr size_t kContextAfter = 200;
+  static constexpr size_t kMaxLogBytes = 16 << 20;
+  std::filesystem::path log_path_;
+  std::FILE* log_ = nullptr;
+  size_t log_bytes_ = 0;
+  std::deque<std::string> recent_;
+  std::vector<std::string> excerpt_;  // frozen at the first crash line
+  bool crashed_ = false;
+};
+
+class VmSession {
+ public:
+  // The console log goes to console_log; the plugin must outlive the session.
+  VmSession(const Plugin& vmm, std::string nonce,
+            const std::filesystem::path& console_log);
+  ~VmSession();
+  VmSession(const VmSession&) = delete;
+  VmSession& operator=(const VmSession&) = delete;
+
+  // Boots the VM; on failure returns false and sets *error.
+  bool Start(const ezone_guest_spec& spec, std::string* error);
+  // Next event, or nullopt when the deadline passed first.
+  std::optional<VmEvent> WaitEvent(Clock::time_point deadline);
+  // Sends "<id> <command>" to the agent and waits for OK/ERR with that id.
+  bool AgentCommand(const std::string& command, std::chrono::milliseconds timeout,
+                    std::string* reply);
+  Clock::time_point last_heartbeat() const;
+  int heartbeats() const;
+  int64_t Pid() const;
+  std::string Version() const;
+  // Stops the VM; afterwards no callback runs. Idempotent.
+  void Destroy();
+  std::string ConsoleExcerpt() const;
+  const std::filesystem::path& console_log() const { return console_.log_path(); }
+
+ private:
+  static void OnConsole(void* self, const char* bytes, size_t size);
+  static void OnControl(void* self, const char* bytes, size_t size);
+  static void OnEvent(void* self, ezone_vm_event event, const char* detail);
+  void Push(VmEvent event);  // requires mu_
+  void HandleControlLine(std::string_view line);
+
+  const Plugin& vmm_;
+  const ezone_vmm_ops* ops_;
+  std::string nonce_;
+  void* vm_ = nullptr;
+  ezone_vm_sink sink_{};
+
+  mutable std::mutex console_mu_;  // guards console_ and console_lines_
+  ConsoleRecorder console_;
+  LineAssembler console_lines_;
+  std::mutex control_mu_;  // guards control_lines_
+  LineAssembler control_lines_;
+
+  mutable std::mutex mu_;  // guards everything below
+  std::condition_variable cv_;
+  std::deque<VmEvent> events_;
+  std::map<int, std::pair<bool, std::string>> replies_;
+  int next_command_id_ = 1;
+  Clock::time_point last_heartbeat_{};
+  int heartbeats_ = 0;
+  size_t dropped_events_ = 0;
+};
+
+}  // namespace ezone
+
+#endif  // EZONE_CORE_VM_SESSION_H_

@@ -1,0 +1,157 @@
+// End to end with the real ezone binary, a real QEMU and the real guest:
+// the verdict engine says no when it must, and nothing is left behind, even
+// when the runner is killed mid-check.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <pugixml.hpp>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code = -1;
+  std::string output;
+};
+
+Result RunEzone(const std::string& args) {
+  std::string cmd = std::string(EZONE_EXE) + " " + args + " 2>&1";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+fs::path WorkDir(const std::string& name) {
+  fs::path dir = fs::path(EZONE_TEST_WORK_DIR) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+pugi::xml_node FindCase(const pugi::xml_document& doc, const std::string& name) {
+  return doc.select_node(("//testcase[@name='" + name + "']").c_str()).node();
+}
+
+// Processes whose command line contains `needle`.
+std::vector<int> ProcessesWith(const std::string& needle) {
+  std::vector<int> pids;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(needle) != std::string::npos && std::stoi(name) != getpid()) {
+      pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
+}
+
+std::string Nonce(const std::string& system_out) {
+  size_t at = system_out.find("ezone.nonce=");
+  if (at == std::string::npos) return "";
+  return system_out.substr(at + 12, 16);
+}
+
+TEST(QemuIntegrationTest, SelftestSuiteProvesTheVerdictEngineSaysNo) {
+  fs::path dir = WorkDir("selftest");
+  Result r = RunEzone(std::string(EZONE_SUITES_DIR) + "/selftest.xml --report-dir " + dir.string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file((dir / "junit.xml").c_str())) << r.output;
+
+  pugi::xml_node crash = FindCase(doc, "qemu_kerncrash_divzero_1");
+  // Both checks share that name; tell them apart by classname.
+  pugi::xml_node survives =
+      doc.select_node("//testcase[@classname='PolicyGuestSurvivesRejectsCrash']").node();
+  pugi::xml_node never =
+      doc.select_node("//testcase[@classname='FaultThatNeverFiresIsAnError']").node();
+  ASSERT_TRUE(crash && survives && never) << r.output;
+
+  ASSERT_TRUE(survives.child("failure")) << r.output;
+  EXPECT_NE(std::string(survives.child("failure").attribute("message").value()).find("isolation violated"),
+            std::string::npos);
+  EXPECT_NE(std::string(survives.child_value("system-out")).find("divide error"), std::string::npos)
+      << "the guest really crashed: its console shows the kernel's report";
+
+  ASSERT_TRUE(never.child("error")) << r.output;
+  EXPECT_NE(std::string(never.child("error").attribute("message").value()).find("never fired"),
+            std::string::npos);
+}
+
+TEST(QemuIntegrationTest, PaperCheckOnQemuPassesAndLeavesNothingBehind) {
+  fs::path dir = WorkDir("paper-one");
+  Result r = RunEzone(std::string(EZONE_SUITES_DIR) +
+                      "/paper.xml --check GuestKernelCrashMustNotKillHost/qemu_kerncrash_divzero_1"
+                      " --report-dir " + dir.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file((dir / "junit.xml").c_str()));
+  pugi::xml_node tc = FindCase(doc, "qemu_kerncrash_divzero_1");
+  ASSERT_TRUE(tc);
+  EXPECT_FALSE(tc.child("failure") || tc.child("error") || tc.child("skipped"));
+  std::string out = tc.child_value("system-out");
+  EXPECT_NE(out.find("divide error: 0000"), std::string::npos) << out;
+  EXPECT_NE(out.find("effect=limited"), std::string::npos) << out;
+
+  std::string nonce = Nonce(out);
+  ASSERT_EQ(nonce.size(), 16u) << out;
+  EXPECT_TRUE(ProcessesWith("ezone.nonce=" + nonce).empty()) << "a VMM of this check still runs";
+}
+
+TEST(QemuIntegrationTest, KilledRunnerLeavesNoVmmBehind) {
+  fs::path dir = WorkDir("killed");
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t runner = fork();
+  if (runner == 0) {
+    dup2(out[1], 2);
+    dup2(out[1], 1);
+    close(out[0]);
+    execl(EZONE_EXE, EZONE_EXE, "run", (std::string(EZONE_SUITES_DIR) + "/selftest.xml").c_str(),
+          "--check", "FaultThatNeverFiresIsAnError/qemu_kerncrash_divzero_1", "--report-dir",
+          dir.c_str(), nullptr);
+    _exit(127);
+  }
+  close(out[1]);
+  // Read progress until the VMM is up and the check is observing.
+  std::string text;
+  int vmm_pid = -1;
+  char buf[1024];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0) {
+    text.append(buf, static_cast<size_t>(n));
+    size_t at = text.find("vmm pid ");
+    if (at != std::string::npos && vmm_pid < 0) vmm_pid = std::atoi(text.c_str() + at + 8);
+    if (text.find(": observing") != std::string::npos) break;
+  }
+  ASSERT_GT(vmm_pid, 0) << text;
+  ASSERT_EQ(kill(vmm_pid, 0), 0) << "the VMM should be running now";
+  kill(runner, SIGKILL);
+  waitpid(runner, nullptr, 0);
+  close(out[0]);
+  // PR_SET_PDEATHSIG takes the VMM down with the runner; give it a moment.
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    std::ifstream in("/proc/" + std::to_string(vmm_pid) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    gone = cmdline.find("qemu") == std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "qemu pid " << vmm_pid << " survived its killed runner";
+}
+
+}  // namespace

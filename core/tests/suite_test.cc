@@ -1,0 +1,144 @@
+// The suite parser: valid suites expand into named checks; every malformed
+// suite is rejected with "<file>:<line>: <what>".
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "suite.h"
+
+namespace ezone {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SuiteTest : public testing::Test {
+ protected:
+  fs::path Write(const std::string& text) {
+    fs::path p = fs::temp_directory_path() /
+                 ("ezone-suite-test-" + std::to_string(getpid()) + "-" + std::to_string(n_++) + ".xml");
+    std::ofstream(p) << text;
+    files_.push_back(p);
+    return p;
+  }
+  // The error text, or "" when the suite loaded.
+  std::string Error(const std::string& text) {
+    fs::path p = Write(text);
+    try {
+      LoadSuite(p);
+    } catch (const SuiteError& e) {
+      std::string what = e.what();
+      EXPECT_EQ(what.rfind(p.string() + ":", 0), 0u) << "must start with the file: " << what;
+      return what.substr(p.string().size());
+    }
+    return "";
+  }
+  void TearDown() override {
+    for (auto& f : files_) fs::remove(f);
+  }
+  int n_ = 0;
+  std::vector<fs::path> files_;
+};
+
+constexpr char kHeader[] = "<?xml version=\"1.0\"?>\n";
+
+TEST_F(SuiteTest, ExpandsRepetitionsIntoNamedChecks) {
+  fs::path p = Write(std::string(kHeader) +
+                     "<suite name=\"paper\" labels=\"paper\">\n"
+                     "  <check name=\"GuestKernelCrashMustNotKillHost\" vmm=\"qemu\"\n"
+                     "         fault=\"kerncrash\" variant=\"divzero\" repeat=\"3\"/>\n"
+                     "  <check name=\"X\" vmm=\"kvm\" vmm-label=\"kvm-libvirt-tcg\" fault=\"f\" variant=\"v\"\n"
+                     "         policy=\"performance\" observe-timeout=\"500ms\"/>\n"
+                     "</suite>\n");
+  Suite s = LoadSuite(p);
+  ASSERT_EQ(s.checks.size(), 4u);
+  EXPECT_EQ(s.checks[0].id(), "GuestKernelCrashMustNotKillHost/qemu_kerncrash_divzero_1");
+  EXPECT_EQ(s.checks[2].id(), "GuestKernelCrashMustNotKillHost/qemu_kerncrash_divzero_3");
+  EXPECT_EQ(s.checks[0].line, 3);
+  EXPECT_EQ(s.checks[0].policy, "strong-isolation");
+  EXPECT_EQ(s.checks[0].labels, std::vector<std::string>{"paper"});
+  EXPECT_EQ(s.checks[3].name, "kvm_libvirt_tcg_f_v_1");
+  EXPECT_EQ(s.checks[3].policy, "performance");
+  EXPECT_EQ(s.checks[3].observe_timeout.count(), 500);
+  EXPECT_EQ(s.checks[3].line, 5);
+}
+
+TEST_F(SuiteTest, MalformedXmlNamesTheLine) {
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n  <check name=\"x\"\n</suite>\n"),
+            ":4: not well-formed XML: Error parsing start element tag");
+}
+
+TEST_F(SuiteTest, WrongRootElement) {
+  EXPECT_EQ(Error(std::string(kHeader) + "\n<suites/>\n"),
+            ":3: the root element must be <suite>, not <suites>");
+}
+
+TEST_F(SuiteTest, MissingRequiredAttribute) {
+  EXPECT_EQ(Error(std::string(kHeader) +
+                  "<suite name=\"a\">\n\n  <check name=\"X\" vmm=\"qemu\" fault=\"kerncrash\"/>\n</suite>\n"),
+            ":4: <check> needs attribute 'variant'");
+}
+
+TEST_F(SuiteTest, UnknownAttributeIsATypoNotIgnored) {
+  std::string e = Error(std::string(kHeader) +
+                        "<suite name=\"a\">\n  <check name=\"X\" vmm=\"q\" fault=\"f\" variant=\"v\" "
+                        "repaet=\"5\"/>\n</suite>\n");
+  EXPECT_EQ(e.rfind(":3: unknown attribute 'repaet' on <check>", 0), 0u) << e;
+}
+
+TEST_F(SuiteTest, UnknownElement) {
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n  <chek/>\n</suite>\n"),
+            ":3: unknown element <chek> (expected <check> or <description>)");
+}
+
+TEST_F(SuiteTest, UnknownPolicy) {
+  std::string e = Error(std::string(kHeader) + "<suite name=\"a\" policy=\"loose\">\n</suite>\n");
+  EXPECT_EQ(e.rfind(":2: unknown policy 'loose'", 0), 0u) << e;
+}
+
+TEST_F(SuiteTest, BadRepeatAndDuration) {
+  std::string check = "<check name=\"X\" vmm=\"q\" fault=\"f\" variant=\"v\" ";
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check + "repeat=\"0\"/>\n</suite>"),
+            ":3: repeat must be a whole number from 1 to 9999, not '0'");
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check + "repeat=\"two\"/>\n</suite>"),
+            ":3: repeat must be a whole number from 1 to 9999, not 'two'");
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check +
+                  "boot-timeout=\"soon\"/>\n</suite>"),
+            ":3: attribute 'boot-timeout': 'soon' is not a duration (use e.g. 30s or 500ms)");
+}
+
+TEST_F(SuiteTest, DuplicateCheckAndEmptySuite) {
+  std::string check = "<check name=\"X\" vmm=\"q\" fault=\"f\" variant=\"v\"/>\n";
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check + check + "</suite>"),
+            ":4: check X/q_f_v_1 is defined twice (give it another name or vmm-label)");
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n</suite>"), ":2: the suite has no <check>");
+}
+
+TEST_F(SuiteTest, MissingFile) {
+  try {
+    LoadSuite("/nonexistent/suite.xml");
+    FAIL() << "no error";
+  } catch (const SuiteError& e) {
+    EXPECT_STREQ(e.what(), "/nonexistent/suite.xml:0: cannot open suite file");
+  }
+}
+
+TEST_F(SuiteTest, ShippedSuitesParse) {
+  for (const char* name : {"paper.xml", "selftest.xml"}) {
+    Suite s = LoadSuite(fs::path(EZONE_SUITES_DIR) / name);
+    EXPECT_FALSE(s.checks.empty()) << name;
+  }
+  EXPECT_EQ(LoadSuite(fs::path(EZONE_SUITES_DIR) / "paper.xml").checks.size(), 15u);
+}
+
+TEST(DurationTest, Units) {
+  EXPECT_EQ(ParseDuration("30s").count(), 30000);
+  EXPECT_EQ(ParseDuration("250ms").count(), 250);
+  EXPECT_EQ(ParseDuration("2m").count(), 120000);
+  EXPECT_EQ(ParseDuration("1.5").count(), 1500);
+  EXPECT_THROW(ParseDuration("-1s"), std::invalid_argument);
+  EXPECT_THROW(ParseDuration("5h"), std::invalid_argument);
+  EXPECT_THROW(ParseDuration(""), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace ezone

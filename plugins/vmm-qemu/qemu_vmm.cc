@@ -1,0 +1,278 @@
+// QEMU as a user-space child process: TCG unless asked otherwise, QMP for
+// events, the two serial ports (kernel console, agent channel) streamed to
+// the core over socketpairs. No files, no sockets on disk: nothing to leak.
+//
+// Options (suite vmm-options): accel=tcg|kvm, machine=pc, cpu=..., binary=...
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ezone/sdk.h"
+
+namespace {
+
+using ezone::sdk::Declined;
+using ezone::sdk::GuestSpec;
+using ezone::sdk::Options;
+using ezone::sdk::VmSink;
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// Finds an executable in PATH (or takes an absolute path as it is).
+std::string FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+// First line of "<binary> --version", e.g. "QEMU emulator version 7.2.22 (...)".
+std::string QueryVersion(const std::string& binary) {
+  std::string cmd = "'" + binary + "' --version 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return "";
+  char line[256] = {0};
+  if (!fgets(line, sizeof line, p)) line[0] = '\0';
+  pclose(p);
+  std::string v = line;
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  return v;
+}
+
+int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+class QemuVm : public ezone::sdk::Vm {
+ public:
+  QemuVm(const GuestSpec& spec, VmSink sink) : sink_(sink) {
+    const Options& o = spec.options;
+    binary_ = FindProgram(o.Get("binary", "qemu-system-x86_64"));
+    if (binary_.empty()) throw std::runtime_error("qemu-system-x86_64 not found in PATH");
+    accel_ = o.Get("accel", "tcg");
+    version_ = QueryVersion(binary_) + " (" + accel_ + ")";
+
+    // Host ends [0], guest (qemu) ends [1].
+    int console[2], control[2], qmp[2], err[2], wake[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control) ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) ||
+        pipe2(err, O_CLOEXEC) || pipe2(wake, O_CLOEXEC)) {
+      throw std::runtime_error(Errno("socketpair"));
+    }
+
+    std::vector<std::string> args = {
+        binary_, "-nodefaults", "-no-user-config", "-display", "none",
+        "-machine", o.Get("machine", "pc") + ",accel=" + accel_,
+        "-cpu", o.Get("cpu", accel_ == "kvm" ? "host" : "max"),
+        "-m", std::to_string(spec.memory_mib),
+        "-smp", std::to_string(spec.vcpus),
+        "-kernel", spec.kernel, "-initrd", spec.initramfs, "-append", spec.cmdline,
+        // fds 3, 4, 5 in the child (see below).
+        "-chardev", "socket,id=console,fd=3", "-serial", "chardev:console",
+        "-chardev", "socket,id=control,fd=4", "-serial", "chardev:control",
+        "-chardev", "socket,id=qmp,fd=5", "-mon", "chardev=qmp,mode=control",
+        // pvpanic turns a guest panic into QMP GUEST_PANICKED; -no-reboot
+        // makes the guest's panic=-1 reboot end the process.
+        "-device", "pvpanic", "-no-reboot"};
+    if (o.Has("extra")) args.push_back(o.Get("extra"));
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error(Errno("fork"));
+    if (pid_ == 0) {
+      // Own process group, so teardown kills anything qemu started; and die
+      // with the runner, so a killed runner leaves no qemu behind.
+      setpgid(0, 0);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
+      int devnull = open("/dev/null", O_RDWR);
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      dup2(err[1], 2);
+      dup2(console[1], 3);  // dup2 clears FD_CLOEXEC on the new fd
+      dup2(control[1], 4);
+      dup2(qmp[1], 5);
+      execv(binary_.c_str(), argv.data());
+      _exit(127);
+    }
+    setpgid(pid_, pid_);  // also from the parent: no race with kill(-pid)
+    close(console[1]);
+    close(control[1]);
+    close(qmp[1]);
+    close(err[1]);
+    console_fd_ = console[0];
+    control_fd_ = control[0];
+    qmp_fd_ = qmp[0];
+    err_fd_ = err[0];
+    wake_read_ = wake[0];
+    wake_write_ = wake[1];
+    pidfd_ = PidfdOpen(pid_);
+    reader_ = std::thread([this] { ReadLoop(); });
+  }
+
+  ~QemuVm() override {
+    if (!exited_.load()) kill(-pid_, SIGKILL);
+    char byte = 1;
+    (void)!write(wake_write_, &byte, 1);
+    if (reader_.joinable()) reader_.join();
+    if (!exited_.load()) {
+      int status;
+      waitpid(pid_, &status, 0);
+    }
+    for (int fd : {console_fd_, control_fd_, qmp_fd_, err_fd_, wake_read_, wake_write_, pidfd_}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+
+  void SendControl(std::string_view bytes) override {
+    while (!bytes.empty()) {
+      ssize_t n = send(control_fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw std::runtime_error(Errno("writing to the control channel"));
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  int64_t Pid() const override { return pid_; }
+  std::string Version() const override { return version_; }
+
+ private:
+  void ReadLoop() {
+    std::string qmp_buffer, stderr_tail;
+    char buf[65536];
+    // Streams at EOF are left out of poll (fd -1), or poll would spin.
+    std::array<int, 4> streams = {console_fd_, control_fd_, qmp_fd_, err_fd_};
+    for (;;) {
+      std::array<pollfd, 6> fds = {{{streams[0], POLLIN, 0}, {streams[1], POLLIN, 0},
+                                    {streams[2], POLLIN, 0}, {streams[3], POLLIN, 0},
+                                    {pidfd_, POLLIN, 0}, {wake_read_, POLLIN, 0}}};
+      if (poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[5].revents) return;  // destructor asked us to stop
+      auto drain = [&](size_t i, auto&& deliver) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) return;
+        ssize_t n = read(fds[i].fd, buf, sizeof buf);
+        if (n > 0) {
+          deliver(std::string_view(buf, static_cast<size_t>(n)));
+        } else if (n == 0 || errno != EINTR) {
+          streams[i] = -1;
+        }
+      };
+      drain(0, [&](std::string_view b) { sink_.Console(b); });
+      drain(1, [&](std::string_view b) { sink_.Control(b); });
+      drain(2, [&](std::string_view b) { OnQmp(qmp_buffer, b); });
+      drain(3, [&](std::string_view b) {
+        stderr_tail.append(b);
+        if (stderr_tail.size() > 2048) stderr_tail.erase(0, stderr_tail.size() - 2048);
+      });
+      if (fds[4].revents & POLLIN && !exited_.load()) {
+        // Drain what is still buffered before reporting the exit, so the
+        // last console lines come before the event.
+        for (int fd : {console_fd_, control_fd_}) {
+          ssize_t n;
+          while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+            if (fd == console_fd_) {
+              sink_.Console(std::string_view(buf, static_cast<size_t>(n)));
+            } else {
+              sink_.Control(std::string_view(buf, static_cast<size_t>(n)));
+            }
+          }
+        }
+        int status = 0;
+        waitpid(pid_, &status, 0);
+        exited_ = true;
+        std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                          : WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                                : "ended";
+        while (!stderr_tail.empty() && stderr_tail.back() == '\n') stderr_tail.pop_back();
+        if (!stderr_tail.empty()) how += "; qemu said: " + stderr_tail;
+        sink_.Event(EZONE_EVENT_VMM_EXITED, how);
+        return;
+      }
+    }
+  }
+
+  void OnQmp(std::string& buffer, std::string_view bytes) {
+    buffer.append(bytes);
+    size_t nl;
+    while ((nl = buffer.find('\n')) != std::string::npos) {
+      std::string line = buffer.substr(0, nl);
+      buffer.erase(0, nl + 1);
+      nlohmann::json msg = nlohmann::json::parse(line, nullptr, false);
+      if (msg.is_discarded()) continue;
+      if (msg.contains("QMP")) {
+        static const char kCaps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+        (void)!send(qmp_fd_, kCaps, sizeof kCaps - 1, MSG_NOSIGNAL);
+        continue;
+      }
+      if (!msg.contains("event")) continue;
+      std::string event = msg["event"].get<std::string>();
+      std::string data = msg.contains("data") ? msg["data"].dump() : "{}";
+      if (event == "GUEST_PANICKED") {
+        sink_.Event(EZONE_EVENT_GUEST_PANICKED, "QMP GUEST_PANICKED " + data);
+      } else if (event == "SHUTDOWN") {
+        sink_.Event(EZONE_EVENT_GUEST_STOPPED, "QMP SHUTDOWN " + data);
+      }
+    }
+    if (buffer.size() > (1 << 20)) buffer.clear();  // a runaway line: drop it
+  }
+
+  VmSink sink_;
+  std::string binary_, accel_, version_;
+  pid_t pid_ = -1;
+  int console_fd_ = -1, control_fd_ = -1, qmp_fd_ = -1, err_fd_ = -1;
+  int wake_read_ = -1, wake_write_ = -1, pidfd_ = -1;
+  std::atomic<bool> exited_{false};
+  std::thread reader_;
+};
+
+class QemuVmm {
+ public:
+  static void Probe(const Options& options) {
+    std::string binary = FindProgram(options.Get("binary", "qemu-system-x86_64"));
+    if (binary.empty()) {
+      throw Declined("qemu-system-x86_64 not found in PATH (apt-get install qemu-system-x86)");
+    }
+    if (options.Get("accel", "tcg") == "kvm") {
+      int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+      if (fd < 0) throw Declined(Errno("no usable /dev/kvm"));
+      close(fd);
+    }
+  }
+  static std::unique_ptr<ezone::sdk::Vm> Create(const GuestSpec& spec, VmSink sink) {
+    return std::make_unique<QemuVm>(spec, sink);
+  }
+};
+
+}  // namespace
+
+EZONE_VMM_PLUGIN(QemuVmm, "qemu", "0.1.0",
+                 "QEMU as a user-space process (TCG by default), QMP events",
+                 EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS)
