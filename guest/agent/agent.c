@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ezone in-guest agent: PID 1 of the ezone guest initramfs.
+ *
+ * It mounts the pseudo file systems, loads the boot modules (pvpanic),
+ * then talks to the host over the second UART (/dev/ttyS1), leaving
+ * ttyS0 to the kernel console.  Protocol version 1 (see guest/README.md):
+ *
+ *   guest -> host   READY <nonce> <uname -r>
+ *                   HB <seq> <ms since boot>          every hb_ms ms
+ *                   OK <id> <text> / ERR <id> <text>  replies
+ *   host -> guest   <id> ping | insmod <mod> [p=v ...] | run <prog> [args]
+ *                   | poweroff
+ *
+ * The agent is PID 1: it must never exit (the kernel would panic with
+ * "Attempted to kill init", which the host would mistake for the fault it
+ * injected).  Every error is reported on the control channel and the loop
+ * goes on.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AGENT_PROTOCOL		1
+#define CONTROL_TTY		"/dev/ttyS1"
+#define MODULE_DIR		"/lib/modules/ezone"
+#define BOOT_MODULE_LIST	"/etc/ezone/boot-modules"
+#define MAX_LINE		512
+#define MAX_ARGS		32
+#define MAX_CHILDREN		16
+#define DEFAULT_HB_MS		100
+
+struct child {
+	pid_t pid;
+	unsigned long id;
+};
+
+static int ctl_fd = -1;
+static struct child children[MAX_CHILDREN];
+static char nonce[128] = "-";
+static unsigned long hb_ms = DEFAULT_HB_MS;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Diagnostics go to the kernel log (and so to the console): keep them rare. */
+static void klog(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int fd, n;
+
+	n = snprintf(buf, sizeof(buf), "<4>ezone-agent: ");
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, buf, n) < 0) {
+			/* nothing else to do */
+		}
+		close(fd);
+	}
+}
+
+/* Write one whole line; drop it if the host does not drain within ~200 ms. */
+static void send_line(const char *fmt, ...)
+{
+	char buf[MAX_LINE + 64];
+	va_list ap;
+	size_t len, off = 0;
+	int n, tries = 0;
+
+	if (ctl_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	len = (size_t)n < sizeof(buf) - 2 ? (size_t)n : sizeof(buf) - 2;
+	buf[len++] = '\n';
+	while (off < len) {
+		ssize_t w = write(ctl_fd, buf + off, len - off);
+
+		if (w > 0) {
+			off += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN)
+			return;
+		if (++tries > 20)
+			return;
+		struct pollfd p = { .fd = ctl_fd, .events = POLLOUT };
+
+		poll(&p, 1, 10);
+	}
+}
+
+static void do_mounts(void)
+{
+	mkdir("/proc", 0555);
+	mkdir("/sys", 0555);
+	mkdir("/dev", 0755);
+	mkdir("/tmp", 01777);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) &&
+	    errno != EBUSY)
+		klog("mount /proc: %s", strerror(errno));
+	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) &&
+	    errno != EBUSY)
+		klog("mount /sys: %s", strerror(errno));
+	if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755") &&
+	    errno != EBUSY)
+		klog("mount /dev: %s", strerror(errno));
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") &&
+	    errno != EBUSY)
+		klog("mount /tmp: %s", strerror(errno));
+}
+
+static int load_module(const char *path, const char *params)
+{
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = (int)syscall(SYS_finit_module, fd, params, 0);
+	if (ret)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* One absolute .ko path per line, in dependency order. */
+static void load_boot_modules(void)
+{
+	char line[512];
+	FILE *f = fopen(BOOT_MODULE_LIST, "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		int ret;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		ret = load_module(line, "");
+		if (ret && ret != -EEXIST)
+			klog("boot module %s: %s", line, strerror(-ret));
+	}
+	fclose(f);
+}
+
+static void parse_cmdline(void)
+{
+	char buf[4096];
+	char *tok, *save = NULL;
+	ssize_t n;
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (tok = strtok_r(buf, " \t\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
+		if (!strncmp(tok, "ezone.nonce=", 12)) {
+			snprintf(nonce, sizeof(nonce), "%s", tok + 12);
+		} else if (!strncmp(tok, "ezone.hb_ms=", 12)) {
+			char *end;
+			unsigned long v = strtoul(tok + 12, &end, 10);
+
+			if (*end == '\0' && v >= 1 && v <= 600000)
+				hb_ms = v;
+		}
+	}
+}
+
+static int open_control(void)
+{
+	struct termios t;
+	int fd, i;
+
+	/* devtmpfs may need a moment for the UART node on a slow boot. */
+	for (i = 0; i < 200; i++) {
+		fd = open(CONTROL_TTY, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			break;
+		usleep(10000);
+	}
+	if (fd < 0) {
+		klog("open %s: %s", CONTROL_TTY, strerror(errno));
+		return -1;
+	}
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		t.c_cflag |= CLOCAL | CREAD;
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+		cfsetispeed(&t, B115200);
+		cfsetospeed(&t, B115200);
+		if (tcsetattr(fd, TCSANOW, &t))
+			klog("tcsetattr: %s", strerror(errno));
+		tcflush(fd, TCIFLUSH);
+	}
+	return fd;
+}
+
+static int split_args(char *s, char **argv, int max)
+{
+	int argc = 0;
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(s, " \t", &save); tok;
+	     tok = strtok_r(NULL, " \t", &save)) {
+		if (argc >= max - 1)
+			return -1;
+		argv[argc++] = tok;
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
+static int valid_module_name(const char *m)
+{
+	size_t n = strlen(m);
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (; *m; m++)
+		if (!isalnum((unsigned char)*m) && *m != '_' && *m != '-')
+			return 0;
+	return 1;
+}
+
+static void cmd_insmod(unsigned long id, char *rest)
+{
+	char *argv[MAX_ARGS];
+	char path[128], params[MAX_LINE];
+	size_t off = 0;
+	int argc, i, ret;
+
+	argc = split_args(rest, argv, MAX_ARGS);
+	if (argc < 1) {
+		send_line("ERR %lu usage: insmod <module> [param=value ...]", id);
+		return;
+	}
+	if (!valid_module_name(argv[0])) {
+		send_line("ERR %lu bad module name", id);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s.ko", MODULE_DIR, argv[0]);
+	params[0] = '\0';
+	for (i = 1; i < argc; i++) {
+		int n = snprintf(params + off, sizeof(params) - off, "%s%s",
+				 off ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(params) - off) {
+			send_line("ERR %lu parameters too long", id);
+			return;
+		}
+		off += (size_t)n;
+	}
+	ret = load_module(path, params);
+	if (ret)
+		send_line("ERR %lu %s", id, strerror(-ret));
+	else
+		send_line("OK %lu loaded", id);
+}
+
+static void cmd_run(unsigned long id, char *rest)
+{
+	char *argv[MAX_ARGS];
+	int argc, slot, fd;
+	pid_t pid;
+
+	argc = split_args(rest, argv, MAX_ARGS);
+	if (argc < 1) {
+		send_line("ERR %lu usage: run <program> [args...]", id);
+		return;
+	}
+	for (slot = 0; slot < MAX_CHILDREN; slot++)
+		if (children[slot].pid == 0)
+			break;
+	if (slot == MAX_CHILDREN) {
+		send_line("ERR %lu too many running commands", id);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		send_line("ERR %lu %s", id, strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		setsid();
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	children[slot].pid = pid;
+	children[slot].id = id;
+}
+
+static void reap_children(void)
+{
+	int status, i;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < MAX_CHILDREN; i++) {
+			if (children[i].pid != pid)
+				continue;
+			if (WIFEXITED(status))
+				send_line("OK %lu exit=%d", children[i].id,
+					  WEXITSTATUS(status));
+			else if (WIFSIGNALED(status))
+				send_line("ERR %lu signal=%d", children[i].id,
+					  WTERMSIG(status));
+			children[i].pid = 0;
+			break;
+		}
+		/* Orphans re-parented to PID 1 are simply reaped. */
+	}
+}
+
+static void cmd_poweroff(unsigned long id)
+{
+	send_line("OK %lu", id);
+	tcdrain(ctl_fd);
+	sync();
+	reboot(RB_POWER_OFF);
+	/* Still here: say so and keep serving. */
+	send_line("ERR %lu %s", id, strerror(errno));
+}
+
+static void handle_line(char *line)
+{
+	unsigned long id = 0;
+	char *p = line, *cmd, *rest;
+	size_t cmdlen;
+
+	for (; *p; p++)
+		if (!isprint((unsigned char)*p) && *p != '\t') {
+			send_line("ERR 0 malformed line");
+			return;
+		}
+	p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return;		/* empty lines are ignored */
+	if (!isdigit((unsigned char)*p)) {
+		send_line("ERR 0 malformed line");
+		return;
+	}
+	errno = 0;
+	id = strtoul(p, &p, 10);
+	if (errno || (*p != ' ' && *p != '\t' && *p != '\0')) {
+		send_line("ERR 0 malformed line");
+		return;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	cmd = p;
+	cmdlen = strcspn(cmd, " \t");
+	rest = cmd + cmdlen;
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+
+	if (cmdlen == 4 && !strncmp(cmd, "ping", 4) && *rest == '\0')
+		send_line("OK %lu pong", id);
+	else if (cmdlen == 6 && !strncmp(cmd, "insmod", 6))
+		cmd_insmod(id, rest);
+	else if (cmdlen == 3 && !strncmp(cmd, "run", 3))
+		cmd_run(id, rest);
+	else if (cmdlen == 8 && !strncmp(cmd, "poweroff", 8) && *rest == '\0')
+		cmd_poweroff(id);
+	else
+		send_line("ERR %lu unknown command", id);
+}
+
+/* Line assembly: over-long lines are answered once and skipped. */
+static char inbuf[MAX_LINE + 1];
+static size_t inlen;
+static int discarding;
+
+static void feed(const char *data, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = data[i];
+
+		if (c == '\n') {
+			if (discarding) {
+				discarding = 0;
+			} else {
+				if (inlen && inbuf[inlen - 1] == '\r')
+					inlen--;
+				inbuf[inlen] = '\0';
+				handle_line(inbuf);
+			}
+			inlen = 0;
+			continue;
+		}
+		if (discarding)
+			continue;
+		if (inlen >= MAX_LINE) {
+			send_line("ERR 0 line too long");
+			discarding = 1;
+			inlen = 0;
+			continue;
+		}
+		inbuf[inlen++] = c;
+	}
+}
+
+int main(void)
+{
+	struct utsname uts;
+	struct pollfd pfd[2];
+	uint64_t start, next_hb;
+	unsigned long seq = 0;
+	sigset_t mask;
+	int sfd;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (getpid() == 1) {
+		setsid();
+		do_mounts();
+	}
+	setenv("PATH", "/sbin:/bin:/usr/sbin:/usr/bin", 1);
+	load_boot_modules();
+	parse_cmdline();
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	for (;;) {
+		ctl_fd = open_control();
+		if (ctl_fd >= 0)
+			break;
+		sleep(1);	/* never exit: we are init */
+	}
+	if (uname(&uts))
+		snprintf(uts.release, sizeof(uts.release), "unknown");
+	send_line("READY %s %s", nonce, uts.release);
+
+	start = now_ms();
+	next_hb = start + hb_ms;
+	for (;;) {
+		uint64_t now = now_ms();
+		int timeout, n;
+
+		if (now >= next_hb) {
+			send_line("HB %lu %llu", ++seq, (unsigned long long)now);
+			next_hb += hb_ms;
+			if (next_hb <= now)	/* fell behind: keep the phase */
+				next_hb = now + hb_ms - (now - start) % hb_ms;
+			continue;
+		}
+		timeout = (int)(next_hb - now);
+		pfd[0].fd = ctl_fd;
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		pfd[1].fd = sfd;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		n = poll(pfd, sfd >= 0 ? 2 : 1, sfd >= 0 ? timeout :
+			 (timeout < 20 ? timeout : 20));
+		if (n < 0 && errno != EINTR) {
+			usleep(1000);
+			continue;
+		}
+		if (sfd >= 0 && (pfd[1].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+		}
+		reap_children();
+		if (pfd[0].revents & POLLIN) {
+			char buf[256];
+			ssize_t r;
+
+			while ((r = read(ctl_fd, buf, sizeof(buf))) > 0)
+				feed(buf, (size_t)r);
+		} else if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			usleep(10000);	/* avoid a busy loop on a broken tty */
+		}
+	}
+}
