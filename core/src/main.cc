@@ -140,8 +140,12 @@ void WriteCTestScript(const Suite& suite, const PluginRegistry& registry,
         << CMakeQuote(fs::absolute(suite.file).string()) << " --check " << CMakeQuote(c.id())
         << " --junit " << CMakeQuote(junit.string()) << " --report-dir "
         << CMakeQuote(report_dir.string()) << ")\n";
-    std::string labels = c.suite + ";" + c.vmm + ";" + ZoneLabel(registry, c);
-    for (const auto& l : c.labels) labels += ";" + l;
+    std::vector<std::string> label_list = {c.suite, c.vmm, ZoneLabel(registry, c)};
+    for (const auto& l : c.labels) {
+      if (std::find(label_list.begin(), label_list.end(), l) == label_list.end()) label_list.push_back(l);
+    }
+    std::string labels;
+    for (const auto& l : label_list) labels += (labels.empty() ? "" : ";") + l;
     long timeout = (c.boot_timeout + c.observe_timeout).count() / 1000 + 60;
     out << "set_tests_properties(" << CMakeQuote(test) << " PROPERTIES LABELS "
         << CMakeQuote(labels) << " SKIP_RETURN_CODE " << kExitAllSkipped << " TIMEOUT "
@@ -205,7 +209,7 @@ int CmdRun(RunOptions opt, const char* argv0) {
   if (opt.report_dir.empty()) opt.report_dir = "ezone-reports/" + suites.front().name + "-" + stamp;
   fs::create_directories(opt.report_dir);
   if (opt.junit.empty()) opt.junit = (fs::path(opt.report_dir) / "junit.xml").string();
-  if (opt.html.empty() && opt.checks.empty()) {
+  if (opt.html.empty()) {
     opt.html = (fs::path(opt.report_dir) / "report.html").string();
   }
 

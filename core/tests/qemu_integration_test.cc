@@ -23,7 +23,7 @@ struct Result {
 };
 
 Result RunEzone(const std::string& args) {
-  std::string cmd = std::string(EZONE_EXE) + " " + args + " 2>&1";
+  std::string cmd = std::string(EZONE_EXE) + " run " + args + " 2>&1";
   Result r;
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096];
