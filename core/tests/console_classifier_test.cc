@@ -82,6 +82,11 @@ struct CorpusCase {
   const char* must_contain;  // in that first crash line
 };
 
+// Shown by gtest instead of the struct's bytes.
+void PrintTo(const CorpusCase& c, std::ostream* os) {
+  *os << c.file << " expecting " << ConsoleClassName(c.first_crash);
+}
+
 class CorpusTest : public testing::TestWithParam<CorpusCase> {};
 
 TEST_P(CorpusTest, ClassifiesTheRealConsoleLog) {

@@ -2,7 +2,7 @@
 // events, the two serial ports (kernel console, agent channel) streamed to
 // the core over socketpairs. No files, no sockets on disk: nothing to leak.
 //
-// Options (suite vmm-options): accel=tcg|kvm, machine=pc, cpu=..., binary=...
+// Options (suite vmm-options): accel=tcg|kvm, machine=q35, cpu=..., binary=...
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -84,7 +84,7 @@ class QemuVm : public ezone::sdk::Vm {
 
     std::vector<std::string> args = {
         binary_, "-nodefaults", "-no-user-config", "-display", "none",
-        "-machine", o.Get("machine", "pc") + ",accel=" + accel_,
+        "-machine", o.Get("machine", "q35") + ",accel=" + accel_,
         "-cpu", o.Get("cpu", accel_ == "kvm" ? "host" : "max"),
         "-m", std::to_string(spec.memory_mib),
         "-smp", std::to_string(spec.vcpus),
