@@ -57,6 +57,9 @@ struct child {
 static int ctl_fd = -1;
 static struct child children[MAX_CHILDREN];
 static char nonce[128] = "-";
+/* ezone.autoload=<module>:<p1=v1,p2=v2>: load a module right after READY,
+ * without a host command. Used by the bare-QEMU baseline of the benchmark. */
+static char autoload[256];
 static unsigned long hb_ms = DEFAULT_HB_MS;
 
 static uint64_t now_ms(void)
@@ -199,6 +202,8 @@ static void parse_cmdline(void)
 	     tok = strtok_r(NULL, " \t\n", &save)) {
 		if (!strncmp(tok, "ezone.nonce=", 12)) {
 			snprintf(nonce, sizeof(nonce), "%s", tok + 12);
+		} else if (!strncmp(tok, "ezone.autoload=", 15)) {
+			snprintf(autoload, sizeof(autoload), "%s", tok + 15);
 		} else if (!strncmp(tok, "ezone.hb_ms=", 12)) {
 			char *end;
 			unsigned long v = strtoul(tok + 12, &end, 10);
@@ -264,6 +269,31 @@ static int valid_module_name(const char *m)
 		if (!isalnum((unsigned char)*m) && *m != '_' && *m != '-')
 			return 0;
 	return 1;
+}
+
+static void do_autoload(void)
+{
+	char path[128], *params, *p;
+	int ret;
+
+	if (!autoload[0])
+		return;
+	params = strchr(autoload, ':');
+	if (params)
+		*params++ = '\0';
+	else
+		params = autoload + strlen(autoload);
+	for (p = params; *p; p++)
+		if (*p == ',')
+			*p = ' ';
+	if (!valid_module_name(autoload)) {
+		klog("autoload: bad module name");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s.ko", MODULE_DIR, autoload);
+	ret = load_module(path, params);
+	if (ret)
+		klog("autoload %s: %s", autoload, strerror(-ret));
 }
 
 static void cmd_insmod(unsigned long id, char *rest)
@@ -492,6 +522,7 @@ int main(void)
 	if (uname(&uts))
 		snprintf(uts.release, sizeof(uts.release), "unknown");
 	send_line("READY %s %s", nonce, uts.release);
+	do_autoload();
 
 	start = now_ms();
 	next_hb = start + hb_ms;
