@@ -60,6 +60,18 @@ std::vector<int> ProcessesWith(const std::string& needle) {
   return pids;
 }
 
+// xmllint against the JUnit schema CI tools use; "" when valid.
+std::string SchemaErrors(const fs::path& junit) {
+  std::string cmd = std::string(EZONE_XMLLINT) + " --noout --schema " + EZONE_JUNIT_XSD + " " +
+                    junit.string() + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[1024];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  return pclose(p) == 0 ? "" : out;
+}
+
 std::string Nonce(const std::string& system_out) {
   size_t at = system_out.find("ezone.nonce=");
   if (at == std::string::npos) return "";
@@ -87,6 +99,8 @@ TEST(QemuIntegrationTest, SelftestSuiteProvesTheVerdictEngineSaysNo) {
   EXPECT_NE(std::string(survives.child_value("system-out")).find("divide error"), std::string::npos)
       << "the guest really crashed: its console shows the kernel's report";
 
+  EXPECT_EQ(SchemaErrors(dir / "junit.xml"), "");
+
   ASSERT_TRUE(never.child("error")) << r.output;
   EXPECT_NE(std::string(never.child("error").attribute("message").value()).find("never fired"),
             std::string::npos);
@@ -106,6 +120,8 @@ TEST(QemuIntegrationTest, PaperCheckOnQemuPassesAndLeavesNothingBehind) {
   std::string out = tc.child_value("system-out");
   EXPECT_NE(out.find("divide error: 0000"), std::string::npos) << out;
   EXPECT_NE(out.find("effect=limited"), std::string::npos) << out;
+  EXPECT_EQ(SchemaErrors(dir / "junit.xml"), "");
+  EXPECT_TRUE(fs::exists(dir / "report.html"));
 
   std::string nonce = Nonce(out);
   ASSERT_EQ(nonce.size(), 16u) << out;
