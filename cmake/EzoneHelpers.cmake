@@ -56,10 +56,15 @@ function(ezone_add_suite suite_file)
     set(exe Ezone::ezone)
   endif()
   set(script ${CMAKE_CURRENT_BINARY_DIR}/${stem}_checks.cmake)
+  # This project's plugins are searched first, before the installed ones.
   get_property(plugins GLOBAL PROPERTY EZONE_PLUGIN_TARGETS)
+  set(plugin_dirs "")
+  foreach(plugin IN LISTS plugins)
+    list(APPEND plugin_dirs --plugin-dir $<TARGET_FILE_DIR:${plugin}>)
+  endforeach()
   add_custom_command(
     OUTPUT ${script}
-    COMMAND ${exe} list ${suite} --ctest-script ${script} --report-dir ${ARG_REPORT_DIR}
+    COMMAND ${exe} ${plugin_dirs} list ${suite} --ctest-script ${script} --report-dir ${ARG_REPORT_DIR}
     DEPENDS ${suite} ${exe} ${plugins}
     COMMENT "Listing the checks of ${stem}.xml for ctest"
     VERBATIM)

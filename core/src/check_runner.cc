@@ -389,8 +389,8 @@ GuestImage GuestImage::Locate(const fs::path& override_dir) {
     candidates.push_back(override_dir);
   } else {
     if (const char* env = std::getenv("EZONE_GUEST_DIR")) candidates.emplace_back(env);
-    candidates.emplace_back(kBuildGuestDir);
-    candidates.emplace_back(kInstallGuestDir);
+    std::string installed = InstallTreeDir(kInstallGuestDir);
+    candidates.emplace_back(installed.empty() ? std::string(kBuildGuestDir) : installed);
   }
   GuestImage image;
   for (const fs::path& dir : candidates) {

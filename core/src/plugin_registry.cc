@@ -130,8 +130,8 @@ Plugin LoadPlugin(const fs::path& path) {
   return Plugin{path, descriptor};
 }
 
-std::vector<fs::path> DefaultPluginDirs() {
-  std::vector<fs::path> dirs;
+std::vector<fs::path> DefaultPluginDirs(const std::vector<std::string>& extra) {
+  std::vector<fs::path> dirs(extra.begin(), extra.end());
   if (const char* env = std::getenv("EZONE_PLUGIN_PATH")) {
     std::string list = env;
     size_t start = 0;
@@ -142,8 +142,10 @@ std::vector<fs::path> DefaultPluginDirs() {
       start = end + 1;
     }
   }
-  dirs.emplace_back(kBuildPluginDir);
-  dirs.emplace_back(kInstallPluginDir);
+  // An installed ezone must not pick up a build tree's plugins, and the other
+  // way round.
+  std::string installed = InstallTreeDir(kInstallPluginDir);
+  dirs.emplace_back(installed.empty() ? std::string(kBuildPluginDir) : installed);
   return dirs;
 }
 

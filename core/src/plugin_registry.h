@@ -39,9 +39,11 @@ Plugin LoadPlugin(const std::filesystem::path& path);
 void ValidateDescriptor(const std::filesystem::path& path,
                         const ezone_plugin_descriptor* descriptor);
 
-// The directories searched, in order: EZONE_PLUGIN_PATH (colon-separated),
-// then the build tree, then the install tree.
-std::vector<std::filesystem::path> DefaultPluginDirs();
+// The directories searched, in order: `extra` (--plugin-dir), then
+// EZONE_PLUGIN_PATH (colon-separated), then the build tree's plugins when
+// ezone runs from the build tree, else the install tree's.
+std::vector<std::filesystem::path> DefaultPluginDirs(
+    const std::vector<std::string>& extra = {});
 
 class PluginRegistry {
  public:
