@@ -76,6 +76,22 @@ TEST(PluginLoaderTest, BuiltInPluginsLoadAndDescribeThemselves) {
   EXPECT_EQ(kerncrash->FindVariant("nosuchmode"), nullptr);
 }
 
+TEST(PluginLoaderTest, ExceptionsInAPluginBecomeStatusesNotCrashes) {
+  Plugin p = LoadPlugin(EZONE_THROWING_PLUGIN);
+  char msg[256];
+  EXPECT_EQ(p.descriptor->vmm->probe("throw-int", msg, sizeof msg), EZONE_FAILED);
+  EXPECT_STREQ(msg, "unknown exception in plugin");
+  EXPECT_EQ(p.descriptor->vmm->probe("", msg, sizeof msg), EZONE_OK);
+  ezone_guest_spec spec{};
+  spec.struct_size = sizeof spec;
+  spec.kernel = spec.initramfs = spec.cmdline = spec.role = spec.options = "";
+  ezone_vm_sink sink{};
+  void* vm = nullptr;
+  EXPECT_EQ(p.descriptor->vmm->create(&spec, &sink, &vm, msg, sizeof msg), EZONE_FAILED);
+  EXPECT_STREQ(msg, "boom while creating");
+  EXPECT_EQ(vm, nullptr);
+}
+
 TEST(PluginLoaderTest, DiscoveryKeepsGoingPastABadFile) {
   PluginRegistry registry;
   registry.Discover({EZONE_BAD_PLUGIN_DIR, EZONE_PLUGIN_BUILD_DIR_FOR_TESTS});
