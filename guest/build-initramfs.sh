@@ -5,21 +5,28 @@
 #
 # Environment (set by guest/CMakeLists.txt):
 #   OUT_DIR KERNEL_TREE KERNEL_RELEASE KERNEL_PACKAGE KERNEL_PACKAGE_VERSION
-#   KERNEL_PINNED AGENT BUSYBOX BUSYBOX_VERSION KMOD_DIR KMODS BOOT_MODULES
+#   KERNEL_PINNED AGENT FAULT BUSYBOX BUSYBOX_VERSION KMOD_DIR KMODS BOOT_MODULES
+#   DISK_MODULES NET_MODULES
 set -euo pipefail
 log() { echo "ezone-guest: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 : "${OUT_DIR:?}" "${KERNEL_TREE:?}" "${KERNEL_RELEASE:?}" "${AGENT:?}" "${BUSYBOX:?}"
-: "${KMOD_DIR:?}" "${KMODS:?}" "${BOOT_MODULES:=pvpanic-mmio}"
+: "${FAULT:?}" "${KMOD_DIR:?}" "${KMODS:?}" "${BOOT_MODULES:=pvpanic-mmio}"
+: "${DISK_MODULES:=}" "${NET_MODULES:=}"
 self=$(readlink -f "$0")
+# The build directory may be shared by several ninja runs at once: one at a
+# time here (the second then finds the image up to date).
+exec 9> "$OUT_DIR/.image.lock"
+flock 9
 vmlinuz_src="$KERNEL_TREE/boot/vmlinuz-$KERNEL_RELEASE"
 moddir="$KERNEL_TREE/lib/modules/$KERNEL_RELEASE"
 [[ -f $vmlinuz_src ]] || die "$vmlinuz_src missing"
 
-# --- resolve boot modules (and their dependencies) in the kernel package ----
+# --- resolve modules (and their dependencies) in the kernel package --------
+# resolve <names...>: sets `resolved` to the .ko paths in dependency order.
 declare -A seen=()
-boot_kos=()
+resolved=()
 find_ko() {
 	local n=${1//_/-} m=${1//-/_} f
 	f=$(find "$moddir/kernel" \( -name "$n.ko" -o -name "$m.ko" -o -name "$n.ko.xz" -o -name "$m.ko.xz" \) -print -quit)
@@ -32,17 +39,29 @@ add_mod() {
 	ko=$(find_ko "$name")
 	if [[ -z $ko ]]; then
 		if grep -qE "/${name//-/[-_]}\.ko\$" "$moddir/modules.builtin" 2>/dev/null; then
-			log "boot module $name is built into the kernel"
+			log "module $name is built into the kernel"
 			return 0
 		fi
-		die "boot module $name not found in $KERNEL_RELEASE (kernel lacks it?)"
+		die "module $name not found in $KERNEL_RELEASE (kernel lacks it?)"
 	fi
 	[[ $ko == *.ko ]] || die "$ko is compressed; not supported"
 	deps=$(modinfo -F depends "$ko" | tr ',' ' ')
 	for d in $deps; do add_mod "$d"; done
-	boot_kos+=("$ko")
+	resolved+=("$ko")
 }
-for m in $BOOT_MODULES; do add_mod "$m"; done
+resolve() {
+	local m
+	seen=()
+	resolved=()
+	for m in "$@"; do add_mod "$m"; done
+}
+resolve $BOOT_MODULES
+boot_kos=("${resolved[@]}")
+# Packed but loaded on demand by ezone-fault (diskflood, netflood).
+resolve $DISK_MODULES
+disk_kos=("${resolved[@]}")
+resolve $NET_MODULES
+net_kos=("${resolved[@]}")
 
 kmod_files=()
 for m in $KMODS; do
@@ -53,8 +72,9 @@ done
 # --- content hash over all inputs -------------------------------------------
 inputs_sha=$( {
 	echo "release=$KERNEL_RELEASE pkg=$KERNEL_PACKAGE=$KERNEL_PACKAGE_VERSION pinned=$KERNEL_PINNED"
-	echo "busybox=$BUSYBOX_VERSION kmods=$KMODS boot=$BOOT_MODULES"
-	sha256sum "$self" "$vmlinuz_src" "$AGENT" "$BUSYBOX" "${boot_kos[@]}" "${kmod_files[@]}" | awk '{print $1}'
+	echo "busybox=$BUSYBOX_VERSION kmods=$KMODS boot=$BOOT_MODULES disk=$DISK_MODULES net=$NET_MODULES"
+	sha256sum "$self" "$vmlinuz_src" "$AGENT" "$FAULT" "$BUSYBOX" "${boot_kos[@]}" \
+		"${disk_kos[@]}" "${net_kos[@]}" "${kmod_files[@]}" | awk '{print $1}'
 } | sha256sum | cut -c1-64)
 
 stamp="$OUT_DIR/image.inputs.sha256"
@@ -71,6 +91,7 @@ trap 'rm -rf "$work" "$OUT_DIR/initramfs.cpio.gz.tmp" "$OUT_DIR/vmlinuz.tmp"' EX
 root="$work/root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc/ezone,lib/modules/ezone,root}
 install -m 0755 "$AGENT" "$root/init"
+install -m 0755 "$FAULT" "$root/bin/ezone-fault"
 install -m 0755 "$BUSYBOX" "$root/bin/busybox"
 # Applet links (relative), from the busybox itself.
 while read -r applet; do
@@ -92,6 +113,22 @@ for ko in "${boot_kos[@]}"; do
 	modlist+=("$(basename "$ko" .ko)")
 done
 touch "$root/etc/ezone/boot-modules"
+# pack_list <list file> <ko...>: pack the modules, list their guest paths.
+pack_list() {
+	local list=$1 ko rel names=()
+	shift
+	: > "$list"
+	for ko in "$@"; do
+		rel=${ko#"$KERNEL_TREE"}
+		mkdir -p "$root$(dirname "$rel")"
+		install -m 0644 "$ko" "$root$rel"
+		echo "$rel" >> "$list"
+		names+=("$(basename "$ko" .ko)")
+	done
+	echo "${names[*]}"
+}
+disk_list=$(pack_list "$root/etc/ezone/modules-disk" "${disk_kos[@]}")
+net_list=$(pack_list "$root/etc/ezone/modules-net" "${net_kos[@]}")
 for ko in "${kmod_files[@]}"; do
 	install -m 0644 "$ko" "$root/lib/modules/ezone/"
 done
@@ -117,6 +154,8 @@ cat > "$OUT_DIR/guest-manifest.json.tmp" <<EOT
   "modules": $(json_list "${all_mods[@]}"),
   "ezone_modules": $(json_list $KMODS),
   "boot_modules": $(json_list "${modlist[@]}"),
+  "on_demand_modules": {"disk": $(json_list $disk_list), "net": $(json_list $net_list)},
+  "fault_program": "/bin/ezone-fault",
   "pvpanic": {"device": "pvpanic (ISA, ACPI QEMU0001)", "driver": "pvpanic-mmio", "available": $( [[ " ${modlist[*]} " == *" pvpanic-mmio "* ]] && echo true || echo false)},
   "control_channel": "/dev/ttyS1",
   "console": "/dev/ttyS0",
