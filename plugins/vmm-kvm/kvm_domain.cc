@@ -1,0 +1,144 @@
+#include "kvm_domain.h"
+
+#include <libvirt/virterror.h>
+
+#include <mutex>
+#include <pugixml.hpp>
+#include <sstream>
+#include <thread>
+
+namespace ezone::kvm {
+namespace {
+
+pugi::xml_node Child(pugi::xml_node parent, const char* name, const std::string& text = {}) {
+  pugi::xml_node node = parent.append_child(name);
+  if (!text.empty()) node.text().set(text.c_str());
+  return node;
+}
+
+void Attr(pugi::xml_node node, const char* name, const std::string& value) {
+  node.append_attribute(name).set_value(value.c_str());
+}
+
+// libvirt prints every error to stderr unless told otherwise; the plugin
+// reports them itself, with context.
+void QuietErrors(void*, virErrorPtr) {}
+
+}  // namespace
+
+std::string BuildDomainXml(const DomainConfig& c) {
+  pugi::xml_document doc;
+  pugi::xml_node domain = doc.append_child("domain");
+  Attr(domain, "type", c.domain_type);
+  Child(domain, "name", c.name);
+  Attr(Child(domain, "memory", std::to_string(c.memory_mib)), "unit", "MiB");
+  Child(domain, "vcpu", std::to_string(c.vcpus));
+
+  pugi::xml_node os = Child(domain, "os");
+  pugi::xml_node type = Child(os, "type", "hvm");
+  Attr(type, "arch", "x86_64");
+  Attr(type, "machine", c.machine);
+  Child(os, "kernel", c.kernel);
+  Child(os, "initrd", c.initrd);
+  Child(os, "cmdline", c.cmdline);
+
+  // Without <acpi/> libvirt passes -no-acpi, and the guest's pvpanic driver
+  // finds its device through ACPI (QEMU0001).
+  Child(Child(domain, "features"), "acpi");
+  std::string cpu_mode = c.cpu_mode;
+  if (cpu_mode.empty()) cpu_mode = c.domain_type == "kvm" ? "host-passthrough" : "maximum";
+  Attr(Child(domain, "cpu"), "mode", cpu_mode);
+
+  // The guest's end is the end of the domain: a transient domain that stops
+  // is gone, like the qemu plugin's process that exits. destroy rather than
+  // preserve on crash, because the evidence (console, the CRASHED event) is
+  // already streamed out, and a preserved domain would hold its qemu until
+  // teardown for nothing; the core's verdict does not depend on either.
+  Child(domain, "on_poweroff", "destroy");
+  Child(domain, "on_reboot", "destroy");
+  Child(domain, "on_crash", "destroy");
+
+  // No relabeling: libvirt would otherwise chown the shared guest image in
+  // the build tree to the qemu user. The image only needs to be readable.
+  pugi::xml_node seclabel = Child(domain, "seclabel");
+  Attr(seclabel, "type", "none");
+  Attr(seclabel, "model", "dac");
+
+  pugi::xml_node devices = Child(domain, "devices");
+  if (!c.emulator.empty()) Child(devices, "emulator", c.emulator);
+  for (int port : {0, 1}) {  // ttyS0: kernel console, ttyS1: agent
+    pugi::xml_node serial = Child(devices, "serial");
+    Attr(serial, "type", "pty");
+    Attr(Child(serial, "target"), "port", std::to_string(port));
+  }
+  pugi::xml_node panic = Child(devices, "panic");
+  Attr(panic, "model", "isa");
+  pugi::xml_node usb = Child(devices, "controller");
+  Attr(usb, "type", "usb");
+  Attr(usb, "model", "none");
+  Attr(Child(devices, "memballoon"), "model", "none");
+
+  std::ostringstream out;
+  doc.save(out, "  ", pugi::format_default | pugi::format_no_declaration);
+  return out.str();
+}
+
+bool IsLocalUri(const std::string& uri) {
+  size_t scheme_end = uri.find("://");
+  if (scheme_end == std::string::npos) return false;
+  std::string scheme = uri.substr(0, scheme_end);
+  size_t plus = scheme.find('+');
+  if (plus != std::string::npos && scheme.substr(plus + 1) != "unix") return false;
+  size_t host_start = scheme_end + 3;
+  size_t host_end = uri.find_first_of("/?", host_start);
+  std::string host = uri.substr(host_start, host_end == std::string::npos ? std::string::npos
+                                                                           : host_end - host_start);
+  return host.empty() || host == "localhost";
+}
+
+std::string LastError(const std::string& fallback) {
+  const virError* e = virGetLastError();
+  if (e == nullptr || e->message == nullptr) return fallback;
+  return e->message;
+}
+
+ConnectResult Connect(const std::string& uri) {
+  EnsureEventLoop();
+  ConnectResult r;
+  virResetLastError();
+  r.conn = virConnectOpenAuth(uri.c_str(), virConnectAuthPtrDefault, 0);
+  if (r.conn != nullptr) {
+    virConnSetErrorFunc(r.conn, nullptr, &QuietErrors);
+    return r;
+  }
+  const virError* e = virGetLastError();
+  std::string why = LastError();
+  // A socket that is not there, a refused connection, an ssh that cannot
+  // reach the node: the daemon is not reachable. Anything else (no driver
+  // for the scheme, a path the driver does not know, an unparsable URI) is
+  // the URI's fault.
+  r.unreachable = e != nullptr && e->code == VIR_ERR_SYSTEM_ERROR && e->domain == VIR_FROM_RPC;
+  if (r.unreachable) {
+    r.error = "libvirtd not reachable at " + uri + ": " + why +
+              "; start it with scripts/start-libvirtd (or: virtlogd -d && libvirtd -d; "
+              "systemctl start libvirtd where systemd runs)";
+  } else {
+    r.error = "bad libvirt URI '" + uri + "': " + why;
+  }
+  return r;
+}
+
+void EnsureEventLoop() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    virSetErrorFunc(nullptr, &QuietErrors);
+    virEventRegisterDefaultImpl();
+    std::thread([] {
+      for (;;) {
+        if (virEventRunDefaultImpl() < 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }).detach();
+  });
+}
+
+}  // namespace ezone::kvm
