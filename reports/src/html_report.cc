@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -144,11 +145,6 @@ std::string FormatMs(const std::optional<double>& ms) {
   return fmt::format("{:.2f} s", *ms / 1000);
 }
 
-std::string FormatWall(double seconds) {
-  if (!std::isfinite(seconds) || seconds <= 0) return "–";
-  return fmt::format("{:.1f} s", seconds);
-}
-
 std::string CheckName(const CheckRecord& record) {
   if (record.classname.empty()) return record.name;
   return record.classname + "/" + record.name;
@@ -247,6 +243,16 @@ td.violated { outline: 3px solid #cf222e; outline-offset: -3px; }
 .verdict-error { background: #fbefff; color: #6e40c9; border-color: #c297ff; }
 .verdict-skipped { background: var(--skip); color: var(--muted);
   border-color: var(--line); }
+.scroll { overflow-x: auto; }
+table.checks td.name a { font-weight: 600; }
+table.checks .context { display: block; font-size: 12px; color: var(--muted); }
+td.nowrap { white-space: nowrap; }
+td.muted { color: var(--muted); }
+.tag { display: inline-block; margin-left: 6px; padding: 0 6px;
+  border-radius: 4px; font-size: 11px; background: #eaeef2; color: var(--fg); }
+.tag.bad { background: #cf222e; color: #fff; }
+.summary span.verdict-pass, .summary span.verdict-failure,
+.summary span.verdict-error { font-weight: 600; }
 table.checks td.num { text-align: right; white-space: nowrap;
   font-variant-numeric: tabular-nums; }
 details { border: 1px solid var(--line); border-radius: 6px; margin: 8px 0;
@@ -264,6 +270,28 @@ pre { background: #f6f8fa; border: 1px solid var(--line); border-radius: 6px;
   white-space: pre-wrap; word-break: break-all; }
 ul.evidence { margin: 4px 0; padding-left: 20px;
   font-family: ui-monospace, monospace; font-size: 12px; }
+details.check { border-left-width: 4px; }
+details.verdict-border-pass { border-left-color: #4ac26b; }
+details.verdict-border-failure { border-left-color: #cf222e; }
+details.verdict-border-error { border-left-color: #8250df; }
+details.verdict-border-skipped { border-left-color: var(--line); }
+h4 { margin: 14px 0 4px; font-size: 13px; }
+.detail { white-space: pre-wrap; color: var(--muted); margin: 4px 0; }
+.facts { display: flex; gap: 32px; flex-wrap: wrap; align-items: flex-start; }
+.facts dl { margin: 4px 0; align-content: start; }
+dl.properties { font-size: 12px; }
+dl.properties dt { font-family: ui-monospace, monospace; }
+dl.properties dd { word-break: break-all; }
+svg.timeline { display: block; max-width: 100%; height: auto;
+  font: 11px system-ui, sans-serif; fill: var(--muted); }
+.timeline-legend { display: flex; gap: 14px; flex-wrap: wrap; font-size: 12px;
+  color: var(--muted); margin: 2px 0 4px 130px; }
+.timeline-legend i { display: inline-block; width: 10px; height: 10px;
+  margin-right: 4px; border: 1px solid #0002; vertical-align: -1px; }
+.timeline-legend i.tick { width: 3px; }
+ul.evidence.host li.bad { color: #a40e26; font-weight: 600; }
+ul.evidence.host li.good::marker { content: "✓ "; color: #116329; }
+p.log { font-size: 12px; }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 )css";
 
@@ -289,25 +317,33 @@ void RenderHeader(std::string& out, const RunInfo& run, const Totals& totals) {
     meta += "started " + H1(run.timestamp);
   }
   if (!meta.empty()) out += "<p class=\"meta\">" + meta + "</p>\n";
-  if (totals.failure > 0) {
-    out += fmt::format(
-        "<div class=\"banner bad\">Isolation violated in {} check{}.</div>\n",
-        totals.failure, totals.failure == 1 ? "" : "s");
-  } else if (totals.error > 0) {
-    out += fmt::format(
-        "<div class=\"banner bad\">{} check{} could not be carried "
-        "out.</div>\n",
-        totals.error, totals.error == 1 ? "" : "s");
+  const auto plural = [](std::size_t n) { return n == 1 ? "" : "s"; };
+  if (totals.failure > 0 || totals.error > 0) {
+    std::string text;
+    if (totals.failure > 0) {
+      text = fmt::format("Isolation violated in {} check{}.", totals.failure,
+                         plural(totals.failure));
+    }
+    if (totals.error > 0) {
+      if (!text.empty()) text += " ";
+      text += fmt::format("{} check{} could not be carried out.", totals.error,
+                          plural(totals.error));
+    }
+    out += "<div class=\"banner bad\">" + text + "</div>\n";
   } else if (totals.pass > 0) {
     out +=
         "<div class=\"banner good\">Every check that ran kept its "
         "isolation policy.</div>\n";
   }
   out += fmt::format(
-      "<div class=\"summary\"><span>{} checks</span><span>{} pass</span>"
-      "<span>{} failures</span><span>{} errors</span><span>{} "
-      "skipped</span></div>\n",
-      totals.checks, totals.pass, totals.failure, totals.error, totals.skipped);
+      "<div class=\"summary\"><span>{} check{}</span>"
+      "<span class=\"verdict-pass\">{} pass</span>"
+      "<span class=\"verdict-failure\">{} failure{}</span>"
+      "<span class=\"verdict-error\">{} error{}</span>"
+      "<span class=\"verdict-skipped\">{} skipped</span></div>\n",
+      totals.checks, plural(totals.checks), totals.pass, totals.failure,
+      plural(totals.failure), totals.error, plural(totals.error),
+      totals.skipped);
   if (!run.properties.empty()) {
     out += "<table class=\"props\">\n";
     for (const auto& [key, value] : run.properties) {
@@ -374,32 +410,293 @@ void RenderMatrix(std::string& out, const Matrix& matrix,
   out += "</table>\n";
 }
 
+// A check the journal had to finish: "host rebooted" or "interrupted".
+std::string InterruptedTag(const CheckRecord& r) {
+  if (r.properties.find("journal.interrupted") == r.properties.end()) return "";
+  return r.effect == "global"
+             ? " <span class=\"tag bad\">host rebooted</span>"
+             : " <span class=\"tag\">interrupted</span>";
+}
+
 void RenderCheckTable(std::string& out,
                       const std::vector<CheckRecord>& records) {
   out +=
-      "<h2>Checks</h2>\n<table class=\"checks\">\n<tr><th>Check</th>"
-      "<th>Suite</th><th>VMM</th><th>Fault</th><th>Variant</th>"
-      "<th>Zone</th><th>Policy</th><th>Effect</th><th>Verdict</th>"
-      "<th>Boot</th><th>Ready</th><th>Detection</th><th>Teardown</th>"
-      "<th>Total</th><th>Wall</th></tr>\n";
+      "<h2>Checks</h2>\n<div class=\"scroll\"><table class=\"checks\">\n"
+      "<tr><th>Check</th><th>VMM</th><th>Fault</th><th>Zone</th>"
+      "<th>Policy</th><th>Effect</th><th>Verdict</th><th>Boot</th>"
+      "<th>Ready</th><th>Detection</th><th>Teardown</th><th>Total</th></tr>\n";
   for (std::size_t i = 0; i < records.size(); ++i) {
     const CheckRecord& r = records[i];
-    const std::string effect = r.effect.empty() ? "unknown" : r.effect;
+    // A skipped or failed-to-run check observed nothing: no colour.
+    const bool observed = r.verdict != Verdict::kSkipped && !r.effect.empty();
+    std::string context = r.classname;
+    if (!r.suite.empty()) {
+      context += (context.empty() ? "" : " · ") + std::string("suite ") + r.suite;
+    }
     out += fmt::format(
-        "<tr><td><a href=\"#check-{}\">{}</a></td><td>{}</td><td>{}</td>"
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td>"
-        "<td>{}</td>",
-        i, H1(CheckName(r)), H1(r.suite), H1(r.vmm), H1(r.fault), H1(r.variant),
-        H1(r.zone), H1(r.policy),
-        r.verdict == Verdict::kSkipped ? "cell-skipped" : EffectClass(effect),
-        H1(effect), VerdictBadge(r.verdict));
+        "<tr><td class=\"name\"><a href=\"#check-{}\">{}</a>{}"
+        "<span class=\"context\">{}</span></td><td>{}</td><td>{}</td>"
+        "<td class=\"nowrap\">{}</td><td class=\"nowrap\">{}</td>"
+        "<td class=\"{}\">{}</td><td>{}</td>",
+        i, H1(r.name.empty() ? CheckName(r) : r.name), InterruptedTag(r),
+        H1(context), H1(r.vmm), H1(ColumnLabel(r)), H1(r.zone), H1(r.policy),
+        observed ? EffectClass(r.effect) : "muted",
+        observed ? H1(r.effect) : "—", VerdictBadge(r.verdict));
     for (const auto& ms : {r.timing.boot, r.timing.ready, r.timing.detection,
                            r.timing.teardown, r.timing.total}) {
       out += "<td class=\"num\">" + FormatMs(ms) + "</td>";
     }
-    out += "<td class=\"num\">" + FormatWall(r.seconds) + "</td></tr>\n";
+    out += "</tr>\n";
   }
-  out += "</table>\n";
+  out += "</table></div>\n";
+}
+
+// ---------------------------------------------------------------------------
+// Per-check timeline: an inline SVG drawn from TimingMs (and heartbeat
+// properties when the runner recorded them). No script, no fonts to load.
+
+// Runner-recorded heartbeats: property "heartbeat.<role>" = the arrival
+// times of the agent's heartbeats in ms since the check started, separated
+// by spaces or commas (e.g. "heartbeat.victim" = "1020 1520 2021").
+constexpr std::string_view kHeartbeatPrefix = "heartbeat.";
+
+std::vector<double> ParseBeats(std::string_view text) {
+  std::vector<double> beats;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t end = text.find_first_of(" ,;\t\n", pos);
+    const std::string token(
+        text.substr(pos, end == std::string_view::npos ? end : end - pos));
+    if (!token.empty()) {
+      char* stop = nullptr;
+      const double value = std::strtod(token.c_str(), &stop);
+      if (stop != token.c_str() && std::isfinite(value) && value >= 0) {
+        beats.push_back(value);
+      }
+    }
+    if (end == std::string_view::npos) break;
+    pos = end + 1;
+  }
+  std::sort(beats.begin(), beats.end());
+  return beats;
+}
+
+struct Segment {
+  double from, to;
+  std::string_view label, colour;
+};
+
+constexpr std::string_view kColourVmm = "#8fb8de";
+constexpr std::string_view kColourBoot = "#c6dcf2";
+constexpr std::string_view kColourDetect = "#e5534b";
+constexpr std::string_view kColourObserve = "#e6e9ed";
+constexpr std::string_view kColourTeardown = "#9aa3ad";
+constexpr std::string_view kColourNoReady = "#d9c8f0";
+
+std::string Num(double value) { return fmt::format("{:.1f}", value); }
+
+// Empty when the check has no timings and no heartbeats.
+std::string RenderTimeline(const CheckRecord& r) {
+  const auto finite = [](const std::optional<double>& v) {
+    return v && std::isfinite(*v) && *v >= 0;
+  };
+  const TimingMs& t = r.timing;
+  std::vector<Segment> segments;
+  // Phases as check_runner.cc measures them: boot = VMM started, ready =
+  // READY seen (both from the start of the boot), detection = fault fired
+  // (right after READY) to its first sign, teardown at the end.
+  double end = finite(t.total) ? *t.total : 0;
+  double cursor = 0;
+  if (finite(t.boot)) {
+    segments.push_back({0, *t.boot, "VMM start", kColourVmm});
+    cursor = *t.boot;
+  }
+  std::optional<double> fired, detected;
+  if (finite(t.ready) && *t.ready >= cursor) {
+    segments.push_back({cursor, *t.ready, "guest boot to READY", kColourBoot});
+    cursor = *t.ready;
+    fired = cursor;
+  } else if (finite(t.boot) && end > cursor) {
+    // Started but never READY: the wait is most of the check.
+    const double until =
+        finite(t.teardown) ? std::max(cursor, end - *t.teardown) : end;
+    segments.push_back(
+        {cursor, until, "waiting for READY (never came)", kColourNoReady});
+    cursor = until;
+  }
+  if (finite(t.detection) && fired) {
+    segments.push_back(
+        {cursor, cursor + *t.detection, "fault to detection", kColourDetect});
+    cursor += *t.detection;
+    detected = cursor;
+  }
+  end = std::max(end, cursor);
+  std::vector<std::pair<std::string, std::vector<double>>> heartbeats;
+  for (const auto& [key, value] : r.properties) {
+    if (key.rfind(kHeartbeatPrefix, 0) != 0) continue;
+    std::vector<double> beats = ParseBeats(value);
+    if (beats.empty()) continue;
+    end = std::max(end, beats.back());
+    heartbeats.emplace_back(key.substr(kHeartbeatPrefix.size()),
+                            std::move(beats));
+  }
+  if (finite(t.teardown)) {
+    const double from = std::max(cursor, end - *t.teardown);
+    end = std::max(end, from + *t.teardown);
+    if (fired && from > cursor) {
+      segments.push_back({cursor, from, "observing", kColourObserve});
+    }
+    segments.push_back({from, from + *t.teardown, "teardown", kColourTeardown});
+  } else if (fired && end > cursor) {
+    segments.push_back({cursor, end, "observing", kColourObserve});
+  }
+  if (segments.empty() && heartbeats.empty()) return "";
+  if (end <= 0) end = 1;
+
+  constexpr double kLeft = 130, kWidth = 860, kBarY = 6, kBarH = 18,
+                   kRowH = 16;
+  const double scale = kWidth / end;
+  const auto x = [&](double ms) { return kLeft + std::clamp(ms, 0.0, end) * scale; };
+  const double rows_y = kBarY + kBarH + 8;
+  const double axis_y = rows_y + kRowH * static_cast<double>(heartbeats.size()) + 4;
+  const double height = axis_y + 16;
+  std::string svg = fmt::format(
+      "<svg class=\"timeline\" "
+      "width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" role=\"img\" "
+      "aria-label=\"timeline of the check\">\n",
+      Num(kLeft + kWidth + 40), Num(height));
+  svg += fmt::format(
+      "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">phases</text>\n",
+      Num(kLeft - 8), Num(kBarY + 13));
+  svg += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f6f8fa\" "
+      "stroke=\"#d0d7de\"/>\n",
+      Num(kLeft), Num(kBarY), Num(kWidth), Num(kBarH));
+  for (const Segment& s : segments) {
+    const double w = std::max(1.0, x(s.to) - x(s.from));
+    svg += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\">"
+        "<title>{}: {}</title></rect>\n",
+        Num(x(s.from)), Num(kBarY), Num(w), Num(kBarH), s.colour, s.label,
+        FormatMs(s.to - s.from));
+  }
+  // READY/fault and detection as ticks over the bar.
+  for (const auto& [at, colour] :
+       {std::pair{fired, "#1f6feb"}, std::pair{detected, "#a40e26"}}) {
+    if (!at) continue;
+    svg += fmt::format(
+        "<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"{3}\" "
+        "stroke-width=\"2\"/>\n",
+        Num(x(*at)), Num(kBarY - 4), Num(kBarY + kBarH + 4), colour);
+  }
+  double y = rows_y;
+  for (const auto& [role, beats] : heartbeats) {
+    svg += fmt::format(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{} heartbeat</text>\n",
+        Num(kLeft - 8), Num(y + 10), H1(role));
+    svg += fmt::format(
+        "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#d0d7de\"/>\n",
+        Num(kLeft), Num(kLeft + kWidth), Num(y + 6));
+    // A gap much longer than the usual rhythm is where the heartbeat was
+    // lost: red, with its length.
+    std::vector<double> gaps;
+    for (std::size_t i = 1; i < beats.size(); ++i) {
+      gaps.push_back(beats[i] - beats[i - 1]);
+    }
+    std::vector<double> sorted = gaps;
+    std::sort(sorted.begin(), sorted.end());
+    const double usual = sorted.empty() ? 0 : sorted[sorted.size() / 2];
+    for (std::size_t i = 0; i < gaps.size(); ++i) {
+      if (usual > 0 && gaps[i] > 3 * usual) {
+        svg += fmt::format(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"10\" "
+            "fill=\"#ffd6d3\"><title>no heartbeat for {}</title></rect>\n",
+            Num(x(beats[i])), Num(y + 1), Num(x(beats[i + 1]) - x(beats[i])),
+            FormatMs(gaps[i]));
+      }
+    }
+    // The gap after the last beat, up to the end of the check.
+    if (usual > 0 && end - beats.back() > 3 * usual) {
+      svg += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"10\" "
+          "fill=\"#ffd6d3\"><title>no heartbeat for the last {}</title>"
+          "</rect>\n",
+          Num(x(beats.back())), Num(y + 1), Num(x(end) - x(beats.back())),
+          FormatMs(end - beats.back()));
+    }
+    for (const double beat : beats) {
+      svg += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"2\" height=\"12\" "
+          "fill=\"#116329\"/>\n",
+          Num(x(beat) - 1), Num(y));
+    }
+    y += kRowH;
+  }
+  svg += fmt::format(
+      "<text x=\"{}\" y=\"{}\">0</text><text x=\"{}\" y=\"{}\" "
+      "text-anchor=\"end\">{}</text>\n",
+      Num(kLeft), Num(axis_y + 10), Num(kLeft + kWidth), Num(axis_y + 10),
+      FormatMs(end));
+  svg += "</svg>\n";
+
+  // The numbers, readable without hovering.
+  std::string legend = "<div class=\"timeline-legend\">";
+  for (const Segment& s : segments) {
+    legend += fmt::format(
+        "<span><i style=\"background:{}\"></i>{} {}</span>", s.colour, s.label,
+        FormatMs(s.to - s.from));
+  }
+  if (fired) {
+    legend += fmt::format(
+        "<span><i class=\"tick\" style=\"background:#1f6feb\"></i>READY, "
+        "fault fired at {}</span>",
+        FormatMs(*fired));
+  }
+  if (detected) {
+    legend += fmt::format(
+        "<span><i class=\"tick\" style=\"background:#a40e26\"></i>fault seen "
+        "at {}</span>",
+        FormatMs(*detected));
+  }
+  legend += "</div>\n";
+  return svg + legend;
+}
+
+// Evidence lines that come from the host oracle (core/src/host_oracle.cc
+// and the teardown check): "host: ...", "host kernel: ...", "host kernel
+// warning: ...".
+bool IsHostReading(std::string_view line) {
+  return line.rfind("host:", 0) == 0 || line.rfind("host kernel", 0) == 0;
+}
+
+// "bad" for readings that say the host suffered, "good" for the all-clear
+// lines, "" otherwise; the wording is host_oracle.cc's.
+std::string_view HostReadingClass(std::string_view line) {
+  const auto has = [&](std::string_view what) {
+    return line.find(what) != std::string_view::npos;
+  };
+  if (line.rfind("host kernel", 0) == 0 || has("->") || has("FAILED") ||
+      has("rebooted") || has("still exists") || has("not readable")) {
+    return "bad";
+  }
+  if (has("no new") || has("unchanged") || has("reaped")) return "good";
+  return "";
+}
+
+// Properties shown in their own places, not in the generic list.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 5>
+    kVersionProperties = {{{"guest_kernel_release", "guest kernel"},
+                           {"guest_image_sha256", "guest image sha256"},
+                           {"vmm_version", "VMM"},
+                           {"vmm_plugin", "VMM plugin"},
+                           {"fault_plugin", "fault plugin"}}};
+
+bool IsShownElsewhere(std::string_view key) {
+  if (key.rfind(kHeartbeatPrefix, 0) == 0) return true;
+  for (const auto& [property, label] : kVersionProperties) {
+    if (property == key) return true;
+  }
+  return false;
 }
 
 void RenderCheckDetails(std::string& out,
@@ -412,17 +709,20 @@ void RenderCheckDetails(std::string& out,
     const bool open =
         r.verdict == Verdict::kFailure || r.verdict == Verdict::kError;
     out += fmt::format(
-        "<details id=\"check-{}\"{}>\n<summary>{} "
-        "<code>{}</code>{}</summary>\n",
-        i, open ? " open" : "", VerdictBadge(r.verdict), H1(CheckName(r)),
-        r.effect.empty() ? "" : " — effect " + H1(r.effect));
+        "<details id=\"check-{}\" class=\"check verdict-border-{}\"{}>\n"
+        "<summary>{} <code>{}</code>{}{}</summary>\n",
+        i, VerdictName(r.verdict), open ? " open" : "",
+        VerdictBadge(r.verdict), H1(CheckName(r)),
+        r.effect.empty() ? "" : " — effect " + H1(r.effect), InterruptedTag(r));
     if (!r.message.empty()) {
       out += "<p class=\"message\">" + H1(r.message) + "</p>\n";
     }
     if (!r.detail.empty()) {
-      out += "<p class=\"message\">" + H(CapBytes(r.detail)) + "</p>\n";
+      out += "<p class=\"detail\">" + H(CapBytes(r.detail)) + "</p>\n";
     }
-    out += "<dl>";
+
+    // What was checked, its timings and the versions involved, side by side.
+    out += "<div class=\"facts\">\n<dl>";
     auto field = [&](std::string_view key, const std::string& value) {
       if (!value.empty()) {
         out += fmt::format("<dt>{}</dt><dd>{}</dd>", key, H1(value));
@@ -436,26 +736,73 @@ void RenderCheckDetails(std::string& out,
     field("policy", r.policy);
     field("effect", r.effect);
     field("started", r.timestamp);
-    for (const auto& [key, value] : r.properties) {
-      out += fmt::format("<dt>{}</dt><dd>{}</dd>", H1(key), H1(value));
+    if (std::isfinite(r.seconds) && r.seconds > 0) {
+      field("wall time", FormatMs(r.seconds * 1000));
     }
-    out += "</dl>\n";
-    if (!r.evidence.empty()) {
-      out += "<b>Evidence</b>\n<ul class=\"evidence\">\n";
-      for (const std::string& line : r.evidence) {
-        out += "<li>" + H1(line) + "</li>\n";
+    out += "</dl>\n<dl>";
+    const std::pair<std::string_view, const std::optional<double>*> timings[] =
+        {{"boot", &r.timing.boot},
+         {"ready", &r.timing.ready},
+         {"detection", &r.timing.detection},
+         {"teardown", &r.timing.teardown},
+         {"total", &r.timing.total}};
+    for (const auto& [label, value] : timings) {
+      if (*value) field(label, FormatMs(*value));
+    }
+    out += "</dl>\n<dl>";
+    for (const auto& [key, label] : kVersionProperties) {
+      const auto it = r.properties.find(std::string(key));
+      if (it == r.properties.end() || it->second.empty()) continue;
+      if (key == "guest_image_sha256" && it->second.size() > 16) {
+        // The full hash is in the tooltip and the JUnit file.
+        out += fmt::format("<dt>{}</dt><dd title=\"{}\"><code>{}…</code></dd>",
+                           label, H1(it->second),
+                           H1(it->second.substr(0, 16)));
+      } else {
+        field(label, it->second);
+      }
+    }
+    out += "</dl>\n</div>\n";
+
+    if (const std::string timeline = RenderTimeline(r); !timeline.empty()) {
+      out += "<h4>Timeline</h4>\n" + timeline;
+    }
+    std::vector<const std::string*> host, other;
+    for (const std::string& line : r.evidence) {
+      (IsHostReading(line) ? host : other).push_back(&line);
+    }
+    if (!host.empty()) {
+      out += "<h4>Host oracle</h4>\n<ul class=\"evidence host\">\n";
+      for (const std::string* line : host) {
+        out += fmt::format("<li class=\"{}\">{}</li>\n", HostReadingClass(*line),
+                           H1(*line));
       }
       out += "</ul>\n";
     }
+    if (!other.empty()) {
+      out += "<h4>Evidence</h4>\n<ul class=\"evidence\">\n";
+      for (const std::string* line : other) out += "<li>" + H1(*line) + "</li>\n";
+      out += "</ul>\n";
+    }
     if (!r.console_excerpt.empty()) {
-      out += "<b>Console excerpt</b>\n<pre class=\"console\">" +
+      out += "<h4>Console excerpt</h4>\n<pre class=\"console\">" +
              H(CapBytes(r.console_excerpt)) + "</pre>\n";
     }
     if (!r.console_log_path.empty()) {
-      out += fmt::format("<p>Full console log: <a href=\"{}\">{}</a></p>\n",
-                         LogHref(r.console_log_path, link_base),
-                         H1(r.console_log_path));
+      out += fmt::format(
+          "<p class=\"log\">Full console log: <a href=\"{}\">{}</a></p>\n",
+          LogHref(r.console_log_path, link_base), H1(r.console_log_path));
     }
+    bool any_property = false;
+    for (const auto& [key, value] : r.properties) {
+      if (IsShownElsewhere(key)) continue;
+      if (!any_property) {
+        out += "<h4>Properties</h4>\n<dl class=\"properties\">";
+        any_property = true;
+      }
+      out += fmt::format("<dt>{}</dt><dd>{}</dd>", H1(key), H1(value));
+    }
+    if (any_property) out += "</dl>\n";
     out += "</details>\n";
   }
 }

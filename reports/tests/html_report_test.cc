@@ -59,7 +59,8 @@ TEST(HtmlReportTest, IsSelfContained) {
   EXPECT_FALSE(Contains(html, "<link"));
   EXPECT_FALSE(Contains(html, "<script"));
   EXPECT_TRUE(Contains(html, "<style>"));
-  EXPECT_TRUE(Contains(html, "<details id=\"check-1\" open>"));
+  EXPECT_TRUE(Contains(
+      html, "<details id=\"check-1\" class=\"check verdict-border-failure\" open>"));
 }
 
 TEST(HtmlReportTest, ConsoleLogLinkIsRelativeAndEncoded) {
