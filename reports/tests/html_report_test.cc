@@ -73,6 +73,59 @@ TEST(HtmlReportTest, ConsoleLogLinkIsRelativeAndEncoded) {
   EXPECT_TRUE(Contains(html, "href=\"javascript%3Aalert%281%29\""));
 }
 
+TEST(HtmlReportTest, DetailsShowTimelineHostReadingsAndVersions) {
+  std::vector<CheckRecord> records = SampleRecords();
+  records[0].properties["guest_kernel_release"] = "6.1.0-21-cloud-amd64";
+  records[0].properties["guest_image_sha256"] = std::string(64, 'a');
+  records[0].properties["vmm_version"] = "QEMU 7.2.9";
+  records[0].properties["heartbeat.victim"] = "1020 1520 2020";
+  records[0].properties["heartbeat.witness"] = "500,1000,1500,2000,<x>";
+  records[0].evidence.push_back("host kernel: BUG: unable to handle");
+  const std::string html = RenderHtml(SampleRun(), records);
+  // Timeline: the phases TimingMs gives, as an inline SVG.
+  EXPECT_TRUE(Contains(html, "<svg class=\"timeline\""));
+  EXPECT_TRUE(Contains(html, "VMM start 812 ms"));
+  EXPECT_TRUE(Contains(html, "guest boot to READY 208 ms"));
+  EXPECT_TRUE(Contains(html, "fault to detection 35 ms"));
+  EXPECT_TRUE(Contains(html, "teardown 120 ms"));
+  EXPECT_TRUE(Contains(html, "victim heartbeat"));
+  EXPECT_TRUE(Contains(html, "witness heartbeat"));
+  // The witness's beats stop at 2000 ms of a 2400 ms check: no gap marked;
+  // the victim's last beat at 2020 is followed by 380 ms: none either.
+  EXPECT_FALSE(Contains(html, "no heartbeat for"));
+  // Host oracle readings apart from the rest, the bad ones marked.
+  EXPECT_TRUE(Contains(html, "<h4>Host oracle</h4>"));
+  EXPECT_TRUE(Contains(
+      html, "<li class=\"bad\">host kernel: BUG: unable to handle</li>"));
+  EXPECT_TRUE(
+      Contains(html, "<li class=\"good\">host: no new kernel oops</li>"));
+  // Versions, the image hash shortened (the full one in the tooltip).
+  EXPECT_TRUE(Contains(html, "<dt>guest kernel</dt><dd>6.1.0-21"));
+  EXPECT_TRUE(Contains(html, "<dt>VMM</dt><dd>QEMU 7.2.9</dd>"));
+  EXPECT_TRUE(Contains(html, "title=\"" + std::string(64, 'a') + "\""));
+  // A check that never ran has no timeline.
+  EXPECT_FALSE(Contains(RenderHtml(SampleRun(), {SampleRecords()[3]}),
+                        "<svg"));
+}
+
+TEST(HtmlReportTest, LostHeartbeatIsMarked) {
+  std::vector<CheckRecord> records = {SampleRecords()[1]};
+  records[0].timing.total = 7000;
+  records[0].properties["heartbeat.witness"] = "500 1000 1500 2000 4600";
+  const std::string html = RenderHtml(SampleRun(), records);
+  EXPECT_TRUE(Contains(html, "no heartbeat for 2.60 s"));
+  EXPECT_TRUE(Contains(html, "no heartbeat for the last 2.40 s"));
+}
+
+TEST(HtmlReportTest, InterruptedChecksAreTagged) {
+  std::vector<CheckRecord> records = SampleRecords();
+  records[1].properties["journal.interrupted"] = "observing";
+  records[2].properties["journal.interrupted"] = "booting";
+  const std::string html = RenderHtml(SampleRun(), records);
+  EXPECT_TRUE(Contains(html, "<span class=\"tag bad\">host rebooted</span>"));
+  EXPECT_TRUE(Contains(html, "<span class=\"tag\">interrupted</span>"));
+}
+
 TEST(HtmlReportTest, EmptyRunRenders) {
   const std::string html = RenderHtml(SampleRun(), {});
   EXPECT_TRUE(Contains(html, "No checks were recorded"));
