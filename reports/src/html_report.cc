@@ -413,9 +413,8 @@ void RenderMatrix(std::string& out, const Matrix& matrix,
 // A check the journal had to finish: "host rebooted" or "interrupted".
 std::string InterruptedTag(const CheckRecord& r) {
   if (r.properties.find("journal.interrupted") == r.properties.end()) return "";
-  return r.effect == "global"
-             ? " <span class=\"tag bad\">host rebooted</span>"
-             : " <span class=\"tag\">interrupted</span>";
+  return r.effect == "global" ? " <span class=\"tag bad\">host rebooted</span>"
+                              : " <span class=\"tag\">interrupted</span>";
 }
 
 void RenderCheckTable(std::string& out,
@@ -431,7 +430,8 @@ void RenderCheckTable(std::string& out,
     const bool observed = r.verdict != Verdict::kSkipped && !r.effect.empty();
     std::string context = r.classname;
     if (!r.suite.empty()) {
-      context += (context.empty() ? "" : " · ") + std::string("suite ") + r.suite;
+      context +=
+          (context.empty() ? "" : " · ") + std::string("suite ") + r.suite;
     }
     out += fmt::format(
         "<tr><td class=\"name\"><a href=\"#check-{}\">{}</a>{}"
@@ -553,21 +553,23 @@ std::string RenderTimeline(const CheckRecord& r) {
   if (segments.empty() && heartbeats.empty()) return "";
   if (end <= 0) end = 1;
 
-  constexpr double kLeft = 130, kWidth = 860, kBarY = 6, kBarH = 18,
-                   kRowH = 16;
+  constexpr double kLeft = 130, kWidth = 860, kBarY = 6, kBarH = 18, kRowH = 16;
   const double scale = kWidth / end;
-  const auto x = [&](double ms) { return kLeft + std::clamp(ms, 0.0, end) * scale; };
+  const auto x = [&](double ms) {
+    return kLeft + std::clamp(ms, 0.0, end) * scale;
+  };
   const double rows_y = kBarY + kBarH + 8;
-  const double axis_y = rows_y + kRowH * static_cast<double>(heartbeats.size()) + 4;
+  const double axis_y =
+      rows_y + kRowH * static_cast<double>(heartbeats.size()) + 4;
   const double height = axis_y + 16;
   std::string svg = fmt::format(
       "<svg class=\"timeline\" "
       "width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" role=\"img\" "
       "aria-label=\"timeline of the check\">\n",
       Num(kLeft + kWidth + 40), Num(height));
-  svg += fmt::format(
-      "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">phases</text>\n",
-      Num(kLeft - 8), Num(kBarY + 13));
+  svg +=
+      fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">phases</text>\n",
+                  Num(kLeft - 8), Num(kBarY + 13));
   svg += fmt::format(
       "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f6f8fa\" "
       "stroke=\"#d0d7de\"/>\n",
@@ -595,7 +597,8 @@ std::string RenderTimeline(const CheckRecord& r) {
         "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{} heartbeat</text>\n",
         Num(kLeft - 8), Num(y + 10), H1(role));
     svg += fmt::format(
-        "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#d0d7de\"/>\n",
+        "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" "
+        "stroke=\"#d0d7de\"/>\n",
         Num(kLeft), Num(kLeft + kWidth), Num(y + 6));
     // A gap much longer than the usual rhythm is where the heartbeat was
     // lost: red, with its length.
@@ -642,9 +645,8 @@ std::string RenderTimeline(const CheckRecord& r) {
   // The numbers, readable without hovering.
   std::string legend = "<div class=\"timeline-legend\">";
   for (const Segment& s : segments) {
-    legend += fmt::format(
-        "<span><i style=\"background:{}\"></i>{} {}</span>", s.colour, s.label,
-        FormatMs(s.to - s.from));
+    legend += fmt::format("<span><i style=\"background:{}\"></i>{} {}</span>",
+                          s.colour, s.label, FormatMs(s.to - s.from));
   }
   if (fired) {
     legend += fmt::format(
@@ -711,9 +713,9 @@ void RenderCheckDetails(std::string& out,
     out += fmt::format(
         "<details id=\"check-{}\" class=\"check verdict-border-{}\"{}>\n"
         "<summary>{} <code>{}</code>{}{}</summary>\n",
-        i, VerdictName(r.verdict), open ? " open" : "",
-        VerdictBadge(r.verdict), H1(CheckName(r)),
-        r.effect.empty() ? "" : " — effect " + H1(r.effect), InterruptedTag(r));
+        i, VerdictName(r.verdict), open ? " open" : "", VerdictBadge(r.verdict),
+        H1(CheckName(r)), r.effect.empty() ? "" : " — effect " + H1(r.effect),
+        InterruptedTag(r));
     if (!r.message.empty()) {
       out += "<p class=\"message\">" + H1(r.message) + "</p>\n";
     }
@@ -756,8 +758,7 @@ void RenderCheckDetails(std::string& out,
       if (key == "guest_image_sha256" && it->second.size() > 16) {
         // The full hash is in the tooltip and the JUnit file.
         out += fmt::format("<dt>{}</dt><dd title=\"{}\"><code>{}…</code></dd>",
-                           label, H1(it->second),
-                           H1(it->second.substr(0, 16)));
+                           label, H1(it->second), H1(it->second.substr(0, 16)));
       } else {
         field(label, it->second);
       }
@@ -774,14 +775,15 @@ void RenderCheckDetails(std::string& out,
     if (!host.empty()) {
       out += "<h4>Host oracle</h4>\n<ul class=\"evidence host\">\n";
       for (const std::string* line : host) {
-        out += fmt::format("<li class=\"{}\">{}</li>\n", HostReadingClass(*line),
-                           H1(*line));
+        out += fmt::format("<li class=\"{}\">{}</li>\n",
+                           HostReadingClass(*line), H1(*line));
       }
       out += "</ul>\n";
     }
     if (!other.empty()) {
       out += "<h4>Evidence</h4>\n<ul class=\"evidence\">\n";
-      for (const std::string* line : other) out += "<li>" + H1(*line) + "</li>\n";
+      for (const std::string* line : other)
+        out += "<li>" + H1(*line) + "</li>\n";
       out += "</ul>\n";
     }
     if (!r.console_excerpt.empty()) {
@@ -920,7 +922,8 @@ std::string RenderMarkdownSummary(const RunInfo& run,
   std::string out = fmt::format("## ezone: {}\n\n",
                                 Md(run.name.empty() ? "ezone run" : run.name));
   out += fmt::format(
-      "**{} checks**: ✅ {} pass · ❌ {} failures · ⚠️ {} errors · ⏭️ "
+      "**{} checks**: ✅ {} pass · ❌ {} failures · ⚠️ {} errors · "
+      "⏭️ "
       "{} "
       "skipped",
       totals.checks, totals.pass, totals.failure, totals.error, totals.skipped);
@@ -957,7 +960,8 @@ std::string RenderMarkdownSummary(const RunInfo& run,
     out += "\n";
   }
   out +=
-      "\nLegend: ⬜ none · 🟩 limited · 🟧 varied · 🟥 global · ⏭️ "
+      "\nLegend: ⬜ none · 🟩 limited · 🟧 varied · 🟥 global · "
+      "⏭️ "
       "skipped · "
       "🟪 error\n";
 

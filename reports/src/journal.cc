@@ -55,8 +55,10 @@ std::string IsoUtc(std::int64_t ms) {
   std::tm tm{};
   ::gmtime_r(&seconds, &tm);
   char text[40];
-  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(text, n) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
+  const std::size_t n =
+      std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  return std::string(text, n) + "." +
+         std::to_string(1000 + ms % 1000).substr(1) + "Z";
 }
 
 // Strings from guests may hold invalid UTF-8; nlohmann's strict dump would
@@ -171,8 +173,8 @@ std::map<std::string, std::string> GetStringMap(const Json& object,
 }
 
 Verdict ParseVerdict(const std::string& word) {
-  for (const Verdict v :
-       {Verdict::kPass, Verdict::kFailure, Verdict::kError, Verdict::kSkipped}) {
+  for (const Verdict v : {Verdict::kPass, Verdict::kFailure, Verdict::kError,
+                          Verdict::kSkipped}) {
     if (VerdictName(v) == word) return v;
   }
   throw BadEvent("unknown verdict \"" + word + "\"");
@@ -232,7 +234,8 @@ std::string ReadTail(const std::string& path, std::size_t max_bytes) {
   if (start > 0) {
     // Start at a line boundary when there is one near.
     const std::size_t newline = tail.find('\n');
-    if (newline != std::string::npos && newline < 1024) tail.erase(0, newline + 1);
+    if (newline != std::string::npos && newline < 1024)
+      tail.erase(0, newline + 1);
     tail = "[... earlier console output in " + path + " ...]\n" + tail;
   }
   return tail;
@@ -279,9 +282,9 @@ class JournalReader {
                        "in the middle of it)\n";
           break;
         }
-        throw std::runtime_error(file_.string() + ":" +
-                                 std::to_string(line_no) +
-                                 ": malformed journal line (not a JSON object)");
+        throw std::runtime_error(
+            file_.string() + ":" + std::to_string(line_no) +
+            ": malformed journal line (not a JSON object)");
       }
       try {
         Handle(event);
@@ -292,7 +295,8 @@ class JournalReader {
       }
     }
     CloseSegment(current_boot_id_);
-    for (Slot& slot : slots_) contents_.records.push_back(std::move(slot.record));
+    for (Slot& slot : slots_)
+      contents_.records.push_back(std::move(slot.record));
     return std::move(contents_);
   }
 
@@ -369,8 +373,8 @@ class JournalReader {
       open_[Key(r.classname, r.name)] = slots_.size();
       slots_.push_back(std::move(slot));
     } else if (type == "check_phase") {
-      const auto it =
-          open_.find(Key(GetString(event, "classname"), GetString(event, "name")));
+      const auto it = open_.find(
+          Key(GetString(event, "classname"), GetString(event, "name")));
       if (it == open_.end()) return;  // a phase of a check we did not see start
       Slot& slot = slots_[it->second];
       slot.phases.push_back(
@@ -512,7 +516,8 @@ JournalWriter::JournalWriter(std::filesystem::path file)
     for (off_t pos = end; pos > 0 && keep == 0;) {
       const off_t chunk = std::min<off_t>(pos, sizeof buffer);
       pos -= chunk;
-      const ssize_t n = ::pread(fd_, buffer, static_cast<std::size_t>(chunk), pos);
+      const ssize_t n =
+          ::pread(fd_, buffer, static_cast<std::size_t>(chunk), pos);
       if (n != chunk) break;
       for (off_t i = chunk; i > 0; --i) {
         if (buffer[i - 1] == '\n') {
@@ -554,7 +559,8 @@ void JournalWriter::Append(std::string line) {
   }
   // On disk before the runner's next step, which may be the one that kills
   // the host.
-  if (::fdatasync(fd_) != 0) ThrowErrno("cannot sync journal " + path_.string());
+  if (::fdatasync(fd_) != 0)
+    ThrowErrno("cannot sync journal " + path_.string());
 }
 
 void JournalWriter::RunStarted(const RunInfo& run) {
@@ -609,9 +615,8 @@ JournalContents ReadJournal(const std::filesystem::path& file,
 
 JournalContents ReadJournals(const std::vector<std::filesystem::path>& inputs,
                              std::string_view current_boot_id) {
-  const std::string boot_id = current_boot_id.empty()
-                                  ? CurrentBootId()
-                                  : std::string(current_boot_id);
+  const std::string boot_id =
+      current_boot_id.empty() ? CurrentBootId() : std::string(current_boot_id);
   std::vector<std::filesystem::path> files;
   for (const auto& input : inputs) {
     if (std::filesystem::is_directory(input)) {

@@ -7,11 +7,10 @@
 // EZONE_REQUIRE_BROWSER=1 (CI that promises a browser). EZONE_CHROMIUM
 // names another binary.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -65,7 +64,7 @@ fs::path FindChromium() {
 // Runs argv with stdout and stderr to files, HOME/TMPDIR/XDG dirs inside
 // `home` (so the browser leaves nothing elsewhere), under `timeout`.
 int RunCommand(const std::vector<std::string>& args, const fs::path& home,
-        const fs::path& out, const fs::path& err) {
+               const fs::path& out, const fs::path& err) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view entry(*e);
@@ -75,8 +74,8 @@ int RunCommand(const std::vector<std::string>& args, const fs::path& home,
     }
     env_strings.emplace_back(entry);
   }
-  for (const char* key : {"HOME", "TMPDIR", "XDG_CONFIG_HOME",
-                          "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"}) {
+  for (const char* key : {"HOME", "TMPDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+                          "XDG_RUNTIME_DIR"}) {
     env_strings.push_back(std::string(key) + "=" + home.string());
   }
   std::vector<char*> envp;
@@ -96,8 +95,8 @@ int RunCommand(const std::vector<std::string>& args, const fs::path& home,
   posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, "timeout", &actions, nullptr,
-                                argv.data(), envp.data());
+  const int rc = ::posix_spawnp(&pid, "timeout", &actions, nullptr, argv.data(),
+                                envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return -1;
   int status = 0;
@@ -213,7 +212,8 @@ std::vector<CheckRecord> Campaign() {
     // What a crashing guest really prints now and then, plus an attack.
     r.console_excerpt += std::string(kScriptPayload) + "\n" +
                          std::string(kImgPayload) + "\n\x1b[31mred\x1b[0m " +
-                         RandomBytes(600, 7) + "\n[    2.331200] ---[ end "
+                         RandomBytes(600, 7) +
+                         "\n[    2.331200] ---[ end "
                          "Kernel panic - not syncing: Fatal exception ]---\n";
     records.push_back(r);
   }
@@ -226,8 +226,9 @@ std::vector<CheckRecord> Campaign() {
     CheckRecord r = Base("qemu", "kerncrash", "panic", "E-Zone 3");
     r.verdict = Verdict::kError;
     r.message = "the guest did not reach READY in 60 s";
-    r.detail = "The VMM ran but the agent never answered on ttyS1.\n"
-               "Last console line: [    0.000000] Linux version 6.1.0-21";
+    r.detail =
+        "The VMM ran but the agent never answered on ttyS1.\n"
+        "Last console line: [    0.000000] Linux version 6.1.0-21";
     r.timing = {.boot = 130, .teardown = 88, .total = 60250};
     r.seconds = 60.3;
     r.evidence = {"host: VMM process 41300 reaped",
@@ -433,13 +434,13 @@ class BrowserTest : public ::testing::Test {
     args.push_back("--screenshot=" + png.string());
     args.push_back(url);
     const int rc = RunCommand(args, home_, scratch_.path() / "out.txt",
-                       scratch_.path() / "err.txt");
+                              scratch_.path() / "err.txt");
     ASSERT_EQ(rc, 0) << "chromium failed (" << rc << "):\n"
                      << ReadFile(scratch_.path() / "err.txt");
     ASSERT_TRUE(fs::exists(png)) << ReadFile(scratch_.path() / "err.txt");
     const std::string bytes = ReadFile(png);
     ASSERT_TRUE(IsPng(bytes)) << png;
-    EXPECT_EQ(BigEndian32(bytes, 16), 1400u);  // IHDR width
+    EXPECT_EQ(BigEndian32(bytes, 16), 1400u);   // IHDR width
     EXPECT_EQ(BigEndian32(bytes, 20), height);  // IHDR height
     // A blank 1400x1800 page compresses to a few KiB; a report is far more.
     EXPECT_GT(bytes.size(), 40u * 1024) << "suspiciously small screenshot";
@@ -468,8 +469,7 @@ TEST_F(BrowserTest, RendersTheReportWithoutRunningInjectedScripts) {
   args.push_back("--dump-dom");
   args.push_back(url);
   const fs::path dom_file = scratch_.path() / "dom.html";
-  const int rc =
-      RunCommand(args, home_, dom_file, scratch_.path() / "err.txt");
+  const int rc = RunCommand(args, home_, dom_file, scratch_.path() / "err.txt");
   ASSERT_EQ(rc, 0) << "chromium --dump-dom failed (" << rc << "):\n"
                    << ReadFile(scratch_.path() / "err.txt");
   const std::string dom = ReadFile(dom_file);

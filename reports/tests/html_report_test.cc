@@ -60,7 +60,8 @@ TEST(HtmlReportTest, IsSelfContained) {
   EXPECT_FALSE(Contains(html, "<script"));
   EXPECT_TRUE(Contains(html, "<style>"));
   EXPECT_TRUE(Contains(
-      html, "<details id=\"check-1\" class=\"check verdict-border-failure\" open>"));
+      html,
+      "<details id=\"check-1\" class=\"check verdict-border-failure\" open>"));
 }
 
 TEST(HtmlReportTest, ConsoleLogLinkIsRelativeAndEncoded) {
@@ -104,8 +105,7 @@ TEST(HtmlReportTest, DetailsShowTimelineHostReadingsAndVersions) {
   EXPECT_TRUE(Contains(html, "<dt>VMM</dt><dd>QEMU 7.2.9</dd>"));
   EXPECT_TRUE(Contains(html, "title=\"" + std::string(64, 'a') + "\""));
   // A check that never ran has no timeline.
-  EXPECT_FALSE(Contains(RenderHtml(SampleRun(), {SampleRecords()[3]}),
-                        "<svg"));
+  EXPECT_FALSE(Contains(RenderHtml(SampleRun(), {SampleRecords()[3]}), "<svg"));
 }
 
 TEST(HtmlReportTest, LostHeartbeatIsMarked) {

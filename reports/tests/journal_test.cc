@@ -7,6 +7,7 @@
 #include <pugixml.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "ezone/report/sanitize.h"
 #include "test_util.h"
@@ -260,23 +261,24 @@ TEST(JournalTest, BootIdChangedMeansTheHostDidNotSurvive) {
 TEST(JournalTest, ResumedRunJudgesEachSegmentByTheNextBoot) {
   ScratchDir dir;
   const auto file = dir.path() / "journal.jsonl";
-  WriteText(file,
-            R"({"event":"run_started","v":1,"t_ms":1000,"boot_id":"boot-a","run":{"name":"first"}})"
-            "\n"
-            R"({"event":"check_started","t_ms":1100,"suite":"paper","classname":"C","name":"n1","fields":{"vmm":"qemu","zone":"E-Zone 3","policy":"strong-isolation"}})"
-            "\n"
-            R"({"event":"check_phase","t_ms":1200,"classname":"C","name":"n1","phase":"observing"})"
-            "\n"
-            R"({"event":"run_started","v":1,"t_ms":9000,"boot_id":"boot-b","run":{"name":"resumed"}})"
-            "\n"
-            R"({"event":"check_started","t_ms":9100,"suite":"paper","classname":"C","name":"n2","fields":{}})"
-            "\n"
-            R"({"event":"check_phase","t_ms":9200,"classname":"C","name":"n2","phase":"booting"})"
-            "\n"
-            R"({"event":"check_phase","t_ms":9300,"classname":"C","name":"n1","phase":"never started here"})"
-            "\n"
-            R"({"event":"some_future_event","t_ms":9400})"
-            "\n");
+  WriteText(
+      file,
+      R"({"event":"run_started","v":1,"t_ms":1000,"boot_id":"boot-a","run":{"name":"first"}})"
+      "\n"
+      R"({"event":"check_started","t_ms":1100,"suite":"paper","classname":"C","name":"n1","fields":{"vmm":"qemu","zone":"E-Zone 3","policy":"strong-isolation"}})"
+      "\n"
+      R"({"event":"check_phase","t_ms":1200,"classname":"C","name":"n1","phase":"observing"})"
+      "\n"
+      R"({"event":"run_started","v":1,"t_ms":9000,"boot_id":"boot-b","run":{"name":"resumed"}})"
+      "\n"
+      R"({"event":"check_started","t_ms":9100,"suite":"paper","classname":"C","name":"n2","fields":{}})"
+      "\n"
+      R"({"event":"check_phase","t_ms":9200,"classname":"C","name":"n2","phase":"booting"})"
+      "\n"
+      R"({"event":"check_phase","t_ms":9300,"classname":"C","name":"n1","phase":"never started here"})"
+      "\n"
+      R"({"event":"some_future_event","t_ms":9400})"
+      "\n");
   const JournalContents contents = ReadJournal(file, "boot-b");
   EXPECT_EQ(contents.run.name, "first");
   EXPECT_EQ(contents.boot_id, "boot-b");
@@ -336,8 +338,9 @@ TEST(JournalTest, MalformedLineInTheMiddleNamesFileAndLine) {
               std::string::npos)
         << e.what();
   }
-  WriteText(file,
-            "{\"event\":\"check_finished\",\"record\":{\"verdict\":\"meh\"}}\n");
+  WriteText(
+      file,
+      "{\"event\":\"check_finished\",\"record\":{\"verdict\":\"meh\"}}\n");
   try {
     ReadJournal(file, "b");
     FAIL() << "no exception";
@@ -427,6 +430,36 @@ TEST(JournalTest, RebuiltReportsAreValidAndNameTheInterruptedCheck) {
             2);
 }
 
+TEST(JournalTest, ThreadsNeverInterleaveWithinALine) {
+  ScratchDir dir;
+  const auto file = dir.path() / "journal.jsonl";
+  const std::vector<CheckRecord> records = SampleRecords();
+  {
+    JournalWriter journal(file);
+    journal.RunStarted(SampleRun());
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < 4; ++t) {
+      threads.emplace_back([&journal, &records, t] {
+        CheckRecord r = records[t];
+        r.name += "_thread";
+        r.console_excerpt = std::string(20000, static_cast<char>('a' + t));
+        for (int i = 0; i < 5; ++i) {
+          r.name.back() = static_cast<char>('0' + i);
+          JournalCheck(journal, r);
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  const JournalContents contents = ReadJournal(file, CurrentBootId());
+  EXPECT_EQ(contents.records.size(), 20u);
+  EXPECT_EQ(contents.interrupted, 0u);
+  for (const CheckRecord& r : contents.records) {
+    EXPECT_EQ(r.console_excerpt.find_first_not_of(r.console_excerpt[0]),
+              std::string::npos);
+  }
+}
+
 TEST(JournalTest, ThousandChecksReadQuickly) {
   ScratchDir dir;
   const auto file = dir.path() / "journal.jsonl";
@@ -462,9 +495,9 @@ TEST(JournalTest, ThousandChecksReadQuickly) {
 
   const auto start = std::chrono::steady_clock::now();
   const JournalContents contents = ReadJournal(file, CurrentBootId());
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   ASSERT_EQ(contents.records.size(), 1000u);
   EXPECT_EQ(contents.records[999].name, r.name + "_999");
   EXPECT_TRUE(contents.finished);

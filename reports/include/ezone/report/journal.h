@@ -8,7 +8,8 @@
 //   {"event":"run_started","v":1,"time":...,"boot_id":...,"pid":...,"run":{...}}
 //   {"event":"check_started","time":...,"suite":...,"classname":...,"name":...,"fields":{...}}
 //   {"event":"check_phase","time":...,"classname":...,"name":...,"phase":...,"detail":...}
-//   {"event":"check_finished","time":...,"record":{...every CheckRecord field...}}
+//   {"event":"check_finished","time":...,"record":{...every CheckRecord
+//   field...}}
 //   {"event":"run_finished","time":...}
 // A file normally holds one run; a resumed run appending to the same file
 // starts a new run_started segment (see ReadJournal).
@@ -33,10 +34,10 @@ namespace ezone::report {
 // cannot journal has lost its crash safety and should say so.
 class JournalWriter {
  public:
-  // Creates missing parent directories and opens `file` for appending (O_APPEND,
-  // so several writers never interleave inside a line). If the file ends in a
-  // torn line (a previous runner died mid-write), that partial line is cut
-  // off first, with a warning on stderr, so the file stays line-clean.
+  // Creates missing parent directories and opens `file` for appending
+  // (O_APPEND, so several writers never interleave inside a line). If the file
+  // ends in a torn line (a previous runner died mid-write), that partial line
+  // is cut off first, with a warning on stderr, so the file stays line-clean.
   explicit JournalWriter(std::filesystem::path file);
   ~JournalWriter();
   JournalWriter(const JournalWriter&) = delete;
@@ -84,8 +85,8 @@ struct JournalContents {
   // Finished checks in the order they started, then checks that started but
   // never finished, turned into records (see ReadJournal).
   std::vector<CheckRecord> records;
-  std::string boot_id;  // recorded by the (last) run_started; "" if none
-  bool finished = false;    // the (last) run reached run_finished
+  std::string boot_id;    // recorded by the (last) run_started; "" if none
+  bool finished = false;  // the (last) run reached run_finished
   std::size_t interrupted = 0;  // records made for unfinished checks
 };
 
