@@ -678,10 +678,14 @@ std::string_view HostReadingClass(std::string_view line) {
     return line.find(what) != std::string_view::npos;
   };
   if (line.rfind("host kernel", 0) == 0 || has("->") || has("FAILED") ||
-      has("rebooted") || has("still exists") || has("not readable")) {
+      has("rebooted") || has("still exists") || has("not readable") ||
+      has("leak")) {
     return "bad";
   }
-  if (has("no new") || has("unchanged") || has("reaped")) return "good";
+  if (has("no new") || has("unchanged") || has("reaped") ||
+      has("back to baseline")) {
+    return "good";
+  }
   return "";
 }
 
