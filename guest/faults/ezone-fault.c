@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -118,9 +119,14 @@ static void prefer_oom_kill(void)
 	}
 }
 
+/* Milliseconds spent loading drivers on demand (0: none were needed). */
+static double load_ms;
+
 /* Load the modules listed in @list (paths, dependency order). */
 static void load_modules(const char *list)
 {
+	double t0 = now_s();
+
 	char path[512];
 	FILE *f = fopen(list, "re");
 
@@ -142,6 +148,43 @@ static void load_modules(const char *list)
 		close(fd);
 	}
 	fclose(f);
+	load_ms = (now_s() - t0) * 1000;
+}
+
+/* Is there a virtio PCI device of this kind (transitional or modern id)? */
+static int has_virtio_pci(unsigned int legacy_id, unsigned int modern_id)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 1;	/* cannot tell: try the drivers anyway */
+	while (!found && (e = readdir(d))) {
+		char path[300];
+		unsigned int vendor = 0, device = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%x", &vendor) != 1)
+			vendor = 0;
+		fclose(f);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%x", &device) != 1)
+			device = 0;
+		fclose(f);
+		found = vendor == 0x1af4 && (device == legacy_id || device == modern_id);
+	}
+	closedir(d);
+	return found;
 }
 
 /* Wait up to @ms for @path to exist. */
@@ -284,7 +327,7 @@ static int do_diskflood(unsigned long limit_mib)
 	double t0;
 	void *buf;
 
-	if (access(DISK_DEV, F_OK)) {
+	if (access(DISK_DEV, F_OK) && has_virtio_pci(0x1001, 0x1042)) {
 		load_modules(DISK_MODULES);
 		wait_for(DISK_DEV, 2000);
 	}
@@ -310,8 +353,9 @@ static int do_diskflood(unsigned long limit_mib)
 		return EXIT_USAGE;
 	}
 	memset(buf, 0x5a, MIB);
-	say("diskflood: writing %llu MiB to %s (%llu MiB)%s", total / MIB,
-	    DISK_DEV, size / MIB, direct ? " with O_DIRECT" : "");
+	say("diskflood: writing %llu MiB to %s (%llu MiB)%s, driver load %.0f ms",
+	    total / MIB, DISK_DEV, size / MIB, direct ? " with O_DIRECT" : "",
+	    load_ms);
 	t0 = now_s();
 	while (written < total) {
 		ssize_t w = pwrite(fd, buf, MIB, (off_t)off);
@@ -382,7 +426,8 @@ static int do_netflood(unsigned long secs)
 	double t0, deadline;
 	int s;
 
-	if (access("/sys/class/net/" NET_IF, F_OK)) {
+	if (access("/sys/class/net/" NET_IF, F_OK) &&
+	    has_virtio_pci(0x1000, 0x1041)) {
 		load_modules(NET_MODULES);
 		wait_for("/sys/class/net/" NET_IF, 2000);
 	}
@@ -401,8 +446,8 @@ static int do_netflood(unsigned long secs)
 		return EXIT_USAGE;
 	}
 	memset(payload, 0x6e, sizeof(payload));
-	say("netflood: %s up as %s, UDP to %s:%d for %lu s", NET_IF, NET_ADDR,
-	    NET_PEER, NET_PORT, secs);
+	say("netflood: %s up as %s, UDP to %s:%d for %lu s, driver load %.0f ms",
+	    NET_IF, NET_ADDR, NET_PEER, NET_PORT, secs, load_ms);
 	t0 = now_s();
 	deadline = t0 + secs;
 	while (now_s() < deadline) {

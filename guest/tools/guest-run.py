@@ -38,6 +38,12 @@ def main():
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--panic-action", default=None,
                     help="QEMU -action panic=... (default: QEMU's own)")
+    ap.add_argument("--smp", type=int, default=1)
+    ap.add_argument("--mem", default="256")
+    ap.add_argument("--disk-mib", type=int, default=0,
+                    help="attach a sparse raw virtio disk of this size (/dev/vda)")
+    ap.add_argument("--nic", choices=["user"], default=None,
+                    help="attach a virtio NIC on QEMU user networking")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
 
@@ -48,7 +54,7 @@ def main():
     append = (f"console=ttyS0 ezone.nonce={nonce} ezone.hb_ms={a.hb_ms} panic=-1 "
               + a.append_extra).strip()
     qemu = ["qemu-system-x86_64", "-machine", a.machine, "-accel", "tcg",
-            "-m", "256", "-nographic", "-nodefaults", "-no-reboot",
+            "-smp", str(a.smp), "-m", a.mem, "-nographic", "-nodefaults", "-no-reboot",
             "-kernel", os.path.join(a.image_dir, "vmlinuz"),
             "-initrd", os.path.join(a.image_dir, "initramfs.cpio.gz"),
             "-append", append,
@@ -57,6 +63,13 @@ def main():
             "-serial", "chardev:con", "-serial", "chardev:ctl",
             "-device", "pvpanic",
             "-qmp", f"unix:{qmp_path},server=on,wait=off"]
+    if a.disk_mib:
+        disk = os.path.join(tmp, "disk.raw")
+        with open(disk, "wb") as f:
+            f.truncate(a.disk_mib * 1024 * 1024)
+        qemu += ["-drive", f"file={disk},if=virtio,format=raw"]
+    if a.nic:
+        qemu += ["-nic", "user,model=virtio-net-pci"]
     if a.panic_action:
         qemu += ["-action", f"panic={a.panic_action}"]
     res = {"nonce": nonce, "append": append, "qemu": qemu, "events": [],
@@ -97,6 +110,7 @@ def run(a, res, proc, t0, ctl_path, qmp_path):
     next_id = 1
     pending = {}
     ready = False
+    hold_until = 0.0
     last_hb = None
     con_pat = re.compile(a.console_wait) if a.console_wait else None
     con_seen = {}
@@ -104,7 +118,12 @@ def run(a, res, proc, t0, ctl_path, qmp_path):
              ("oops", re.compile(r"Oops: |BUG: ")),
              ("kernel_bug", re.compile(r"kernel BUG at")),
              ("panic", re.compile(r"Kernel panic - not syncing")),
-             ("warning", re.compile(r"WARNING: CPU:"))]
+             ("warning", re.compile(r"WARNING: CPU:")),
+             ("soft_lockup", re.compile(r"BUG: soft lockup")),
+             ("stack_guard", re.compile(r"stack guard page was hit")),
+             ("segfault", re.compile(r"segfault at")),
+             ("oom_kill", re.compile(r"Out of memory: Killed process")),
+             ("fault_prog", re.compile(r"ezone-fault: "))]
     con_off = 0
     while True:
         now = time.monotonic()
@@ -173,10 +192,11 @@ def run(a, res, proc, t0, ctl_path, qmp_path):
                 parts = line.split(" ", 2)
                 if len(parts) >= 2 and parts[1] in pending:
                     del pending[parts[1]]
-        if ready and not pending and cmds:
+        if ready and not pending and cmds and now >= hold_until:
             c = cmds.pop(0)
             if c.startswith("sleep "):
-                time.sleep(float(c.split()[1]))
+                # keep reading the console and the channels meanwhile
+                hold_until = now + float(c.split()[1])
                 continue
             if c.startswith("raw "):
                 ctl.sendall(c[4:].encode().decode("unicode_escape").encode("latin-1"))
@@ -187,7 +207,8 @@ def run(a, res, proc, t0, ctl_path, qmp_path):
             res.setdefault("sent", []).append({"t": round(time.monotonic() - t0, 3),
                                                "id": cid, "cmd": c})
             ctl.sendall(f"{cid} {c}\n".encode())
-        if ready and not pending and not cmds and not a.until_exit and not con_pat:
+        if (ready and not pending and not cmds and now >= hold_until
+                and not a.until_exit and not con_pat):
             break
     res["console_first_seen_s"] = con_seen
     res["elapsed_s"] = round(time.monotonic() - t0, 3)
