@@ -72,6 +72,7 @@ std::pair<ezone_status, std::string> ProbeOnce(const Plugin& vmm,
 
 struct FaultContext {
   VmSession* vm;
+  EventQueue* events;
   std::string vmm_name;
 };
 
@@ -85,6 +86,27 @@ ezone_status FaultAgentCommand(void* core, const char* command, uint32_t timeout
 }
 
 int64_t FaultVmmPid(void* core) { return static_cast<FaultContext*>(core)->vm->Pid(); }
+
+void FaultObserved(void* core, uint32_t sign, const char* evidence) {
+  auto* ctx = static_cast<FaultContext*>(core);
+  VmEvent e{VmEvent::Kind::kFaultObserved, Clock::now(), evidence ? evidence : "",
+            ConsoleClass::kNone, "victim", sign};
+  ctx->events->Push(std::move(e));
+}
+
+ezone_status FaultGuestMemory(void* core, int write, uint64_t phys, void* buffer, size_t size,
+                              char* msg, size_t msg_size) {
+  std::string error;
+  ezone_status status =
+      static_cast<FaultContext*>(core)->vm->GuestMemory(write != 0, phys, buffer, size, &error);
+  snprintf(msg, msg_size, "%s", error.c_str());
+  return status;
+}
+
+// Witness heartbeat: a gap this long is a stutter (varied), this long a hang
+// (global). Generous, because two TCG guests share two host cores.
+constexpr milliseconds kWitnessStutter{1000};
+constexpr milliseconds kWitnessHang{5000};
 
 // Everything one check carries from step to step.
 class CheckRun {
@@ -120,34 +142,38 @@ class CheckRun {
     r_.message = message;
   }
 
+  bool Resolve();
   void Execute();
-  bool Boot(VmSession& vm);
+  bool Boot(VmSession& vm, bool is_victim);
   bool Fire(FaultContext& ctx);
-  void Observe(VmSession& vm, Observation& o);
-  void Teardown(VmSession& vm, Observation& o);
+  void Observe(VmSession& victim, VmSession* witness);
+  void OnWitnessEvent(const VmEvent& e);
+  void Teardown(VmSession& vm);
 
   const CheckSpec& spec_;
   RunEnvironment& env_;
   CheckRecord r_;
+  Observation o_;
+  EventQueue events_;
   Clock::time_point start_;
   const Plugin* vmm_ = nullptr;
   const Plugin* fault_ = nullptr;
   const ezone_fault_variant* variant_ = nullptr;
   Clock::time_point fired_at_;
-  std::string nonce_;
 };
 
-void CheckRun::Execute() {
-  // 1. Resolve the plugins; a VMM that declines turns into a skip.
+bool CheckRun::Resolve() {
   vmm_ = env_.registry->FindVmm(spec_.vmm);
   fault_ = env_.registry->FindFault(spec_.fault);
   if (vmm_ == nullptr) {
-    return Finish(Verdict::kError, spec_.where() + ": no VMM plugin named '" + spec_.vmm +
-                                       "' (found: " + env_.registry->Names(EZONE_KIND_VMM) + ")");
+    Finish(Verdict::kError, spec_.where() + ": no VMM plugin named '" + spec_.vmm +
+                                "' (found: " + env_.registry->Names(EZONE_KIND_VMM) + ")");
+    return false;
   }
   if (fault_ == nullptr) {
-    return Finish(Verdict::kError, spec_.where() + ": no fault plugin named '" + spec_.fault +
-                                       "' (found: " + env_.registry->Names(EZONE_KIND_FAULT) + ")");
+    Finish(Verdict::kError, spec_.where() + ": no fault plugin named '" + spec_.fault +
+                                "' (found: " + env_.registry->Names(EZONE_KIND_FAULT) + ")");
+    return false;
   }
   variant_ = fault_->FindVariant(spec_.variant);
   if (variant_ == nullptr) {
@@ -155,58 +181,81 @@ void CheckRun::Execute() {
     for (size_t i = 0; i < fault_->descriptor->variant_count; ++i) {
       known += (i ? ", " : "") + std::string(fault_->descriptor->variants[i].name);
     }
-    return Finish(Verdict::kError, spec_.where() + ": fault '" + spec_.fault +
-                                       "' has no variant '" + spec_.variant + "' (known: " + known + ")");
+    Finish(Verdict::kError, spec_.where() + ": fault '" + spec_.fault + "' has no variant '" +
+                                spec_.variant + "' (known: " + known + ")");
+    return false;
   }
   r_.zone = ZoneName(variant_->zone);
   r_.properties["vmm_plugin"] = vmm_->path.string() + " " + vmm_->descriptor->version;
   r_.properties["fault_plugin"] = fault_->path.string() + " " + fault_->descriptor->version;
-
+  if (spec_.witness && !(vmm_->descriptor->capabilities & EZONE_CAP_WITNESS)) {
+    Finish(Verdict::kSkipped, spec_.vmm + " cannot run a witness VM beside the victim");
+    return false;
+  }
   auto [probe, why] = ProbeOnce(*vmm_, spec_.vmm_options);
-  if (probe == EZONE_DECLINED) return Finish(Verdict::kSkipped, spec_.vmm + ": " + why);
-  if (probe != EZONE_OK) return Finish(Verdict::kError, spec_.vmm + " probe failed: " + why);
-
-  // 2. The guest image.
-  if (!env_.image.missing.empty()) return Finish(Verdict::kError, env_.image.missing);
+  if (probe == EZONE_DECLINED) {
+    Finish(Verdict::kSkipped, spec_.vmm + ": " + why);
+    return false;
+  }
+  if (probe != EZONE_OK) {
+    Finish(Verdict::kError, spec_.vmm + " probe failed: " + why);
+    return false;
+  }
+  if (!env_.image.missing.empty()) {
+    Finish(Verdict::kError, env_.image.missing);
+    return false;
+  }
   for (const auto& [k, v] : env_.image.properties) r_.properties[k] = v;
+  return true;
+}
 
-  // 3.-8. Boot, baseline, fire, observe, decide, tear down.
+void CheckRun::Execute() {
+  // 1.-2. Plugins and guest image; a VMM that declines turns into a skip.
+  if (!Resolve()) return;
+
+  // 3.-8. Baseline, boot, fire, observe, tear down, assess, decide.
   auto oracle = MakeLocalHostOracle();
   oracle->Begin();
   r_.properties["host"] = oracle->Describe();
 
-  fs::path log = env_.report_dir / "console" / (spec_.classname + "." + spec_.name + ".log");
-  r_.console_log_path = log.string();
-  nonce_ = MakeNonce();
-  VmSession vm(*vmm_, nonce_, log);
-  FaultContext ctx{&vm, spec_.vmm};
-  Observation o;
+  fs::path logs = env_.report_dir / "console";
+  std::string stem = spec_.classname + "." + spec_.name;
+  r_.console_log_path = (logs / (stem + ".log")).string();
+  std::optional<VmSession> witness;
+  if (spec_.witness) {
+    witness.emplace(*vmm_, "witness", MakeNonce(), logs / (stem + ".witness.log"), &events_);
+    r_.properties["witness_console_log"] = (logs / (stem + ".witness.log")).string();
+  }
+  VmSession victim(*vmm_, "victim", MakeNonce(), r_.console_log_path, &events_);
+  FaultContext ctx{&victim, &events_, spec_.vmm};
 
-  bool carried_out = Boot(vm) && Fire(ctx);
-  if (carried_out) Observe(vm, o);
-  Teardown(vm, o);
-  r_.console_excerpt = vm.ConsoleExcerpt();
+  bool carried_out = (!witness || Boot(*witness, false)) && Boot(victim, true) && Fire(ctx);
+  if (carried_out) Observe(victim, witness ? &*witness : nullptr);
+  Teardown(victim);
+  if (witness) Teardown(*witness);
+  r_.console_excerpt = victim.ConsoleExcerpt();
 
   HostAssessment host = oracle->Assess();
   for (const auto& e : host.evidence) r_.evidence.push_back(e);
-  o.host_crashed = host.Crashed();
-  o.host_degraded = host.Degraded();
+  o_.host_crashed = host.Crashed();
+  o_.host_degraded = host.Degraded();
+  o_.leaked = o_.leaked || host.Leaked();
   if (!carried_out) {
     // The check did not happen, but a host that suffered still says so.
-    if (o.host_crashed) r_.effect = "global";
+    if (o_.host_crashed) r_.effect = "global";
     return;
   }
-  Decision d = Decide(spec_.policy, variant_->zone, o);
+  Decision d = Decide(spec_.policy, variant_->zone, o_);
   r_.effect = EffectName(d.effect);
   Finish(d.verdict, d.message);
 }
 
-bool CheckRun::Boot(VmSession& vm) {
-  Progress("booting");
+bool CheckRun::Boot(VmSession& vm, bool is_victim) {
+  const std::string& role = vm.role();
+  Progress("booting the " + role);
   // The nonce proves that the READY we wait for is this boot's.
-  std::string cmdline = "console=ttyS0 ezone.nonce=" + nonce_ +
-                        " ezone.hb_ms=" + std::to_string(kHeartbeatPeriodMs) +
-                        " panic=-1";
+  std::string cmdline = "console=ttyS0 ezone.nonce=" + vm.nonce() +
+                        " ezone.hb_ms=" + std::to_string(kHeartbeatPeriodMs) + " panic=-1";
   if (!spec_.kernel_args.empty()) cmdline += " " + spec_.kernel_args;
   std::string kernel = env_.image.kernel.string();
   std::string initramfs = env_.image.initramfs.string();
@@ -217,48 +266,54 @@ bool CheckRun::Boot(VmSession& vm) {
   guest.cmdline = cmdline.c_str();
   guest.memory_mib = spec_.memory_mib;
   guest.vcpus = 1;
-  guest.role = "victim";
+  guest.role = role.c_str();
   guest.options = spec_.vmm_options.c_str();
-  r_.properties["guest_cmdline"] = cmdline;
+  if (is_victim) r_.properties["guest_cmdline"] = cmdline;
 
   auto boot_start = Clock::now();
   std::string error;
   if (!vm.Start(guest, &error)) {
-    Finish(Verdict::kError, spec_.vmm + " could not start the victim VM: " + error);
+    Finish(Verdict::kError, spec_.vmm + " could not start the " + role + " VM: " + error);
     return false;
   }
-  r_.properties["vmm_version"] = vm.Version();
-  r_.timing.boot = MsSince(boot_start);
-  Progress("started " + r_.properties["vmm_version"] + ", vmm pid " + std::to_string(vm.Pid()));
+  r_.properties[role + "_vmm_version"] = vm.Version();
+  if (is_victim) {
+    r_.properties["vmm_version"] = vm.Version();
+    r_.timing.boot = MsSince(boot_start);
+  }
+  Progress("started the " + role + ": " + vm.Version() + ", vmm pid " + std::to_string(vm.Pid()));
 
   auto deadline = boot_start + spec_.boot_timeout;
   for (;;) {
-    std::optional<VmEvent> e = vm.WaitEvent(deadline);
+    std::optional<VmEvent> e = events_.Wait(deadline);
     if (!e) {
-      Finish(Verdict::kError,
-             "the guest did not reach READY in " +
-                 Fmt("%.0f s", spec_.boot_timeout.count() / 1000.0) +
-                 " (see the console excerpt)");
+      Finish(Verdict::kError, "the " + role + " guest did not reach READY in " +
+                                  Fmt("%.0f s", spec_.boot_timeout.count() / 1000.0) +
+                                  " (see the console log)");
       return false;
+    }
+    if (e->role != role) {
+      OnWitnessEvent(*e);  // the witness, already up, while the victim boots
+      continue;
     }
     switch (e->kind) {
       case VmEvent::Kind::kReady:
-        r_.timing.ready = MsSince(boot_start, e->at);
-        r_.properties["guest_ready"] = e->text;
-        Progress("ready in " + Fmt("%.2f s", *r_.timing.ready / 1000));
+        if (is_victim) r_.timing.ready = MsSince(boot_start, e->at);
+        r_.properties[role + "_ready"] = e->text;
+        Progress(role + " ready in " + Fmt("%.2f s", MsSince(boot_start, e->at) / 1000));
         return true;
       case VmEvent::Kind::kVmmExited:
-        Finish(Verdict::kError, "the VMM exited before the guest was READY: " + e->text);
+        Finish(Verdict::kError, "the " + role + "'s VMM exited before READY: " + e->text);
         return false;
       case VmEvent::Kind::kGuestPanicked:
-        Finish(Verdict::kError, "the guest panicked before it was READY: " + e->text);
+        Finish(Verdict::kError, "the " + role + " panicked before READY: " + e->text);
         return false;
       case VmEvent::Kind::kConsole:
         if (IsCrash(e->cls)) {
-          Finish(Verdict::kError, "the guest kernel crashed while booting: " + e->text);
+          Finish(Verdict::kError, "the " + role + " kernel crashed while booting: " + e->text);
           return false;
         }
-        r_.evidence.push_back(std::string("guest console (") + ConsoleClassName(e->cls) +
+        r_.evidence.push_back(role + " console (" + ConsoleClassName(e->cls) +
                               ", while booting): " + e->text);
         break;
       default:
@@ -274,6 +329,9 @@ bool CheckRun::Fire(FaultContext& ctx) {
   target.agent_command = &FaultAgentCommand;
   target.vmm_pid = &FaultVmmPid;
   target.vmm_name = ctx.vmm_name.c_str();
+  target.observed = &FaultObserved;
+  target.guest_memory = &FaultGuestMemory;
+  target.guest_memory_mib = spec_.memory_mib;
   char msg[1024] = {0};
   fired_at_ = Clock::now();
   ezone_status status = fault_->descriptor->fault->fire(
@@ -291,8 +349,26 @@ bool CheckRun::Fire(FaultContext& ctx) {
   return true;
 }
 
-void CheckRun::Observe(VmSession& vm, Observation& o) {
+void CheckRun::OnWitnessEvent(const VmEvent& e) {
+  switch (e.kind) {
+    case VmEvent::Kind::kConsole:
+      if (IsCrash(e.cls)) o_.witness_crashed = true;
+      r_.evidence.push_back(std::string("witness console (") + ConsoleClassName(e.cls) + "): " + e.text);
+      break;
+    case VmEvent::Kind::kGuestPanicked:
+    case VmEvent::Kind::kVmmExited:
+    case VmEvent::Kind::kGuestStopped:
+      o_.witness_crashed = true;
+      r_.evidence.push_back("witness died: " + e.text);
+      break;
+    default:
+      break;
+  }
+}
+
+void CheckRun::Observe(VmSession& victim, VmSession* witness) {
   Progress("observing");
+  if (witness) witness->ResetGaps();
   const uint32_t signs = variant_->signs;
   auto deadline = fired_at_ + spec_.observe_timeout;
   std::optional<Clock::time_point> first_sign;
@@ -301,7 +377,11 @@ void CheckRun::Observe(VmSession& vm, Observation& o) {
     r_.evidence.push_back(evidence);
     if ((signs & which) == 0 || first_sign) return;
     first_sign = at;
-    o.victim_showed_fault = true;
+    if (which == EZONE_SIGN_FAULT_CONFIRMED) {
+      o_.fault_confirmed = true;
+    } else {
+      o_.victim_showed_fault = true;
+    }
     r_.timing.detection = MsSince(fired_at_, at);
     Progress("detected after " + Fmt("%.0f ms", *r_.timing.detection) + ": " + evidence);
     deadline = std::min(deadline, at + kSettle);
@@ -310,14 +390,14 @@ void CheckRun::Observe(VmSession& vm, Observation& o) {
   bool hang_reported = false;
   while (!done) {
     // Event-driven: sleep until an event arrives, the deadline passes or the
-    // next heartbeat is overdue, whichever comes first.
+    // victim's next heartbeat is overdue, whichever comes first.
     auto wake = deadline;
-    if (!hang_reported) wake = std::min(wake, vm.last_heartbeat() + kHeartbeatLoss);
-    std::optional<VmEvent> e = vm.WaitEvent(wake);
+    if (!hang_reported) wake = std::min(wake, victim.last_heartbeat() + kHeartbeatLoss);
+    std::optional<VmEvent> e = events_.Wait(wake);
     if (!e) {
       auto now = Clock::now();
       if (now >= deadline) break;
-      auto silent = now - vm.last_heartbeat();
+      auto silent = now - victim.last_heartbeat();
       if (!hang_reported && silent >= kHeartbeatLoss) {
         hang_reported = true;
         sign(EZONE_SIGN_GUEST_HANG, now,
@@ -326,11 +406,19 @@ void CheckRun::Observe(VmSession& vm, Observation& o) {
       }
       continue;
     }
+    if (e->role == "witness") {
+      OnWitnessEvent(*e);
+      continue;
+    }
     switch (e->kind) {
       case VmEvent::Kind::kConsole:
         if (IsCrash(e->cls)) {
           sign(EZONE_SIGN_GUEST_KERNEL_CRASH, e->at,
                std::string("guest console (") + ConsoleClassName(e->cls) + "): " + e->text);
+        } else if (e->cls == ConsoleClass::kOomKill) {
+          sign(EZONE_SIGN_GUEST_OOM_KILL, e->at, "guest console (oom-kill): " + e->text);
+        } else if (e->cls == ConsoleClass::kUserSegfault) {
+          sign(EZONE_SIGN_GUEST_PROCESS_DIED, e->at, "guest console (user-segfault): " + e->text);
         } else if (r_.evidence.size() < 100) {
           r_.evidence.push_back(std::string("guest console (") + ConsoleClassName(e->cls) +
                                 ", not a crash): " + e->text);
@@ -342,6 +430,9 @@ void CheckRun::Observe(VmSession& vm, Observation& o) {
       case VmEvent::Kind::kVmmExited:
         sign(EZONE_SIGN_VMM_EXIT, e->at, "vmm: process exited: " + e->text);
         done = true;  // nothing more can arrive
+        break;
+      case VmEvent::Kind::kFaultObserved:
+        sign(e->sign, e->at, "fault: " + e->text);
         break;
       case VmEvent::Kind::kGuestStopped:
         r_.evidence.push_back("vmm: guest stopped: " + e->text);
@@ -356,23 +447,40 @@ void CheckRun::Observe(VmSession& vm, Observation& o) {
   if (!first_sign) {
     r_.evidence.push_back("no sign of the fault within " +
                           Fmt("%.1f s", spec_.observe_timeout.count() / 1000.0) +
-                          " (heartbeats: " + std::to_string(vm.heartbeats()) + ")");
+                          " (heartbeats: " + std::to_string(victim.heartbeats()) + ")");
+  }
+  if (witness) {
+    auto gap = witness->max_heartbeat_gap();
+    std::string text = "witness: longest heartbeat gap " + std::to_string(gap.count()) +
+                       " ms in the fault window (period " + std::to_string(kHeartbeatPeriodMs) + " ms)";
+    if (gap >= kWitnessHang) {
+      o_.witness_crashed = true;
+      text += ": hung";
+    } else if (gap >= kWitnessStutter) {
+      o_.witness_degraded = true;
+      text += ": stuttered";
+    } else {
+      text += ": steady";
+    }
+    r_.evidence.push_back(text);
+    r_.properties["witness_max_heartbeat_gap_ms"] = std::to_string(gap.count());
   }
 }
 
-void CheckRun::Teardown(VmSession& vm, Observation& o) {
-  Progress("tearing down");
+void CheckRun::Teardown(VmSession& vm) {
+  Progress("tearing down the " + vm.role());
   int64_t pid = vm.Pid();
   auto start = Clock::now();
   vm.Destroy();
-  r_.timing.teardown = MsSince(start);
+  if (vm.role() == "victim") r_.timing.teardown = MsSince(start);
   // The VMM process must be gone and reaped: a zombie or a survivor is a
   // leak, and a leak is a degraded host.
   if (pid > 0 && kill(static_cast<pid_t>(pid), 0) == 0) {
-    o.leaked = true;
-    r_.evidence.push_back("host: VMM process " + std::to_string(pid) + " still exists after teardown");
+    o_.leaked = true;
+    r_.evidence.push_back("host: " + vm.role() + " VMM process " + std::to_string(pid) +
+                          " still exists after teardown");
   } else if (pid > 0) {
-    r_.evidence.push_back("host: VMM process " + std::to_string(pid) + " reaped");
+    r_.evidence.push_back("host: " + vm.role() + " VMM process " + std::to_string(pid) + " reaped");
   }
 }
 

@@ -31,6 +31,9 @@ constexpr std::array kPatterns = {
     Pattern{"double fault: ", ConsoleClass::kOops, true},
     Pattern{"stack guard page was hit", ConsoleClass::kOops, false},
     Pattern{"Unable to handle kernel", ConsoleClass::kOops, true},
+    Pattern{"Out of memory: Killed process", ConsoleClass::kOomKill, true},
+    Pattern{"Memory cgroup out of memory: Killed process", ConsoleClass::kOomKill, true},
+    Pattern{": segfault at ", ConsoleClass::kUserSegfault, false},
     Pattern{"WARNING: CPU: ", ConsoleClass::kWarning, true},
     Pattern{"WARNING: at ", ConsoleClass::kWarning, true},
     Pattern{"BUG: ", ConsoleClass::kWarning, true},  // e.g. "sleeping function"
@@ -59,6 +62,8 @@ const char* ConsoleClassName(ConsoleClass c) {
     case ConsoleClass::kOops: return "oops";
     case ConsoleClass::kPanic: return "panic";
     case ConsoleClass::kLockup: return "lockup";
+    case ConsoleClass::kOomKill: return "oom-kill";
+    case ConsoleClass::kUserSegfault: return "user-segfault";
   }
   return "?";
 }

@@ -15,6 +15,8 @@ enum class ConsoleClass {
   kOops,     // divide error, GPF, NULL dereference, BUG, invalid opcode
   kPanic,    // Kernel panic - not syncing
   kLockup,   // soft/hard lockup, RCU stall, hung task
+  kOomKill,  // the OOM killer killed a process: the kernel coped
+  kUserSegfault,  // a user process died of a fault: the kernel coped
 };
 
 const char* ConsoleClassName(ConsoleClass c);

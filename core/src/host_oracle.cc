@@ -6,11 +6,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <thread>
+
+#include <sstream>
 
 #include "console_classifier.h"
 
@@ -27,6 +35,61 @@ constexpr double kProbeDegradedFactor = 10.0;
 constexpr double kProbeDegradedFloorMs = 250.0;
 constexpr int kProbeTimeoutMs = 5000;
 constexpr size_t kMaxHostLines = 50;
+constexpr auto kSamplePeriod = std::chrono::milliseconds(250);
+constexpr double kTimerDegradedMs = 100.0;  // a 1 ms sleep taking 100 ms more
+
+namespace fs = std::filesystem;
+
+// Direct children of this process (the runner): after teardown there must be
+// none, whatever else runs on the host.
+std::set<int> ChildPids() {
+  std::set<int> pids;
+  std::string self = std::to_string(getpid());
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
+    // "pid (comm) state ppid ...": comm may hold spaces, so parse from ')'.
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    if (ppid == self) pids.insert(std::stoi(name));
+  }
+  return pids;
+}
+
+size_t OpenDescriptors() {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = fs::directory_iterator("/proc/self/fd", ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+// Temp entries of this runner: anything ezone or a plugin makes in the temp
+// directory is named ezone-<runner pid>-..., so other processes' files on a
+// shared host are not mistaken for ours.
+std::set<std::string> TempEntries() {
+  std::set<std::string> names;
+  std::string prefix = "ezone-" + std::to_string(getpid());
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path(ec), ec)) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) names.insert(e.path());
+  }
+  return names;
+}
+
+// One slow sample is noise on a shared host (a build, another VM); the host
+// is degraded when probes are slow in at least this many samples and at
+// least a fifth of them.
+constexpr int kMinSlowSamples = 3;
 
 unsigned long long ReadTaint() {
   std::ifstream in("/proc/sys/kernel/tainted");
@@ -38,6 +101,7 @@ unsigned long long ReadTaint() {
 class LocalHostOracle : public HostOracle {
  public:
   ~LocalHostOracle() override {
+    StopSampling();
     if (kmsg_fd_ >= 0) close(kmsg_fd_);
   }
 
@@ -52,6 +116,11 @@ class LocalHostOracle : public HostOracle {
     if (kmsg_fd_ >= 0) lseek(kmsg_fd_, 0, SEEK_END);
     taint_before_ = ReadTaint();
     baseline_probe_ms_ = ProbeForkExec(kProbeTimeoutMs);
+    baseline_timer_ms_ = ProbeTimerOvershoot();
+    children_before_ = ChildPids();
+    fds_before_ = OpenDescriptors();
+    temp_before_ = TempEntries();
+    StartSampling();
   }
 
   HostAssessment Assess() override {
@@ -59,9 +128,16 @@ class LocalHostOracle : public HostOracle {
     a.taint_before = taint_before_;
     a.baseline_probe_ms = baseline_probe_ms_;
     ReadKernelLog(a);
+    StopSampling();
     a.taint_after = ReadTaint();
-    a.probe_ms = ProbeForkExec(kProbeTimeoutMs);
-    a.probe_ok = a.probe_ms >= 0;
+    double last = ProbeForkExec(kProbeTimeoutMs);
+    a.probe_ok = last >= 0 && !sample_failed_;
+    a.probe_ms = std::max(last, worst_probe_ms_);
+    a.baseline_timer_overshoot_ms = baseline_timer_ms_;
+    a.timer_overshoot_ms = worst_timer_ms_;
+    a.samples = samples_;
+    a.slow_samples = slow_samples_;
+    FindLeaks(a);
 
     if (!a.kernel_log_readable) {
       a.evidence.push_back(std::string("host: kernel log not readable (/dev/kmsg: ") +
@@ -77,16 +153,22 @@ class LocalHostOracle : public HostOracle {
       a.evidence.push_back("host: kernel taint " + std::to_string(a.taint_before) +
                            " -> " + std::to_string(a.taint_after));
     }
-    char probe[160];
+    char probe[200];
     if (a.probe_ok) {
       snprintf(probe, sizeof probe,
-               "host: fork+exec probe answered in %.1f ms (baseline %.1f ms)",
-               a.probe_ms, a.baseline_probe_ms);
+               "host: fork+exec probe: worst %.1f ms over %d samples (baseline %.1f ms); "
+               "timer overshoot worst %.2f ms (baseline %.2f ms); %d slow samples",
+               a.probe_ms, a.samples, a.baseline_probe_ms, a.timer_overshoot_ms,
+               a.baseline_timer_overshoot_ms, a.slow_samples);
     } else {
       snprintf(probe, sizeof probe,
                "host: fork+exec probe FAILED or took over %d ms", kProbeTimeoutMs);
     }
     a.evidence.push_back(probe);
+    if (a.leaks.empty()) {
+      a.evidence.push_back("host: runner's children, descriptors and temp entries back to baseline");
+    }
+    for (const auto& l : a.leaks) a.evidence.push_back("host: leak: " + l);
     return a;
   }
 
@@ -115,18 +197,84 @@ class LocalHostOracle : public HostOracle {
     }
   }
 
+  // A thread samples the probes through the fault window, so a host that
+  // stalls while the fault runs is seen even if it recovers by Assess().
+  void StartSampling() {
+    stop_ = false;
+    worst_probe_ms_ = worst_timer_ms_ = 0;
+    samples_ = slow_samples_ = 0;
+    sample_failed_ = false;
+    sampler_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, kSamplePeriod, [&] { return stop_; })) {
+        lock.unlock();
+        double fork_ms = ProbeForkExec(kProbeTimeoutMs);
+        double timer_ms = ProbeTimerOvershoot();
+        lock.lock();
+        if (fork_ms < 0) sample_failed_ = true;
+        bool slow_fork = fork_ms > kProbeDegradedFloorMs &&
+                         fork_ms > kProbeDegradedFactor * baseline_probe_ms_;
+        bool late_timer = timer_ms > kTimerDegradedMs &&
+                          timer_ms > kProbeDegradedFactor * baseline_timer_ms_;
+        if (slow_fork || late_timer) ++slow_samples_;
+        worst_probe_ms_ = std::max(worst_probe_ms_, fork_ms);
+        worst_timer_ms_ = std::max(worst_timer_ms_, timer_ms);
+        ++samples_;
+      }
+    });
+  }
+
+  void StopSampling() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (sampler_.joinable()) sampler_.join();
+  }
+
+  void FindLeaks(HostAssessment& a) {
+    for (int pid : ChildPids()) {
+      if (!children_before_.count(pid)) a.leaks.push_back("child process " + std::to_string(pid));
+    }
+    size_t fds = OpenDescriptors();
+    if (fds > fds_before_) {
+      a.leaks.push_back(std::to_string(fds - fds_before_) + " more open descriptors than before");
+    }
+    for (const auto& entry : TempEntries()) {
+      if (!temp_before_.count(entry)) a.leaks.push_back("temp entry " + entry);
+    }
+  }
+
   int kmsg_fd_ = -1;
   int kmsg_errno_ = 0;
   unsigned long long taint_before_ = 0;
   double baseline_probe_ms_ = 0;
+  double baseline_timer_ms_ = 0;
+  std::set<int> children_before_;
+  size_t fds_before_ = 0;
+  std::set<std::string> temp_before_;
+
+  std::mutex mu_;  // guards the sampling state below
+  std::condition_variable cv_;
+  bool stop_ = false;
+  double worst_probe_ms_ = 0, worst_timer_ms_ = 0;
+  int samples_ = 0, slow_samples_ = 0;
+  bool sample_failed_ = false;
+  std::thread sampler_;
 };
 
 }  // namespace
 
 bool HostAssessment::Degraded() const {
-  bool slow = probe_ok && probe_ms > kProbeDegradedFloorMs &&
-              probe_ms > kProbeDegradedFactor * baseline_probe_ms;
-  return !warning_lines.empty() || slow;
+  bool sustained = slow_samples >= kMinSlowSamples && slow_samples * 5 >= samples;
+  return !warning_lines.empty() || sustained;
+}
+
+double ProbeTimerOvershoot() {
+  auto start = Clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count() - 1.0;
 }
 
 double ProbeForkExec(int timeout_ms) {

@@ -17,8 +17,15 @@ struct HostAssessment {
   unsigned long long taint_before = 0, taint_after = 0;
   bool kernel_log_readable = true;
   bool probe_ok = true;       // the host still forks and execs
-  double probe_ms = 0;        // how long that took
+  double probe_ms = 0;        // how long that took (worst sample in the window)
   double baseline_probe_ms = 0;
+  double timer_overshoot_ms = 0;           // worst 1 ms sleep overshoot in the window
+  double baseline_timer_overshoot_ms = 0;
+  int samples = 0;                         // probe rounds through the window
+  int slow_samples = 0;  // rounds where a probe was far above its baseline
+  // Resources back to baseline after teardown: the runner's children, its
+  // open descriptors, its temp entries (named ezone-<runner pid>*).
+  std::vector<std::string> leaks;
   std::vector<std::string> evidence;  // human-readable, one line each
 
   // Host kernel crashed, tainted anew, or stopped answering: global.
@@ -28,6 +35,7 @@ struct HostAssessment {
   }
   // Alive but degraded (warnings, latency far above its baseline): varied.
   bool Degraded() const;
+  bool Leaked() const { return !leaks.empty(); }
 };
 
 class HostOracle {
@@ -35,9 +43,11 @@ class HostOracle {
   virtual ~HostOracle() = default;
   // "local" or the remote host's name, for reports.
   virtual std::string Describe() const = 0;
-  // Takes the baseline: kernel log cursor, taint, probe latency.
+  // Takes the baseline (kernel log cursor, taint, probe latencies, resources)
+  // and starts sampling the probes through the fault window.
   virtual void Begin() = 0;
-  // Reads everything since Begin() and probes the host again.
+  // Stops sampling, reads everything since Begin() and compares resources
+  // with the baseline. Call after teardown.
   virtual HostAssessment Assess() = 0;
 };
 
@@ -48,6 +58,9 @@ std::unique_ptr<HostOracle> MakeLocalHostOracle();
 // One fork+exec+wait of /bin/true; milliseconds, or a negative value when it
 // failed or took longer than timeout_ms.
 double ProbeForkExec(int timeout_ms);
+
+// How much longer than 1 ms a 1 ms sleep takes, in ms: timer latency.
+double ProbeTimerOvershoot();
 
 }  // namespace ezone
 

@@ -143,7 +143,7 @@ class Parser {
       CheckAttributes(node, {"name", "vmm", "vmm-label", "vmm-options", "fault",
                              "variant", "fault-options", "policy", "repeat",
                              "labels", "boot-timeout", "observe-timeout",
-                             "memory", "kernel-args"});
+                             "memory", "kernel-args", "witness"});
       CheckSpec spec;
       spec.suite = suite.name;
       spec.file = file_;
@@ -159,6 +159,11 @@ class Parser {
       spec.vmm_options = node.attribute("vmm-options").value();
       spec.fault_options = node.attribute("fault-options").value();
       spec.kernel_args = node.attribute("kernel-args").value();
+      std::string witness = node.attribute("witness").as_string("false");
+      if (witness != "true" && witness != "false") {
+        Fail(node, "witness must be true or false, not '" + witness + "'");
+      }
+      spec.witness = witness == "true";
       spec.policy = Policy(node, policy);
       spec.boot_timeout = Duration(node, "boot-timeout", boot);
       spec.observe_timeout = Duration(node, "observe-timeout", observe);

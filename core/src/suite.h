@@ -33,6 +33,7 @@ struct CheckSpec {
   std::chrono::milliseconds observe_timeout{20000};
   uint32_t memory_mib = 256;
   std::string kernel_args;  // appended to the guest kernel command line
+  bool witness = false;     // boot a witness VM beside the victim
   std::filesystem::path file;
   int line = 0;
 

@@ -23,8 +23,8 @@ const char* ZoneName(ezone_zone zone) {
 }
 
 Effect ClassifyEffect(const Observation& o) {
-  if (o.host_crashed) return Effect::kGlobal;
-  if (o.host_degraded || o.leaked) return Effect::kVaried;
+  if (o.host_crashed || o.witness_crashed) return Effect::kGlobal;
+  if (o.host_degraded || o.leaked || o.witness_degraded) return Effect::kVaried;
   if (o.victim_showed_fault) return Effect::kLimited;
   return Effect::kNone;
 }
@@ -44,12 +44,17 @@ Decision Decide(const std::string& policy, ezone_zone zone, const Observation& o
 
   // The other policies need the fault to have shown: an effect of none means
   // the experiment did not happen, which proves nothing either way.
+  if (effect == Effect::kNone && o.fault_confirmed) {
+    return {Verdict::kPass, effect,
+            "absorbed: the fault took place (confirmed by its plugin) and nothing showed"};
+  }
   if (effect == Effect::kNone) {
     return {Verdict::kError, effect,
             "the fault never fired: none of its signs was seen before the deadline"};
   }
   if (effect == Effect::kLimited) {
-    return {Verdict::kPass, effect, "contained: " + observed + " (victim only, host healthy)"};
+    return {Verdict::kPass, effect,
+            "contained: " + observed + " (victim only; host and witness healthy)"};
   }
   // varied or global
   bool tolerated = policy == "performance" &&

@@ -16,9 +16,12 @@ const char* EffectName(Effect e);
 // The facts the verdict rests on, gathered by the check runner.
 struct Observation {
   bool victim_showed_fault = false;  // one of the fault's declared signs seen
+  bool fault_confirmed = false;      // the fault plugin confirmed it took place
   bool host_crashed = false;         // host oracle: oops, new taint, no answer
   bool host_degraded = false;        // host oracle: warnings, latency
   bool leaked = false;               // VMM process or resources left behind
+  bool witness_crashed = false;      // the witness VM died, crashed or hung
+  bool witness_degraded = false;     // the witness's heartbeat stuttered
 };
 
 Effect ClassifyEffect(const Observation& o);

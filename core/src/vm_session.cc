@@ -3,10 +3,25 @@
 #include <cstring>
 
 namespace ezone {
-namespace {
-// A guest flooding warnings must not grow the queue without bound.
-constexpr size_t kMaxQueuedEvents = 1000;
-}  // namespace
+void EventQueue::Push(VmEvent event) {
+  std::lock_guard lock(mu_);
+  if (events_.size() >= kMaxQueued) {
+    ++dropped_;
+    return;
+  }
+  events_.push_back(std::move(event));
+  cv_.notify_all();
+}
+
+std::optional<VmEvent> EventQueue::Wait(Clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  if (!cv_.wait_until(lock, deadline, [&] { return !events_.empty(); })) {
+    return std::nullopt;
+  }
+  VmEvent e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
 
 ConsoleRecorder::ConsoleRecorder(const std::filesystem::path& log_path)
     : log_path_(log_path) {
@@ -17,8 +32,11 @@ ConsoleRecorder::ConsoleRecorder(const std::filesystem::path& log_path)
   }
 }
 
-ConsoleRecorder::~ConsoleRecorder() {
+ConsoleRecorder::~ConsoleRecorder() { Close(); }
+
+void ConsoleRecorder::Close() {
   if (log_) std::fclose(log_);
+  log_ = nullptr;
 }
 
 void ConsoleRecorder::Write(std::string_view bytes) {
@@ -57,18 +75,17 @@ std::string ConsoleRecorder::Excerpt() const {
   return out;
 }
 
-VmSession::VmSession(const Plugin& vmm, std::string nonce,
-                     const std::filesystem::path& console_log)
+VmSession::VmSession(const Plugin& vmm, std::string role, std::string nonce,
+                     const std::filesystem::path& console_log, EventQueue* events)
     : vmm_(vmm),
       ops_(vmm.descriptor->vmm),
+      role_(std::move(role)),
       nonce_(std::move(nonce)),
+      events_(events),
       console_(console_log),
       console_lines_([this](std::string_view line) {
         ConsoleClass cls = console_.AddLine(line);
-        if (cls != ConsoleClass::kNone) {
-          std::lock_guard lock(mu_);
-          Push({VmEvent::Kind::kConsole, Clock::now(), std::string(line), cls});
-        }
+        if (cls != ConsoleClass::kNone) Push(VmEvent::Kind::kConsole, std::string(line), cls);
       }),
       control_lines_([this](std::string_view line) { HandleControlLine(line); }) {
   sink_.core = this;
@@ -112,17 +129,12 @@ void VmSession::OnEvent(void* self, ezone_vm_event event, const char* detail) {
     case EZONE_EVENT_GUEST_STOPPED: kind = VmEvent::Kind::kGuestStopped; break;
     case EZONE_EVENT_NOTE: break;
   }
-  std::lock_guard lock(s->mu_);
-  s->Push({kind, Clock::now(), detail ? detail : ""});
+  s->Push(kind, detail ? detail : "");
 }
 
-void VmSession::Push(VmEvent event) {
-  if (events_.size() >= kMaxQueuedEvents) {
-    ++dropped_events_;
-    return;
-  }
-  events_.push_back(std::move(event));
-  cv_.notify_all();
+void VmSession::Push(VmEvent::Kind kind, std::string text, ConsoleClass cls) {
+  VmEvent e{kind, Clock::now(), std::move(text), cls, role_, 0};
+  events_->Push(std::move(e));
 }
 
 void VmSession::HandleControlLine(std::string_view line) {
@@ -130,20 +142,26 @@ void VmSession::HandleControlLine(std::string_view line) {
   auto word_end = line.find(' ');
   std::string_view word = line.substr(0, word_end);
   std::string_view rest = word_end == std::string_view::npos ? "" : line.substr(word_end + 1);
-  std::lock_guard lock(mu_);
-  if (word == "HB") {
-    last_heartbeat_ = Clock::now();
-    ++heartbeats_;
-    cv_.notify_all();
-  } else if (word == "READY") {
+  if (word == "READY") {
     // A READY without our nonce is from another run or a stale console.
     std::string_view nonce = rest.substr(0, rest.find(' '));
     if (nonce == nonce_) {
-      last_heartbeat_ = Clock::now();
-      Push({VmEvent::Kind::kReady, Clock::now(), std::string(rest)});
+      {
+        std::lock_guard lock(mu_);
+        last_heartbeat_ = Clock::now();
+      }
+      Push(VmEvent::Kind::kReady, std::string(rest));
     } else {
-      Push({VmEvent::Kind::kNote, Clock::now(), "agent: READY with a foreign nonce ignored"});
+      Push(VmEvent::Kind::kNote, "agent: READY with a foreign nonce ignored");
     }
+    return;
+  }
+  std::lock_guard lock(mu_);
+  if (word == "HB") {
+    auto now = Clock::now();
+    if (heartbeats_ > 0) max_gap_ = std::max(max_gap_, now - last_heartbeat_);
+    last_heartbeat_ = now;
+    ++heartbeats_;
   } else if (word == "OK" || word == "ERR") {
     std::string_view id_text = rest.substr(0, rest.find(' '));
     int id = 0;
@@ -154,22 +172,13 @@ void VmSession::HandleControlLine(std::string_view line) {
     std::string text = id_text.size() < rest.size() ? std::string(rest.substr(id_text.size() + 1)) : "";
     if (id > 0) {
       replies_[id] = {word == "OK", text};
-      cv_.notify_all();
+      replied_.notify_all();
     }
   }
   // Anything else on the control channel is ignored: only the agent talks
   // there, and a garbled line must not confuse the oracle.
 }
 
-std::optional<VmEvent> VmSession::WaitEvent(Clock::time_point deadline) {
-  std::unique_lock lock(mu_);
-  if (!cv_.wait_until(lock, deadline, [&] { return !events_.empty(); })) {
-    return std::nullopt;
-  }
-  VmEvent e = std::move(events_.front());
-  events_.pop_front();
-  return e;
-}
 
 bool VmSession::AgentCommand(const std::string& command,
                              std::chrono::milliseconds timeout, std::string* reply) {
@@ -186,7 +195,7 @@ bool VmSession::AgentCommand(const std::string& command,
     return false;
   }
   std::unique_lock lock(mu_);
-  if (!cv_.wait_for(lock, timeout, [&] { return replies_.count(id) != 0; })) {
+  if (!replied_.wait_for(lock, timeout, [&] { return replies_.count(id) != 0; })) {
     *reply = "no reply from the agent within " + std::to_string(timeout.count()) + " ms";
     return false;
   }
@@ -206,6 +215,31 @@ int VmSession::heartbeats() const {
   return heartbeats_;
 }
 
+std::chrono::milliseconds VmSession::max_heartbeat_gap() const {
+  std::lock_guard lock(mu_);
+  // The silence still going on counts too: a dead guest sends no last beat.
+  auto current = heartbeats_ > 0 ? Clock::now() - last_heartbeat_ : Clock::duration{};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::max(max_gap_, current));
+}
+
+void VmSession::ResetGaps() {
+  std::lock_guard lock(mu_);
+  max_gap_ = {};
+}
+
+ezone_status VmSession::GuestMemory(bool write, uint64_t phys, void* buffer, size_t size,
+                                    std::string* error) {
+  if (vm_ == nullptr || ops_->guest_memory == nullptr ||
+      !(vmm_.descriptor->capabilities & EZONE_CAP_GUEST_MEMORY)) {
+    *error = vmm_.name() + " has no guest memory access";
+    return EZONE_DECLINED;
+  }
+  char msg[512] = {0};
+  ezone_status status = ops_->guest_memory(vm_, write ? 1 : 0, phys, buffer, size, msg, sizeof msg);
+  *error = msg;
+  return status;
+}
+
 int64_t VmSession::Pid() const { return vm_ ? ops_->vmm_pid(vm_) : -1; }
 
 std::string VmSession::Version() const {
@@ -220,6 +254,7 @@ void VmSession::Destroy() {
   vm_ = nullptr;
   std::lock_guard lock(console_mu_);
   console_lines_.Flush();
+  console_.Close();  // no descriptor outlives the VM
 }
 
 std::string VmSession::ConsoleExcerpt() const {

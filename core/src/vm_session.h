@@ -23,17 +23,37 @@ using Clock = std::chrono::steady_clock;
 
 struct VmEvent {
   enum class Kind {
-    kConsole,       // a console line the classifier flagged (cls != kNone)
-    kReady,         // the agent's READY with our nonce
-    kGuestPanicked, // the VMM saw the guest panic (pvpanic, libvirt crashed)
-    kVmmExited,     // the VMM process ended
-    kGuestStopped,  // the guest shut down
-    kNote,          // anything else worth keeping as evidence
+    kConsole,        // a console line the classifier flagged (cls != kNone)
+    kReady,          // the agent's READY with our nonce
+    kGuestPanicked,  // the VMM saw the guest panic (pvpanic, libvirt crashed)
+    kVmmExited,      // the VMM process ended
+    kGuestStopped,   // the guest shut down
+    kFaultObserved,  // the fault plugin reported a sign itself (sign, text)
+    kNote,           // anything else worth keeping as evidence
   };
   Kind kind;
   Clock::time_point at;
   std::string text;
   ConsoleClass cls = ConsoleClass::kNone;
+  std::string role;   // "victim" or "witness": which VM it came from
+  uint32_t sign = 0;  // kFaultObserved: EZONE_SIGN_*
+};
+
+// The events of all VMs of one check, in arrival order, so the runner waits
+// on one queue whether it watches a victim alone or a victim and a witness.
+class EventQueue {
+ public:
+  void Push(VmEvent event);
+  // Next event, or nullopt when the deadline passed first.
+  std::optional<VmEvent> Wait(Clock::time_point deadline);
+
+ private:
+  // A guest flooding warnings must not grow the queue without bound.
+  static constexpr size_t kMaxQueued = 1000;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<VmEvent> events_;
+  size_t dropped_ = 0;
 };
 
 // Keeps the console: the whole log on disk (capped), the lines around the
@@ -47,6 +67,7 @@ class ConsoleRecorder {
   // Returns the line's class; remembers the context of the first crash.
   ConsoleClass AddLine(std::string_view line);
   std::string Excerpt() const;
+  void Close();  // the log file; the excerpt stays
   const std::filesystem::path& log_path() const { return log_path_; }
 
  private:
@@ -63,22 +84,29 @@ class ConsoleRecorder {
 
 class VmSession {
  public:
-  // The console log goes to console_log; the plugin must outlive the session.
-  VmSession(const Plugin& vmm, std::string nonce,
-            const std::filesystem::path& console_log);
+  // The console log goes to console_log; events go to `events` tagged with
+  // `role`. The plugin and the queue must outlive the session.
+  VmSession(const Plugin& vmm, std::string role, std::string nonce,
+            const std::filesystem::path& console_log, EventQueue* events);
   ~VmSession();
   VmSession(const VmSession&) = delete;
   VmSession& operator=(const VmSession&) = delete;
 
   // Boots the VM; on failure returns false and sets *error.
   bool Start(const ezone_guest_spec& spec, std::string* error);
-  // Next event, or nullopt when the deadline passed first.
-  std::optional<VmEvent> WaitEvent(Clock::time_point deadline);
   // Sends "<id> <command>" to the agent and waits for OK/ERR with that id.
   bool AgentCommand(const std::string& command, std::chrono::milliseconds timeout,
                     std::string* reply);
   Clock::time_point last_heartbeat() const;
   int heartbeats() const;
+  // The longest silence between two heartbeats since ResetGaps().
+  std::chrono::milliseconds max_heartbeat_gap() const;
+  void ResetGaps();
+  // Guest-physical memory through the VMM (EZONE_CAP_GUEST_MEMORY).
+  ezone_status GuestMemory(bool write, uint64_t phys, void* buffer, size_t size,
+                           std::string* error);
+  const std::string& role() const { return role_; }
+  const std::string& nonce() const { return nonce_; }
   int64_t Pid() const;
   std::string Version() const;
   // Stops the VM; afterwards no callback runs. Idempotent.
@@ -90,12 +118,15 @@ class VmSession {
   static void OnConsole(void* self, const char* bytes, size_t size);
   static void OnControl(void* self, const char* bytes, size_t size);
   static void OnEvent(void* self, ezone_vm_event event, const char* detail);
-  void Push(VmEvent event);  // requires mu_
+  void Push(VmEvent::Kind kind, std::string text,
+            ConsoleClass cls = ConsoleClass::kNone);
   void HandleControlLine(std::string_view line);
 
   const Plugin& vmm_;
   const ezone_vmm_ops* ops_;
+  std::string role_;
   std::string nonce_;
+  EventQueue* events_;
   void* vm_ = nullptr;
   ezone_vm_sink sink_{};
 
@@ -106,13 +137,12 @@ class VmSession {
   LineAssembler control_lines_;
 
   mutable std::mutex mu_;  // guards everything below
-  std::condition_variable cv_;
-  std::deque<VmEvent> events_;
+  std::condition_variable replied_;
   std::map<int, std::pair<bool, std::string>> replies_;
   int next_command_id_ = 1;
   Clock::time_point last_heartbeat_{};
+  Clock::duration max_gap_{};
   int heartbeats_ = 0;
-  size_t dropped_events_ = 0;
 };
 
 }  // namespace ezone

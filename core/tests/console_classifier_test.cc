@@ -36,6 +36,17 @@ TEST(ConsoleClassifierTest, WarningsAreNotCrashes) {
             ConsoleClass::kWarning);
 }
 
+TEST(ConsoleClassifierTest, UserSpaceDeathsAreNotKernelCrashes) {
+  ConsoleClass oom = ClassifyConsoleLine(
+      "[   12.5] Out of memory: Killed process 83 (ezone-fault) total-vm:250000kB");
+  EXPECT_EQ(oom, ConsoleClass::kOomKill);
+  EXPECT_FALSE(IsCrash(oom));
+  ConsoleClass segv = ClassifyConsoleLine(
+      "[    3.1] ezone-fault[81]: segfault at 0 ip 0000000000401136 sp 00007ffd error 6");
+  EXPECT_EQ(segv, ConsoleClass::kUserSegfault);
+  EXPECT_FALSE(IsCrash(segv));
+}
+
 TEST(ConsoleClassifierTest, OrdinaryOutputAndLookalikesAreNone) {
   EXPECT_EQ(ClassifyConsoleLine("[    0.0] Linux version 6.1.0-28-cloud-amd64"), ConsoleClass::kNone);
   EXPECT_EQ(ClassifyConsoleLine("echo divide error: 0000 from a user program"), ConsoleClass::kNone);

@@ -61,3 +61,28 @@ TEST(VerdictTest, GuestSurvivesPolicyRejectsAVictimCrash) {
 
 }  // namespace
 }  // namespace ezone
+
+namespace ezone {
+namespace {
+
+TEST(VerdictTest, ConfirmedFaultThatShowedNothingWasAbsorbed) {
+  Observation o;
+  o.fault_confirmed = true;
+  Decision d = Decide("strong-isolation", EZONE_ZONE_GUEST_USER, o);
+  EXPECT_EQ(d.verdict, report::Verdict::kPass);
+  EXPECT_EQ(d.effect, Effect::kNone);
+}
+
+TEST(VerdictTest, WitnessCrashIsGlobalAndStutterIsVaried) {
+  Observation o;
+  o.victim_showed_fault = true;
+  o.witness_crashed = true;
+  EXPECT_EQ(ClassifyEffect(o), Effect::kGlobal);
+  EXPECT_EQ(Decide("strong-isolation", EZONE_ZONE_GUEST_KERNEL, o).verdict, report::Verdict::kFailure);
+  o.witness_crashed = false;
+  o.witness_degraded = true;
+  EXPECT_EQ(ClassifyEffect(o), Effect::kVaried);
+}
+
+}  // namespace
+}  // namespace ezone

@@ -63,6 +63,11 @@ typedef enum ezone_zone {
 #define EZONE_SIGN_GUEST_KERNEL_CRASH (1u << 0) /* oops/panic on console, pvpanic */
 #define EZONE_SIGN_GUEST_HANG (1u << 1)         /* agent heartbeat lost         */
 #define EZONE_SIGN_VMM_EXIT (1u << 2)           /* the VMM process ended        */
+#define EZONE_SIGN_GUEST_PROCESS_DIED (1u << 3) /* a guest program died of a signal */
+#define EZONE_SIGN_GUEST_OOM_KILL (1u << 4)     /* the guest's OOM killer acted */
+/* The fault plugin itself confirmed the fault took place (e.g. a hog ran its
+ * course, bits were flipped and read back) even if nothing else showed. */
+#define EZONE_SIGN_FAULT_CONFIRMED (1u << 5)
 
 /* Events a VMM plugin reports about a running VM. */
 typedef enum ezone_vm_event {
@@ -115,6 +120,11 @@ typedef struct ezone_vmm_ops {
   /* Stop the VM and release everything it holds; must not fail or block
    * indefinitely. After it returns no callback of this VM runs again. */
   void (*destroy)(void *vm);
+  /* EZONE_CAP_GUEST_MEMORY: read (write == 0) or write guest-physical
+   * memory. NULL without that capability. */
+  ezone_status (*guest_memory)(void *vm, int write, uint64_t guest_phys,
+                               void *buffer, size_t size, char *msg,
+                               size_t msg_size);
 } ezone_vmm_ops;
 
 /* What a fault plugin may do to its target. Owned by the core. */
@@ -128,6 +138,17 @@ typedef struct ezone_fault_target {
   /* The VMM's host process, or -1. */
   int64_t (*vmm_pid)(void *core);
   const char *vmm_name;
+  /* Tell the core what the fault itself saw, e.g. EZONE_SIGN_GUEST_PROCESS_DIED
+   * with "ezone-fault segv: killed by signal 11". Counts as a sign when the
+   * variant declared it. */
+  void (*observed)(void *core, uint32_t sign, const char *evidence);
+  /* The victim's guest memory, when its VMM has EZONE_CAP_GUEST_MEMORY;
+   * EZONE_DECLINED otherwise. Same contract as ezone_vmm_ops.guest_memory. */
+  ezone_status (*guest_memory)(void *core, int write, uint64_t guest_phys,
+                               void *buffer, size_t size, char *msg,
+                               size_t msg_size);
+  /* Guest memory size in MiB (the valid guest-physical range starts at 0). */
+  uint32_t guest_memory_mib;
 } ezone_fault_target;
 
 /* One variant of a fault family, e.g. kerncrash/divzero. */

@@ -108,6 +108,12 @@ class Vm {
   virtual void SendControl(std::string_view bytes) = 0;
   virtual int64_t Pid() const { return -1; }
   virtual std::string Version() const = 0;
+  // EZONE_CAP_GUEST_MEMORY: guest-physical memory access. Throw Declined
+  // when the VMM cannot (the default).
+  virtual void GuestMemory(bool write, uint64_t guest_phys, void* buffer, size_t size) {
+    (void)write, (void)guest_phys, (void)buffer, (void)size;
+    throw Declined("this VMM has no guest memory access");
+  }
 };
 
 // What a fault may do to its target.
@@ -117,15 +123,36 @@ class FaultTarget {
   // Returns the agent's reply text; throws std::runtime_error on ERR/timeout.
   std::string AgentCommand(const std::string& command,
                            uint32_t timeout_ms = 10000) const {
-    char reply[1024] = {0};
-    ezone_status status = target_.agent_command(
-        target_.core, command.c_str(), timeout_ms, reply, sizeof reply);
-    if (status != EZONE_OK) {
-      throw std::runtime_error("agent command '" + command + "' failed: " +
-                               reply);
+    std::string reply;
+    if (!TryAgentCommand(command, &reply, timeout_ms)) {
+      throw std::runtime_error("agent command '" + command + "' failed: " + reply);
     }
     return reply;
   }
+  // As AgentCommand, but an ERR reply is an answer, not an exception: false
+  // and the reply text (e.g. "signal=11" when the program died of SIGSEGV).
+  bool TryAgentCommand(const std::string& command, std::string* reply,
+                       uint32_t timeout_ms = 10000) const {
+    char text[1024] = {0};
+    ezone_status status = target_.agent_command(
+        target_.core, command.c_str(), timeout_ms, text, sizeof text);
+    *reply = text;
+    return status == EZONE_OK;
+  }
+  // Reports a sign the fault saw itself (see EZONE_SIGN_*).
+  void Observed(uint32_t sign, const std::string& evidence) const {
+    target_.observed(target_.core, sign, evidence.c_str());
+  }
+  // Guest-physical memory of the victim; throws Declined when its VMM
+  // cannot, std::runtime_error when the access failed.
+  void GuestMemory(bool write, uint64_t guest_phys, void* buffer, size_t size) const {
+    char msg[512] = {0};
+    ezone_status status = target_.guest_memory(target_.core, write ? 1 : 0, guest_phys,
+                                               buffer, size, msg, sizeof msg);
+    if (status == EZONE_DECLINED) throw Declined(msg);
+    if (status != EZONE_OK) throw std::runtime_error(msg);
+  }
+  uint32_t GuestMemoryMib() const { return target_.guest_memory_mib; }
   int64_t VmmPid() const { return target_.vmm_pid(target_.core); }
   std::string VmmName() const { return target_.vmm_name; }
 
@@ -203,6 +230,12 @@ struct VmmAdapter {
     if (status == EZONE_OK) CopyMessage(text, out, size);
     return status;
   }
+  static ezone_status GuestMemory(void* vm, int write, uint64_t phys, void* buffer,
+                                  size_t n, char* msg, size_t size) {
+    return Guard(msg, size, [&] {
+      static_cast<Vm*>(vm)->GuestMemory(write != 0, phys, buffer, n);
+    });
+  }
   static void Destroy(void* vm) noexcept {
     try {
       delete static_cast<Vm*>(vm);
@@ -212,7 +245,7 @@ struct VmmAdapter {
   }
   static constexpr ezone_vmm_ops kOps = {sizeof(ezone_vmm_ops), &Probe,
                                          &Create, &SendControl, &Pid,
-                                         &Version, &Destroy};
+                                         &Version, &Destroy, &GuestMemory};
 };
 
 template <typename T>
