@@ -303,11 +303,9 @@ class KvmVm : public ezone::sdk::Vm {
   void SendControl(std::string_view bytes) override {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!bytes.empty()) {
-      int n;
-      {
-        std::lock_guard<std::mutex> lock(shared_->mu);
-        n = virStreamSend(streams_[1], bytes.data(), bytes.size());
-      }
+      // Not under shared_->mu: libvirt streams are thread-safe, and the core
+      // never sends while it destroys the Vm.
+      int n = virStreamSend(streams_[1], bytes.data(), bytes.size());
       if (n > 0) {
         bytes.remove_prefix(static_cast<size_t>(n));
       } else if (n == -2 && std::chrono::steady_clock::now() < deadline) {
