@@ -218,13 +218,12 @@ void CheckRun::Execute() {
   oracle->Begin();
   r_.properties["host"] = oracle->Describe();
 
-  fs::path logs = env_.report_dir / "console";
-  std::string stem = spec_.classname + "." + spec_.name;
-  r_.console_log_path = (logs / (stem + ".log")).string();
+  r_.console_log_path = ConsoleLogPath(env_.report_dir, spec_).string();
   std::optional<VmSession> witness;
   if (spec_.witness) {
-    witness.emplace(*vmm_, "witness", MakeNonce(), logs / (stem + ".witness.log"), &events_);
-    r_.properties["witness_console_log"] = (logs / (stem + ".witness.log")).string();
+    fs::path witness_log = ConsoleLogPath(env_.report_dir, spec_, "witness");
+    witness.emplace(*vmm_, "witness", MakeNonce(), witness_log, &events_);
+    r_.properties["witness_console_log"] = witness_log.string();
   }
   VmSession victim(*vmm_, "victim", MakeNonce(), r_.console_log_path, &events_);
   FaultContext ctx{&victim, &events_, spec_.vmm};
@@ -522,6 +521,11 @@ GuestImage GuestImage::Locate(const fs::path& override_dir) {
   image.missing = "guest image not found (vmlinuz and initramfs.cpio.gz in: " + searched +
                   "); build it with: cmake --build build --target ezone_guest_image";
   return image;
+}
+
+fs::path ConsoleLogPath(const fs::path& report_dir, const CheckSpec& spec, const std::string& role) {
+  std::string stem = spec.suite + "." + spec.classname + "." + spec.name;
+  return report_dir / "console" / (stem + (role == "victim" ? "" : "." + role) + ".log");
 }
 
 CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {

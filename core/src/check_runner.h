@@ -34,6 +34,11 @@ struct RunEnvironment {
 
 report::CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env);
 
+// Where a check's console log goes: <report_dir>/console/<suite>.<class>.<name>.log
+// (suites share a report directory under ctest and may share check names).
+std::filesystem::path ConsoleLogPath(const std::filesystem::path& report_dir,
+                                     const CheckSpec& spec, const std::string& role = "victim");
+
 // The agent's heartbeat period asked for on the kernel command line.
 inline constexpr int kHeartbeatPeriodMs = 100;
 

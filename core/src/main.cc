@@ -19,6 +19,7 @@
 #include "build_config.h"
 #include "check_runner.h"
 #include "ezone/report/html_report.h"
+#include "ezone/report/journal.h"
 #include "ezone/report/junit_writer.h"
 #include "plugin_registry.h"
 #include "suite.h"
@@ -47,14 +48,22 @@ std::string IsoNow() {
   return text;
 }
 
-// Collects verdicts and rewrites the reports after every check, so a run that
-// dies halfway keeps what it finished.
+// Collects verdicts: each is appended to the journal (flushed to disk) before
+// anything else, and the reports are rewritten after every check, so a run
+// that dies halfway, or takes its host down, keeps what it finished.
 class Campaign {
  public:
-  Campaign(report::RunInfo info, fs::path junit, fs::path html)
-      : info_(std::move(info)), junit_(std::move(junit)), html_(std::move(html)) {}
+  Campaign(report::RunInfo info, fs::path junit, fs::path html, fs::path journal)
+      : info_(std::move(info)), junit_(std::move(junit)), html_(std::move(html)),
+        journal_(std::move(journal)) {
+    journal_.RunStarted(info_);
+  }
+  ~Campaign() { journal_.RunFinished(); }
+
+  report::JournalWriter& journal() { return journal_; }
 
   void Record(CheckRecord record) {
+    journal_.CheckFinished(record);
     records_.push_back(std::move(record));
     try {
       if (!junit_.empty()) report::WriteJUnit(info_, records_, junit_);
@@ -68,16 +77,53 @@ class Campaign {
  private:
   report::RunInfo info_;
   fs::path junit_, html_;
+  report::JournalWriter journal_;
   std::vector<CheckRecord> records_;
+};
+
+// Progress for people: on a terminal one live line per check that is
+// rewritten as the check moves on; otherwise (CI logs) one plain line per step.
+class Progress {
+ public:
+  Progress() : tty_(isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()) {}
+
+  void Step(const CheckSpec& spec, const std::string& what) {
+    double t = Seconds();
+    char line[600];
+    snprintf(line, sizeof line, "[ezone %7.2fs] %s: %s", t, spec.id().c_str(), what.c_str());
+    if (tty_) {
+      std::string text = line;
+      if (text.size() > 150) text = text.substr(0, 147) + "...";
+      std::cerr << "\r\033[K" << text << std::flush;
+    } else {
+      std::cerr << line << "\n" << std::flush;
+    }
+  }
+  void Verdict(const std::string& text) {
+    if (tty_) std::cerr << "\r\033[K";
+    std::cerr << text << std::flush;
+  }
+
+ private:
+  double Seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // One check as a GoogleTest test: value-parameterized by its CheckSpec.
 class CheckTest : public testing::Test {
  public:
-  CheckTest(const CheckSpec* spec, RunEnvironment* env, Campaign* campaign)
-      : spec_(spec), env_(env), campaign_(campaign) {}
+  CheckTest(const CheckSpec* spec, RunEnvironment* env, Campaign* campaign, Progress* progress)
+      : spec_(spec), env_(env), campaign_(campaign), progress_(progress) {}
 
   void TestBody() override {
+    campaign_->journal().CheckStarted(
+        spec_->suite, spec_->classname, spec_->name,
+        {{"vmm", spec_->vmm}, {"fault", spec_->fault}, {"variant", spec_->variant},
+         {"policy", spec_->policy}, {"suite_file", spec_->where()},
+         {"console_log_path", ConsoleLogPath(env_->report_dir, *spec_).string()}});
     CheckRecord r = RunCheck(*spec_, *env_);
     Verdict verdict = r.verdict;
     std::string message = r.message;
@@ -87,7 +133,7 @@ class CheckTest : public testing::Test {
     char line[256];
     snprintf(line, sizeof line, "[ezone] %s: %s (effect %s) in %.2f s\n", spec_->id().c_str(),
              std::string(report::VerdictName(verdict)).c_str(), effect.c_str(), r.seconds);
-    std::cerr << line;
+    progress_->Verdict(line);
     campaign_->Record(std::move(r));
     switch (verdict) {
       case Verdict::kPass:
@@ -109,6 +155,7 @@ class CheckTest : public testing::Test {
   const CheckSpec* spec_;
   RunEnvironment* env_;
   Campaign* campaign_;
+  Progress* progress_;
 };
 
 std::string ZoneLabel(const PluginRegistry& registry, const CheckSpec& c) {
@@ -149,8 +196,9 @@ void WriteCTestScript(const Suite& suite, const PluginRegistry& registry,
     std::string labels;
     for (const auto& l : label_list) labels += (labels.empty() ? "" : ";") + l;
     long timeout = (c.boot_timeout + c.observe_timeout).count() / 1000 + 60;
-    out << "set_tests_properties(" << CMakeQuote(test) << " PROPERTIES LABELS "
-        << CMakeQuote(labels) << " SKIP_RETURN_CODE " << kExitAllSkipped << " TIMEOUT "
+    // Labels are a CMake list: their ';' separators must stay unescaped.
+    out << "set_tests_properties(" << CMakeQuote(test) << " PROPERTIES LABELS \""
+        << labels << "\" SKIP_RETURN_CODE " << kExitAllSkipped << " TIMEOUT "
         << timeout << " FIXTURES_REQUIRED ezone_reports)\n";
   }
   out.close();
@@ -224,13 +272,18 @@ int CmdRun(RunOptions opt, const char* argv0) {
   RunEnvironment env;
   env.registry = &registry;
   env.image = GuestImage::Locate(opt.guest_dir);
+  // Plugins whose probe boots a guest (kvm) use the image the core chose.
+  if (env.image.missing.empty()) {
+    setenv("EZONE_GUEST_DIR", env.image.kernel.parent_path().c_str(), /*overwrite=*/0);
+  }
   env.report_dir = opt.report_dir;
-  auto start = std::chrono::steady_clock::now();
-  env.progress = [start](const CheckSpec& spec, const std::string& what) {
-    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    char line[512];
-    snprintf(line, sizeof line, "[ezone %7.2fs] %s: %s\n", t, spec.id().c_str(), what.c_str());
-    std::cerr << line << std::flush;
+  Progress progress;
+  report::JournalWriter* journal = nullptr;
+  env.progress = [&progress, &journal](const CheckSpec& spec, const std::string& what) {
+    progress.Step(spec, what);
+    // Every step is in the journal before the check moves on: a runner
+    // killed now is reported as interrupted during this step.
+    if (journal) journal->CheckPhase(spec.classname, spec.name, what);
   };
 
   report::RunInfo info;
@@ -239,7 +292,11 @@ int CmdRun(RunOptions opt, const char* argv0) {
   info.timestamp = IsoNow();
   info.properties["ezone_version"] = kEzoneVersion;
   for (const auto& [k, v] : env.image.properties) info.properties[k] = v;
-  Campaign campaign(info, opt.junit, opt.html);
+  // One journal per process: ctest runs every check as its own process.
+  fs::path journal_file = fs::path(opt.report_dir) / "journal" /
+                          ("run-" + stamp + "-" + std::to_string(getpid()) + ".jsonl");
+  Campaign campaign(info, opt.junit, opt.html, journal_file);
+  journal = &campaign.journal();
 
   // Register the checks as tests before InitGoogleTest parses the filter.
   for (const Suite& suite : suites) {
@@ -250,8 +307,8 @@ int CmdRun(RunOptions opt, const char* argv0) {
       }
       testing::RegisterTest(spec.classname.c_str(), spec.name.c_str(), nullptr, nullptr,
                             spec.file.c_str(), spec.line,
-                            [&spec, &env, &campaign]() -> testing::Test* {
-                              return new CheckTest(&spec, &env, &campaign);
+                            [&spec, &env, &campaign, &progress]() -> testing::Test* {
+                              return new CheckTest(&spec, &env, &campaign, &progress);
                             });
     }
   }
@@ -281,6 +338,7 @@ int CmdRun(RunOptions opt, const char* argv0) {
   for (const auto& r : campaign.records()) skipped += r.verdict == Verdict::kSkipped;
   std::cout << "JUnit report: " << fs::absolute(opt.junit).string() << "\n";
   if (!opt.html.empty()) std::cout << "HTML report: " << fs::absolute(opt.html).string() << "\n";
+  std::cout << "Journal: " << fs::absolute(journal_file).string() << "\n";
   if (rc == 0 && !campaign.records().empty() && skipped == campaign.records().size()) {
     return kExitAllSkipped;
   }
@@ -321,6 +379,16 @@ int Main(int argc, char** argv) {
   auto* plugins_cmd = app.add_subcommand("plugins", "list plugins (reads descriptors only)");
   plugins_cmd->add_option("--load", load, "load exactly these plugin files");
 
+  std::vector<std::string> report_inputs;
+  std::string report_junit, report_html, report_md;
+  auto* report_cmd = app.add_subcommand(
+      "report", "rebuild JUnit, HTML and Markdown reports from journals (after a crash too)");
+  report_cmd->add_option("journals", report_inputs, "journal files or directories of them")
+      ->required();
+  report_cmd->add_option("--junit", report_junit, "JUnit output")->required();
+  report_cmd->add_option("--html", report_html, "HTML output");
+  report_cmd->add_option("--markdown", report_md, "Markdown summary output");
+
   std::string merge_out;
   std::vector<std::string> merge_inputs;
   auto* merge_cmd = app.add_subcommand("merge-junit", "merge JUnit files into one");
@@ -337,6 +405,16 @@ int Main(int argc, char** argv) {
     if (*list_cmd) return CmdList(list_suites, ctest_script, list_report_dir, ExecutablePath(argv[0]),
                                   plugin_dirs);
     if (*plugins_cmd) return CmdPlugins(load, plugin_dirs);
+    if (*report_cmd) {
+      std::vector<fs::path> inputs(report_inputs.begin(), report_inputs.end());
+      report::JournalContents contents = report::ReadJournals(inputs);
+      report::RebuildReports(contents, report_junit, report_html, report_md);
+      std::cout << "rebuilt " << contents.records.size() << " checks ("
+                << contents.interrupted << " interrupted) from the journal\n"
+                << "JUnit report: " << fs::absolute(report_junit).string() << "\n";
+      if (!report_html.empty()) std::cout << "HTML report: " << fs::absolute(report_html).string() << "\n";
+      return 0;
+    }
     if (*merge_cmd) {
       std::vector<fs::path> inputs;
       for (const auto& in : merge_inputs) {

@@ -102,6 +102,16 @@ class Parser {
     }
   }
 
+  std::vector<std::string> CheckedLabels(pugi::xml_node node) const {
+    std::vector<std::string> labels = SplitLabels(node.attribute("labels").value());
+    for (const auto& l : labels) {
+      if (!IsIdentifier(l, true)) {
+        Fail(node, "label '" + l + "' must be letters, digits, '_' or '-' (it becomes a ctest label)");
+      }
+    }
+    return labels;
+  }
+
   std::string Policy(pugi::xml_node node, const std::string& fallback) const {
     pugi::xml_attribute a = node.attribute("policy");
     std::string policy = a ? a.value() : fallback;
@@ -127,7 +137,7 @@ class Parser {
       Fail(root, "suite name '" + suite.name + "' must be letters, digits, '_' or '-'");
     }
     std::string policy = Policy(root, "strong-isolation");
-    std::vector<std::string> suite_labels = SplitLabels(root.attribute("labels").value());
+    std::vector<std::string> suite_labels = CheckedLabels(root);
     auto boot = Duration(root, "boot-timeout", std::chrono::seconds(30));
     auto observe = Duration(root, "observe-timeout", std::chrono::seconds(20));
     uint32_t memory = root.attribute("memory").as_uint(256);
@@ -172,7 +182,7 @@ class Parser {
         Fail(node, "memory must be between 64 and 65536 MiB");
       }
       spec.labels = suite_labels;
-      for (auto& l : SplitLabels(node.attribute("labels").value())) spec.labels.push_back(l);
+      for (auto& l : CheckedLabels(node)) spec.labels.push_back(l);
       std::string repeat_text = node.attribute("repeat").value();
       int repeat = 1;
       if (!repeat_text.empty()) {

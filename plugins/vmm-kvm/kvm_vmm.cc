@@ -669,4 +669,4 @@ class KvmVmm {
 EZONE_VMM_PLUGIN(KvmVmm, "kvm", "0.1.0",
                  "KVM through libvirt (transient domains, libvirt events and console streams; "
                  "domain_type=qemu for TCG)",
-                 EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS)
+                 EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS)

@@ -2,7 +2,11 @@
 // events, the two serial ports (kernel console, agent channel) streamed to
 // the core over socketpairs. No files, no sockets on disk: nothing to leak.
 //
-// Options (suite vmm-options): accel=tcg|kvm, machine=q35, cpu=..., binary=...
+// Options (suite vmm-options): accel=tcg|kvm, machine=q35, cpu=..., binary=...,
+//   disk=<MiB>  a virtio disk (/dev/vda) on QEMU's null-co driver: writes are
+//               emulated and discarded, so no image file exists to leak;
+//   nic=user    a virtio NIC on QEMU's user-mode network (guest 10.0.2.15,
+//               host 10.0.2.2), so a guest can load the host's network stack.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -93,10 +97,24 @@ class QemuVm : public ezone::sdk::Vm {
         "-chardev", "socket,id=console,fd=3", "-serial", "chardev:console",
         "-chardev", "socket,id=control,fd=4", "-serial", "chardev:control",
         "-chardev", "socket,id=qmp,fd=5", "-mon", "chardev=qmp,mode=control",
-        // pvpanic turns a guest panic into QMP GUEST_PANICKED; -no-reboot
-        // makes the guest's panic=-1 reboot end the process.
-        "-device", "pvpanic", "-no-reboot"};
-    if (o.Has("extra")) args.push_back(o.Get("extra"));
+        // pvpanic turns a guest panic into QMP GUEST_PANICKED. QEMU must not
+        // act on it (panic=none): the kernel flushes some oops text (a double
+        // fault's) only after the pvpanic write. Its panic=-1 reboot then
+        // ends the process through -no-reboot.
+        "-device", "pvpanic", "-action", "panic=none", "-no-reboot"};
+    if (o.Has("disk")) {
+      std::string mib = o.Get("disk");
+      if (mib.empty() || mib.find_first_not_of("0123456789") != std::string::npos) {
+        throw std::runtime_error("disk=" + mib + ": expected a size in MiB");
+      }
+      args.insert(args.end(), {"-blockdev", "driver=null-co,node-name=ezdisk,size=" +
+                                                std::to_string(std::stoull(mib) << 20),
+                               "-device", "virtio-blk-pci,drive=ezdisk"});
+    }
+    if (o.Has("nic")) {
+      if (o.Get("nic") != "user") throw std::runtime_error("nic=" + o.Get("nic") + ": only nic=user");
+      args.insert(args.end(), {"-nic", "user,model=virtio-net-pci"});
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

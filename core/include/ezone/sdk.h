@@ -66,6 +66,17 @@ class Options {
     return it == values_.end() ? fallback : it->second;
   }
   bool Has(const std::string& key) const { return values_.count(key) != 0; }
+  // A whole number; anything else is the suite author's mistake and throws
+  // std::invalid_argument naming the key.
+  uint64_t GetNumber(const std::string& key, uint64_t fallback) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) return fallback;
+    const std::string& v = it->second;
+    if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+      throw std::invalid_argument(key + " must be a whole number, not '" + v + "'");
+    }
+    return std::stoull(v);
+  }
   const std::map<std::string, std::string>& values() const { return values_; }
 
  private:
