@@ -41,8 +41,8 @@ endfunction()
 # ezone_add_suite(<suite.xml> [REPORT_DIR <dir>])
 # Registers every check of a suite as its own ctest test. The list is made at
 # build time by `ezone list --ctest-script` (it boots nothing); the tests
-# share one report directory whose JUnit files the ezone_reports fixture
-# merges into <dir>/junit.xml after the run.
+# share one report directory; after the run the ezone_reports fixture rebuilds
+# <dir>/junit.xml and <dir>/report.html from the checks' journals.
 function(ezone_add_suite suite_file)
   cmake_parse_arguments(ARG "" "REPORT_DIR" "" ${ARGN})
   get_filename_component(suite ${suite_file} ABSOLUTE)
@@ -85,10 +85,11 @@ function(ezone_add_suite suite_file)
   if(NOT have_fixture)
     set_property(DIRECTORY PROPERTY EZONE_REPORTS_FIXTURE ON)
     add_test(NAME ezone_reports_clean
-             COMMAND ${CMAKE_COMMAND} -E rm -rf ${ARG_REPORT_DIR}/junit)
+             COMMAND ${CMAKE_COMMAND} -E rm -rf ${ARG_REPORT_DIR}/junit ${ARG_REPORT_DIR}/journal)
     set_tests_properties(ezone_reports_clean PROPERTIES FIXTURES_SETUP ezone_reports)
     add_test(NAME ezone_reports_merge
-             COMMAND ${exe} merge-junit --out ${ARG_REPORT_DIR}/junit.xml ${ARG_REPORT_DIR}/junit)
+             COMMAND ${exe} report ${ARG_REPORT_DIR}/journal --junit ${ARG_REPORT_DIR}/junit.xml
+                     --html ${ARG_REPORT_DIR}/report.html --markdown ${ARG_REPORT_DIR}/summary.md)
     set_tests_properties(ezone_reports_merge PROPERTIES FIXTURES_CLEANUP ezone_reports)
   endif()
 endfunction()
