@@ -170,4 +170,138 @@ TEST(QemuIntegrationTest, KilledRunnerLeavesNoVmmBehind) {
   EXPECT_TRUE(gone) << "qemu pid " << vmm_pid << " survived its killed runner";
 }
 
+// Starts `ezone run <args>` with its output on a pipe.
+struct Runner {
+  pid_t pid = -1;
+  int out = -1;
+};
+
+Runner StartEzone(const std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    std::vector<std::string> argv_storage = {EZONE_EXE, "run"};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(EZONE_EXE, argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  return {pid, fds[0]};
+}
+
+// Reads the runner's output until `needle` appears; false at EOF.
+bool ReadUntil(const Runner& r, const std::string& needle, std::string* text) {
+  char buf[4096];
+  ssize_t n;
+  while (text->find(needle) == std::string::npos) {
+    if ((n = read(r.out, buf, sizeof buf)) <= 0) return false;
+    text->append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+long RssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return 0;
+}
+
+TEST(QemuIntegrationTest, ConsoleFloodOfRandomBytesKeepsJUnitValidAndMemoryBounded) {
+  fs::path dir = WorkDir("flood");
+  Runner r = StartEzone({std::string(EZONE_TEST_SUITES_DIR) + "/flood.xml", "--report-dir", dir});
+  ASSERT_GT(r.pid, 0);
+  // Sample the runner's own memory while the guest floods (not qemu's).
+  long max_rss = 0;
+  std::thread reader([&] {
+    std::string text;
+    ReadUntil(r, "\nJournal: ", &text);
+  });
+  int status = 0;
+  while (waitpid(r.pid, &status, WNOHANG) == 0) {
+    max_rss = std::max(max_rss, RssKb(r.pid));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  reader.join();
+  close(r.out);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(SchemaErrors(dir / "junit.xml"), "");
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file((dir / "junit.xml").c_str()));
+  pugi::xml_node tc = FindCase(doc, "qemu_host_pressure_consoleflood_1");
+  ASSERT_TRUE(tc);
+  EXPECT_FALSE(tc.child("failure") || tc.child("error") || tc.child("skipped"));
+  std::error_code ec;
+  auto log_size = fs::file_size(
+      dir / "console" / "flood.ConsoleFlood.qemu_host_pressure_consoleflood_1.log", ec);
+  EXPECT_GT(log_size, 2u << 20) << "the flood reached the console log";
+  EXPECT_GT(max_rss, 0);
+  EXPECT_LT(max_rss, 64 * 1024) << "runner RSS " << max_rss << " kB during a 2 MiB flood";
+  std::cout << "runner max RSS during the flood: " << max_rss << " kB\n";
+}
+
+// The runner is SIGKILLed while the second check is in `phase`; the report
+// rebuilt from the journal keeps the first verdict and names the second as
+// interrupted.
+class KilledRunnerTest : public testing::TestWithParam<const char*> {};
+
+TEST_P(KilledRunnerTest, RebuiltReportKeepsFinishedVerdictsAndNamesTheInterruptedCheck) {
+  std::string phase = GetParam();
+  std::string tag = phase.substr(0, phase.find(' '));
+  fs::path dir = WorkDir("killed-" + tag);
+  Runner r = StartEzone({std::string(EZONE_TEST_SUITES_DIR) + "/killed.xml", "--report-dir", dir});
+  std::string text;
+  ASSERT_TRUE(ReadUntil(r, "Interrupted/kvm_libvirt_tcg_kerncrash_divzero_1: " + phase, &text))
+      << text;
+  kill(r.pid, SIGKILL);
+  waitpid(r.pid, nullptr, 0);
+  close(r.out);
+
+  Result rebuilt = [&] {
+    std::string cmd = std::string(EZONE_EXE) + " report " + (dir / "journal").string() +
+                      " --junit " + (dir / "rebuilt.xml").string() + " --html " +
+                      (dir / "rebuilt.html").string() + " 2>&1";
+    Result res;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[1024];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) res.output.append(buf, n);
+    res.exit_code = WEXITSTATUS(pclose(p));
+    return res;
+  }();
+  ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
+  EXPECT_EQ(SchemaErrors(dir / "rebuilt.xml"), "");
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file((dir / "rebuilt.xml").c_str()));
+  pugi::xml_node finished = doc.select_node("//testcase[@classname='Finished']").node();
+  ASSERT_TRUE(finished) << "the finished verdict was lost";
+  EXPECT_FALSE(finished.child("failure") || finished.child("error") || finished.child("skipped"));
+  pugi::xml_node interrupted = doc.select_node("//testcase[@classname='Interrupted']").node();
+  ASSERT_TRUE(interrupted) << "the interrupted check is not named";
+  std::string message = interrupted.child("error").attribute("message").value();
+  EXPECT_EQ(message.rfind("interrupted during ", 0), 0u) << message;
+  EXPECT_TRUE(fs::exists(dir / "rebuilt.html"));
+  // And nothing of the killed check survives it.
+  EXPECT_TRUE(ProcessesWith("ezone-" + std::to_string(r.pid) + "-").empty())
+      << "a libvirt domain's qemu of the killed runner still runs";
+}
+
+INSTANTIATE_TEST_SUITE_P(AtEachPhase, KilledRunnerTest,
+                         testing::Values("booting the victim", "firing", "observing",
+                                         "tearing down the victim"),
+                         [](const testing::TestParamInfo<const char*>& info) {
+                           std::string name = info.param;
+                           for (char& c : name) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
+
 }  // namespace

@@ -5,7 +5,8 @@
 //
 // Needs the VMM to give the guest the device: for qemu, vmm-options
 // "disk=<MiB>" (diskflood) or "nic=user" (netflood).
-// Options: seconds=<n> (netflood, default 5), mib=<n> (diskflood).
+// Options: seconds=<n> (netflood, default 5), mib=<n> (diskflood; for
+// consoleflood the amount of random bytes, default 8).
 #include <string>
 
 #include "ezone/sdk.h"
@@ -21,6 +22,8 @@ class HostPressureFault {
       {"netflood", EZONE_ZONE_GUEST_USER, kSigns, "UDP flood from the guest to the host"},
       {"mempressure", EZONE_ZONE_GUEST_USER, kSigns,
        "touch all guest memory, so the host must back every page"},
+      {"consoleflood", EZONE_ZONE_GUEST_USER, kSigns,
+       "random bytes down the serial console, as fast as the guest can write"},
   };
 
   static void Fire(std::string_view variant, const ezone::sdk::Options& options,
@@ -30,6 +33,11 @@ class HostPressureFault {
     if (variant == "diskflood") {
       command = "run ezone-fault diskflood";
       if (options.Has("mib")) command += " " + std::to_string(options.GetNumber("mib", 0));
+    } else if (variant == "consoleflood") {
+      // Raw random bytes: control characters, invalid UTF-8, no newlines for
+      // long stretches. The host's console handling must stay bounded.
+      command = "run dd if=/dev/urandom of=/dev/ttyS0 bs=4096 count=" +
+                std::to_string(options.GetNumber("mib", 8) * 256);
     } else if (variant == "netflood") {
       command = "run ezone-fault netflood " + std::to_string(seconds);
     } else {
