@@ -121,7 +121,7 @@ class CheckTest : public testing::Test {
   void TestBody() override {
     campaign_->journal().CheckStarted(
         spec_->suite, spec_->classname, spec_->name,
-        {{"vmm", spec_->vmm}, {"fault", spec_->fault}, {"variant", spec_->variant},
+        {{"vmm", spec_->vmm_label}, {"fault", spec_->fault}, {"variant", spec_->variant},
          {"policy", spec_->policy}, {"suite_file", spec_->where()},
          {"console_log_path", ConsoleLogPath(env_->report_dir, *spec_).string()}});
     CheckRecord r = RunCheck(*spec_, *env_);
@@ -190,6 +190,7 @@ void WriteCTestScript(const Suite& suite, const PluginRegistry& registry,
         << " --junit " << CMakeQuote(junit.string()) << " --report-dir "
         << CMakeQuote(report_dir.string()) << ")\n";
     std::vector<std::string> label_list = {c.suite, c.vmm, ZoneLabel(registry, c)};
+    if (c.vmm_label != c.vmm) label_list.push_back(c.vmm_label);
     for (const auto& l : c.labels) {
       if (std::find(label_list.begin(), label_list.end(), l) == label_list.end()) label_list.push_back(l);
     }

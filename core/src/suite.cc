@@ -192,6 +192,10 @@ class Parser {
         }
       }
       std::string vmm_label = node.attribute("vmm-label").as_string(spec.vmm.c_str());
+      if (!IsIdentifier(vmm_label, true)) {
+        Fail(node, "vmm-label '" + vmm_label + "' must be letters, digits, '_' or '-'");
+      }
+      spec.vmm_label = vmm_label;
       for (int r = 1; r <= repeat; ++r) {
         CheckSpec one = spec;
         one.repetition = r;

@@ -21,7 +21,8 @@ struct CheckSpec {
   std::string suite;      // suite name, e.g. "paper"
   std::string classname;  // e.g. "GuestKernelCrashMustNotKillHost"
   std::string name;       // e.g. "qemu_kerncrash_divzero_1"
-  std::string vmm;
+  std::string vmm;        // the plugin's name
+  std::string vmm_label;  // how reports name it, e.g. "kvm-libvirt-tcg"
   std::string vmm_options;  // "key=value;..."
   std::string fault;
   std::string variant;

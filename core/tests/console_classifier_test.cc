@@ -122,6 +122,13 @@ INSTANTIATE_TEST_SUITE_P(
                     CorpusCase{"nullderef.log", ConsoleClass::kOops, "NULL pointer dereference"},
                     CorpusCase{"bug.log", ConsoleClass::kOops, "kernel BUG at"},
                     CorpusCase{"panic.log", ConsoleClass::kPanic, "Kernel panic - not syncing"},
+                    CorpusCase{"softlockup.log", ConsoleClass::kLockup, "BUG: soft lockup"},
+                    CorpusCase{"stackoverflow-panic-none.log", ConsoleClass::kOops,
+                               "stack guard page was hit"},
+                    CorpusCase{"stackoverflow-panic-none.log", ConsoleClass::kPanic, "Kernel panic"},
+                    CorpusCase{"memcorrupt.log", ConsoleClass::kOops, "kernel BUG at lib/list_debug.c"},
+                    CorpusCase{"user-segv.log", ConsoleClass::kNone, ""},
+                    CorpusCase{"user-oom.log", ConsoleClass::kNone, ""},
                     CorpusCase{"warn.log", ConsoleClass::kNone, ""},
                     CorpusCase{"clean-poweroff.log", ConsoleClass::kNone, ""}),
     [](const testing::TestParamInfo<CorpusCase>& info) {
@@ -133,6 +140,15 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(CorpusWarningTest, WarnLogHasAWarning) {
   auto seen = ClassifyLog(fs::path(EZONE_CORPUS_DIR) / "warn.log");
   EXPECT_TRUE(seen.count(ConsoleClass::kWarning));
+}
+
+TEST(CorpusUserSpaceTest, GuestProgramDeathsAreRecognisedAsSuch) {
+  auto segv = ClassifyLog(fs::path(EZONE_CORPUS_DIR) / "user-segv.log");
+  ASSERT_TRUE(segv.count(ConsoleClass::kUserSegfault));
+  EXPECT_NE(segv[ConsoleClass::kUserSegfault].find("ezone-fault"), std::string::npos);
+  auto oom = ClassifyLog(fs::path(EZONE_CORPUS_DIR) / "user-oom.log");
+  ASSERT_TRUE(oom.count(ConsoleClass::kOomKill));
+  EXPECT_NE(oom[ConsoleClass::kOomKill].find("ezone-fault"), std::string::npos);
 }
 
 }  // namespace
