@@ -1,20 +1,8 @@
 # ctest script: build ezone's Debian package with CPack, unpack it with
 # dpkg-deb into a scratch root (not into the host's /usr: tests must not
 # change the host), and run a paper check with the packaged ezone.
-foreach(var BUILD_DIR SOURCE_DIR WORK_DIR)
-  if(NOT ${var})
-    message(FATAL_ERROR "${var} is required")
-  endif()
-endforeach()
-
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  message("$ ${ARGN}\n${out}")
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}")
-  endif()
-  set(last_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/TestScriptHelpers.cmake)
+require_vars(BUILD_DIR SOURCE_DIR WORK_DIR)
 
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})

@@ -2,20 +2,8 @@
 # with find_package(Ezone), list its plugins and run its checks through ctest,
 # then check the merged JUnit file. Run with:
 #   cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P TestInstalledSdk.cmake
-foreach(var BUILD_DIR SOURCE_DIR WORK_DIR)
-  if(NOT ${var})
-    message(FATAL_ERROR "${var} is required")
-  endif()
-endforeach()
-
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  message("$ ${ARGN}\n${out}")
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}")
-  endif()
-  set(last_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/TestScriptHelpers.cmake)
+require_vars(BUILD_DIR SOURCE_DIR WORK_DIR)
 
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)

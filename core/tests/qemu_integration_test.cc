@@ -13,74 +13,36 @@
 #include <sstream>
 #include <thread>
 
+#include "ezone_test_support.h"
+
+namespace ezone {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code = -1;
-  std::string output;
-};
+using testing_support::CommandResult;
+using testing_support::NonceIn;
+using testing_support::ProcessesWith;
 
-Result RunEzone(const std::string& args) {
-  std::string cmd = std::string(EZONE_EXE) + " run " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+CommandResult RunEzone(const std::string& args) {
+  return testing_support::RunEzone(EZONE_EXE, args);
 }
 
 fs::path WorkDir(const std::string& name) {
-  fs::path dir = fs::path(EZONE_TEST_WORK_DIR) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return testing_support::FreshDir(EZONE_TEST_WORK_DIR, name);
 }
 
 pugi::xml_node FindCase(const pugi::xml_document& doc, const std::string& name) {
   return doc.select_node(("//testcase[@name='" + name + "']").c_str()).node();
 }
 
-// Processes whose command line contains `needle`.
-std::vector<int> ProcessesWith(const std::string& needle) {
-  std::vector<int> pids;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    std::string name = e.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmdline.find(needle) != std::string::npos && std::stoi(name) != getpid()) {
-      pids.push_back(std::stoi(name));
-    }
-  }
-  return pids;
-}
-
-// xmllint against the JUnit schema CI tools use; "" when valid.
 std::string SchemaErrors(const fs::path& junit) {
-  std::string cmd = std::string(EZONE_XMLLINT) + " --noout --schema " + EZONE_JUNIT_XSD + " " +
-                    junit.string() + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[1024];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  return pclose(p) == 0 ? "" : out;
-}
-
-std::string Nonce(const std::string& system_out) {
-  size_t at = system_out.find("ezone.nonce=");
-  if (at == std::string::npos) return "";
-  return system_out.substr(at + 12, 16);
+  return testing_support::SchemaErrors(EZONE_XMLLINT, EZONE_JUNIT_XSD, junit);
 }
 
 TEST(QemuIntegrationTest, SelftestSuiteProvesTheVerdictEngineSaysNo) {
   fs::path dir = WorkDir("selftest");
-  Result r = RunEzone(std::string(EZONE_SUITES_DIR) + "/selftest.xml --report-dir " + dir.string());
+  CommandResult r = RunEzone(std::string(EZONE_SUITES_DIR) + "/selftest.xml --report-dir " + dir.string());
   EXPECT_EQ(r.exit_code, 1) << r.output;
   pugi::xml_document doc;
   ASSERT_TRUE(doc.load_file((dir / "junit.xml").c_str())) << r.output;
@@ -108,7 +70,7 @@ TEST(QemuIntegrationTest, SelftestSuiteProvesTheVerdictEngineSaysNo) {
 
 TEST(QemuIntegrationTest, PaperCheckOnQemuPassesAndLeavesNothingBehind) {
   fs::path dir = WorkDir("paper-one");
-  Result r = RunEzone(std::string(EZONE_SUITES_DIR) +
+  CommandResult r = RunEzone(std::string(EZONE_SUITES_DIR) +
                       "/paper.xml --check GuestKernelCrashMustNotKillHost/qemu_kerncrash_divzero_1"
                       " --report-dir " + dir.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -123,7 +85,7 @@ TEST(QemuIntegrationTest, PaperCheckOnQemuPassesAndLeavesNothingBehind) {
   EXPECT_EQ(SchemaErrors(dir / "junit.xml"), "");
   EXPECT_TRUE(fs::exists(dir / "report.html"));
 
-  std::string nonce = Nonce(out);
+  std::string nonce = NonceIn(out);
   ASSERT_EQ(nonce.size(), 16u) << out;
   EXPECT_TRUE(ProcessesWith("ezone.nonce=" + nonce).empty()) << "a VMM of this check still runs";
 }
@@ -266,18 +228,9 @@ TEST_P(KilledRunnerTest, RebuiltReportKeepsFinishedVerdictsAndNamesTheInterrupte
   waitpid(r.pid, nullptr, 0);
   close(r.out);
 
-  Result rebuilt = [&] {
-    std::string cmd = std::string(EZONE_EXE) + " report " + (dir / "journal").string() +
-                      " --junit " + (dir / "rebuilt.xml").string() + " --html " +
-                      (dir / "rebuilt.html").string() + " 2>&1";
-    Result res;
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[1024];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) res.output.append(buf, n);
-    res.exit_code = WEXITSTATUS(pclose(p));
-    return res;
-  }();
+  CommandResult rebuilt = testing_support::RunCommand(
+      std::string(EZONE_EXE) + " report " + (dir / "journal").string() + " --junit " +
+      (dir / "rebuilt.xml").string() + " --html " + (dir / "rebuilt.html").string());
   ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
   EXPECT_EQ(SchemaErrors(dir / "rebuilt.xml"), "");
   pugi::xml_document doc;
@@ -305,3 +258,4 @@ INSTANTIATE_TEST_SUITE_P(AtEachPhase, KilledRunnerTest,
                          });
 
 }  // namespace
+}  // namespace ezone

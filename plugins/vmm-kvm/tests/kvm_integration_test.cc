@@ -13,6 +13,7 @@
 #include <pugixml.hpp>
 #include <thread>
 
+#include "ezone_test_support.h"
 #include "kvm_test_util.h"
 
 namespace ezone::kvm {
@@ -20,33 +21,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code = -1;
-  std::string output;
-};
+using testing_support::CommandResult;
+using testing_support::NonceIn;
 
-Result RunEzone(const std::string& args) {
-  std::string cmd = std::string(EZONE_EXE) + " run " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+CommandResult RunEzone(const std::string& args) {
+  return testing_support::RunEzone(EZONE_EXE, args);
 }
 
 fs::path WorkDir(const std::string& name) {
-  fs::path dir = fs::path(EZONE_TEST_WORK_DIR) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string Nonce(const std::string& system_out) {
-  size_t at = system_out.find("ezone.nonce=");
-  return at == std::string::npos ? "" : system_out.substr(at + 12, 16);
+  return testing_support::FreshDir(EZONE_TEST_WORK_DIR, name);
 }
 
 bool Contains(const std::string& text, const std::string& part) {
@@ -56,7 +39,7 @@ bool Contains(const std::string& text, const std::string& part) {
 TEST(KvmIntegrationTest, PaperCheckThroughLibvirtTcgPassesAndLeavesNoDomain) {
   EZONE_REQUIRE_LIBVIRTD(c);
   fs::path dir = WorkDir("paper-tcg");
-  Result r = RunEzone(std::string(EZONE_SUITES_DIR) +
+  CommandResult r = RunEzone(std::string(EZONE_SUITES_DIR) +
                       "/paper.xml --check GuestKernelCrashMustNotKillHost/"
                       "kvm_libvirt_tcg_kerncrash_divzero_1 --report-dir " + dir.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -73,7 +56,7 @@ TEST(KvmIntegrationTest, PaperCheckThroughLibvirtTcgPassesAndLeavesNoDomain) {
   // The crash came through libvirt's event API too, not only the console.
   EXPECT_TRUE(Contains(out, "libvirt lifecycle event: domain crashed: panicked")) << out;
 
-  std::string nonce = Nonce(out);
+  std::string nonce = NonceIn(out);
   ASSERT_EQ(nonce.size(), 16u) << out;
   std::vector<std::string> left;
   for (const std::string& name : testing::DomainsNamed(c.conn, "ezone-")) {
@@ -89,7 +72,7 @@ TEST(KvmIntegrationTest, KvmRowsSkipWithTheProbesReasonWhereKvmDoesNotWork) {
   virConnectClose(c.conn);
   fs::path dir = WorkDir("paper-kvm");
   auto start = std::chrono::steady_clock::now();
-  Result r = RunEzone(std::string(EZONE_SUITES_DIR) +
+  CommandResult r = RunEzone(std::string(EZONE_SUITES_DIR) +
                       "/paper.xml --check GuestKernelCrashMustNotKillHost/kvm_kerncrash_divzero_1"
                       " --report-dir " + dir.string());
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
