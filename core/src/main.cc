@@ -7,6 +7,7 @@
 //   ezone list SUITE.xml [--ctest-script F --report-dir D]
 //   ezone plugins [--load FILE]
 //   ezone merge-junit --out F INPUT...
+//   ezone bench [--rounds N] [--parallel] [--json F]
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "bench.h"
 #include "build_config.h"
 #include "check_runner.h"
 #include "ezone/report/html_report.h"
@@ -396,6 +398,17 @@ int Main(int argc, char** argv) {
   merge_cmd->add_option("--out", merge_out, "merged file")->required();
   merge_cmd->add_option("inputs", merge_inputs, "JUnit files or directories of them")->required();
 
+  BenchOptions bench;
+  auto* bench_cmd = app.add_subcommand(
+      "bench", "time one check next to a bare qemu boot-to-crash; checks per minute at -j1, -j2");
+  bench_cmd->add_option("--suite", bench.suite, "suite file (default: the paper suite)");
+  bench_cmd->add_option("--check", bench.check, "the check to time (Class/name)");
+  bench_cmd->add_option("--rounds", bench.rounds, "bare + ezone pairs (default 5; 0: none)");
+  bench_cmd->add_flag("--parallel", bench.parallel, "also checks per minute at -j1 and -j2");
+  bench_cmd->add_option("--parallel-checks", bench.parallel_checks, "checks per pool (default 4)");
+  bench_cmd->add_option("--json", bench.json, "also write the results as JSON here");
+  bench_cmd->add_option("--guest-dir", bench.guest_dir, "guest image directory");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*run_cmd) {
@@ -406,6 +419,10 @@ int Main(int argc, char** argv) {
     if (*list_cmd) return CmdList(list_suites, ctest_script, list_report_dir, ExecutablePath(argv[0]),
                                   plugin_dirs);
     if (*plugins_cmd) return CmdPlugins(load, plugin_dirs);
+    if (*bench_cmd) {
+      bench.plugin_dirs = plugin_dirs;
+      return RunBench(bench);
+    }
     if (*report_cmd) {
       std::vector<fs::path> inputs(report_inputs.begin(), report_inputs.end());
       report::JournalContents contents = report::ReadJournals(inputs);

@@ -1,0 +1,782 @@
+#include "bench.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "build_config.h"
+#include "check_runner.h"
+#include "console_classifier.h"
+#include "plugin_registry.h"
+#include "suite.h"
+
+namespace ezone {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::ordered_json;
+using std::chrono::milliseconds;
+
+constexpr int kExitSkipped = 77;
+// A bare run that has not ended by then is stuck: kill it, count an error.
+constexpr milliseconds kBareTimeout{60000};
+
+double MsBetween(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+std::string Fmt(const char* format, double value) {
+  char text[64];
+  snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+// "k=v;k2=v2" (suite vmm-options) or "k=v,k2=v2" (fault-options) -> map.
+std::map<std::string, std::string> ParseOptions(const std::string& text) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find_first_of(";,", start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    size_t eq = item.find('=');
+    if (!item.empty()) out[item.substr(0, eq)] = eq == std::string::npos ? "" : item.substr(eq + 1);
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string Get(const std::map<std::string, std::string>& m, const std::string& key,
+                const std::string& fallback) {
+  auto it = m.find(key);
+  return it == m.end() ? fallback : it->second;
+}
+
+// As the qemu plugin resolves its binary.
+std::string FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+std::string SelfExe() {
+  std::error_code ec;
+  fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "" : p.string();
+}
+
+// The paper suite: `suites/paper.xml` here, the source tree, the install tree.
+std::string DefaultSuite() {
+  std::vector<fs::path> candidates = {"suites/paper.xml",
+                                      fs::path(EZONE_SOURCE_SUITES_DIR) / "paper.xml"};
+  std::string installed = InstallTreeDir("../share/ezone/suites");
+  if (!installed.empty()) candidates.push_back(fs::path(installed) / "paper.xml");
+  for (const auto& c : candidates) {
+    std::error_code ec;
+    if (fs::exists(c, ec)) return c.string();
+  }
+  return candidates.front().string();
+}
+
+long ProcStatusKib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  size_t n = std::strlen(field);
+  while (std::getline(in, line)) {
+    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':') {
+      return std::strtol(line.c_str() + n + 1, nullptr, 10);
+    }
+  }
+  return -1;
+}
+
+// Removes the bench's work directory even when the bench is SIGKILLed: a
+// detached grandchild (forked while the bench is still single-threaded)
+// waits for the pipe to close, which happens however the bench ends. It is
+// re-parented to init, so it is never one of the runner's children that the
+// host oracle counts.
+class Janitor {
+ public:
+  explicit Janitor(const fs::path& dir) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_t child = fork();
+    if (child == 0) {
+      if (fork() == 0) {
+        // Holds nothing of the bench's open: a reader of the bench's output
+        // pipe must see EOF when the bench ends, not when the janitor does.
+        int devnull = open("/dev/null", O_RDWR);
+        for (int fd = 0; fd < 3; ++fd) dup2(devnull, fd);
+        dup2(fds[0], 3);
+        close_range(4, ~0U, 0);
+        // Ctrl-C reaches the whole process group; the janitor must outlive it.
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        char byte;
+        ssize_t n;
+        while ((n = read(3, &byte, 1)) != 0) {
+          if (n < 0 && errno != EINTR) _exit(1);
+        }
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+        _exit(0);
+      }
+      _exit(0);
+    }
+    close(fds[0]);
+    if (child > 0) waitpid(child, nullptr, 0);
+    write_end_ = fds[1];
+  }
+  ~Janitor() {
+    if (write_end_ >= 0) close(write_end_);
+  }
+
+ private:
+  int write_end_ = -1;
+};
+
+// When the first byte reaches a file in `dir`: the ezone check's console log
+// is written (and flushed) as the bytes arrive, so its first IN_MODIFY is
+// the check's first console byte, measured without touching the runner.
+class FirstWriteWatcher {
+ public:
+  FirstWriteWatcher(const fs::path& dir, std::string file) : file_(std::move(file)) {
+    fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd_ < 0 || inotify_add_watch(fd_, dir.c_str(), IN_MODIFY) < 0 ||
+        pipe2(stop_, O_CLOEXEC) != 0) {
+      return;
+    }
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~FirstWriteWatcher() {
+    Stop();
+    for (int fd : {fd_, stop_[0], stop_[1]}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  // Joins the thread; returns when the file was first written, if it was.
+  std::optional<Clock::time_point> Stop() {
+    if (thread_.joinable()) {
+      char byte = 1;
+      (void)!write(stop_[1], &byte, 1);
+      thread_.join();
+    }
+    return first_;
+  }
+
+ private:
+  void Loop() {
+    alignas(inotify_event) char buf[4096];
+    for (;;) {
+      pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      auto now = Clock::now();
+      if (fds[1].revents) return;
+      ssize_t n = read(fd_, buf, sizeof buf);
+      for (ssize_t off = 0; n > 0 && off < n;) {
+        auto* e = reinterpret_cast<inotify_event*>(buf + off);
+        if (e->len > 0 && file_ == e->name && !first_) first_ = now;
+        off += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+      }
+      if (first_) return;
+    }
+  }
+
+  std::string file_;
+  int fd_ = -1;
+  int stop_[2] = {-1, -1};
+  std::thread thread_;
+  std::optional<Clock::time_point> first_;
+};
+
+// One bare qemu run; times in ms from just before fork.
+struct BareRun {
+  std::string error;  // empty: the guest crashed and qemu ended
+  std::optional<double> first_byte, ready, crash, end;
+  std::string crash_line;
+};
+
+// One ezone check; times in ms from the RunCheck call.
+struct EzoneRun {
+  std::string error;  // empty: the check passed
+  report::Verdict verdict = report::Verdict::kError;
+  double whole = 0;
+  std::optional<double> boot_start, first_byte, ready, fired, detected;
+  std::optional<double> record_boot, record_ready, record_detection, record_teardown;
+};
+
+// The bare baseline: the qemu plugin's command line (q35, TCG, -cpu max,
+// pvpanic, panic=none, -no-reboot, two serial ports on socketpairs as
+// fds 3 and 4) without QMP, which only ezone reads. The agent loads the fault
+// module by itself right after READY.
+class BareBaseline {
+ public:
+  BareBaseline(const CheckSpec& spec, const GuestImage& image, int delay_ms) {
+    auto vmm = ParseOptions(spec.vmm_options);
+    binary_ = FindProgram(Get(vmm, "binary", "qemu-system-x86_64"));
+    std::string accel = Get(vmm, "accel", "tcg");
+    std::string cmdline = "console=ttyS0 ezone.nonce=bench ezone.hb_ms=" +
+                          std::to_string(kHeartbeatPeriodMs) + " panic=-1";
+    if (!spec.kernel_args.empty()) cmdline += " " + spec.kernel_args;
+    cmdline += " ezone.autoload=" + spec.fault + ":mode=" + spec.variant +
+               ",delay_ms=" + std::to_string(delay_ms);
+    args_ = {binary_, "-nodefaults", "-no-user-config", "-display", "none",
+             "-machine", Get(vmm, "machine", "q35") + ",accel=" + accel,
+             "-cpu", Get(vmm, "cpu", accel == "kvm" ? "host" : "max"),
+             "-m", std::to_string(spec.memory_mib), "-smp", "1",
+             "-kernel", image.kernel.string(), "-initrd", image.initramfs.string(),
+             "-append", cmdline,
+             "-chardev", "socket,id=console,fd=3", "-serial", "chardev:console",
+             "-chardev", "socket,id=control,fd=4", "-serial", "chardev:control",
+             "-device", "pvpanic", "-action", "panic=none", "-no-reboot"};
+  }
+
+  const std::string& binary() const { return binary_; }
+  std::string CommandLine() const {
+    std::string out;
+    for (const auto& a : args_) out += (out.empty() ? "" : " ") + a;
+    return out;
+  }
+
+  BareRun Run() const {
+    BareRun r;
+    int console[2], control[2], err[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control) || pipe2(err, O_CLOEXEC)) {
+      r.error = std::string("socketpair: ") + std::strerror(errno);
+      return r;
+    }
+    std::vector<std::string> args = args_;
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t parent = getpid();
+    auto t0 = Clock::now();
+    pid_t pid = fork();
+    if (pid == 0) {
+      // As the plugin: own process group, and dies with the bench.
+      setpgid(0, 0);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);
+      int devnull = open("/dev/null", O_RDWR);
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      dup2(err[1], 2);
+      dup2(console[1], 3);
+      dup2(control[1], 4);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(console[1]);
+    close(control[1]);
+    close(err[1]);
+    if (pid < 0) {
+      r.error = std::string("fork: ") + std::strerror(errno);
+      for (int fd : {console[0], control[0], err[0]}) close(fd);
+      return r;
+    }
+    setpgid(pid, pid);
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    Watch(r, t0, pid, pidfd, console[0], control[0], err[0]);
+    for (int fd : {console[0], control[0], err[0], pidfd}) {
+      if (fd >= 0) close(fd);
+    }
+    return r;
+  }
+
+ private:
+  void Watch(BareRun& r, Clock::time_point t0, pid_t pid, int pidfd, int console_fd,
+             int control_fd, int err_fd) const {
+    std::string console_line, control_line, stderr_tail;
+    auto feed = [&](std::string& line, std::string_view bytes, bool is_console, Clock::time_point at) {
+      for (char c : bytes) {
+        if (c != '\n') {
+          if (line.size() < 4096) line += c;
+          continue;
+        }
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (is_console && !r.crash && IsCrash(ClassifyConsoleLine(line))) {
+          r.crash = MsBetween(t0, at);
+          r.crash_line = line;
+        } else if (!is_console && !r.ready && line.rfind("READY ", 0) == 0) {
+          r.ready = MsBetween(t0, at);
+        }
+        line.clear();
+      }
+    };
+    int streams[3] = {console_fd, control_fd, err_fd};
+    auto deadline = t0 + kBareTimeout;
+    char buf[65536];
+    bool exited = false;
+    while (!exited) {
+      int wait_ms = static_cast<int>(std::max(0.0, MsBetween(Clock::now(), deadline)));
+      pollfd fds[4] = {{streams[0], POLLIN, 0}, {streams[1], POLLIN, 0},
+                       {streams[2], POLLIN, 0}, {pidfd, POLLIN, 0}};
+      int n = poll(fds, 4, wait_ms);
+      if (n < 0 && errno == EINTR) continue;
+      auto now = Clock::now();
+      if (n <= 0) {
+        r.error = n == 0 ? "qemu did not end within " + Fmt("%.0f s", kBareTimeout.count() / 1000.0)
+                         : std::string("poll: ") + std::strerror(errno);
+        kill(-pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        return;
+      }
+      for (int i = 0; i < 3; ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t got = read(fds[i].fd, buf, sizeof buf);
+        if (got <= 0) {
+          if (got == 0 || errno != EINTR) streams[i] = -1;
+          continue;
+        }
+        std::string_view bytes(buf, static_cast<size_t>(got));
+        if (i == 0) {
+          if (!r.first_byte) r.first_byte = MsBetween(t0, now);
+          feed(console_line, bytes, true, now);
+        } else if (i == 1) {
+          feed(control_line, bytes, false, now);
+        } else {
+          stderr_tail.append(bytes);
+          if (stderr_tail.size() > 1024) stderr_tail.erase(0, stderr_tail.size() - 1024);
+        }
+      }
+      if (fds[3].revents & POLLIN) {
+        // What qemu wrote before it ended is still buffered: take it first.
+        for (int i = 0; i < 2; ++i) {
+          ssize_t got;
+          while (streams[i] >= 0 && (got = recv(streams[i], buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+            feed(i == 0 ? console_line : control_line, std::string_view(buf, static_cast<size_t>(got)),
+                 i == 0, now);
+          }
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        r.end = MsBetween(t0, Clock::now());
+        exited = true;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+          r.error = "could not run " + binary_;
+        }
+      }
+    }
+    while (!stderr_tail.empty() && stderr_tail.back() == '\n') stderr_tail.pop_back();
+    if (r.error.empty() && !r.ready) r.error = "no READY from the agent";
+    if (r.error.empty() && !r.crash) r.error = "the guest did not crash";
+    if (!r.error.empty() && !stderr_tail.empty()) r.error += "; qemu said: " + stderr_tail;
+  }
+
+  std::string binary_;
+  std::vector<std::string> args_;
+};
+
+// One real check in this process, in a fresh report directory.
+EzoneRun RunEzone(const CheckSpec& spec, const PluginRegistry& registry, const GuestImage& image,
+                  const fs::path& report_dir) {
+  EzoneRun r;
+  fs::path log = ConsoleLogPath(report_dir, spec);
+  fs::create_directories(log.parent_path());
+  FirstWriteWatcher watcher(log.parent_path(), log.filename().string());
+  RunEnvironment env;
+  env.registry = &registry;
+  env.image = image;
+  env.report_dir = report_dir;
+  auto t0 = Clock::now();
+  // The runner's progress steps mark when it starts the VMM and fires.
+  env.progress = [&r, t0](const CheckSpec&, const std::string& what) {
+    double at = MsBetween(t0, Clock::now());
+    if (what == "booting the victim") r.boot_start = at;
+    if (what.rfind("firing ", 0) == 0) r.fired = at;
+  };
+  report::CheckRecord record = RunCheck(spec, env);
+  auto t_end = Clock::now();
+  std::optional<Clock::time_point> first = watcher.Stop();
+  r.whole = MsBetween(t0, t_end);
+  r.verdict = record.verdict;
+  r.record_boot = record.timing.boot;
+  r.record_ready = record.timing.ready;
+  r.record_detection = record.timing.detection;
+  r.record_teardown = record.timing.teardown;
+  if (!r.boot_start) r.boot_start = 0;
+  if (first) r.first_byte = MsBetween(t0, *first) - *r.boot_start;
+  if (record.timing.ready) r.ready = *record.timing.ready;
+  if (r.fired && record.timing.detection) r.detected = *r.fired + *record.timing.detection;
+  if (record.verdict != report::Verdict::kPass) {
+    r.error = std::string(report::VerdictName(record.verdict)) + ": " + record.message;
+  }
+  return r;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// The phases both sides share, in ms; NAN where a run did not reach it.
+struct Phases {
+  double setup = NAN, boot = NAN, ready = NAN, detection = NAN, teardown = NAN, whole = NAN;
+  double latency = NAN;  // detection beyond the module's own delay
+};
+
+double Or(const std::optional<double>& v) { return v ? *v : NAN; }
+
+Phases BarePhases(const BareRun& b, int delay_ms) {
+  Phases p;
+  p.setup = 0;  // qemu is the first thing it starts
+  p.boot = Or(b.first_byte);
+  p.ready = Or(b.ready);
+  p.detection = Or(b.crash) - Or(b.ready);  // READY -> first crash line
+  p.teardown = Or(b.end) - Or(b.crash);     // crash line -> qemu reaped
+  p.whole = Or(b.end);
+  p.latency = p.detection - delay_ms;  // the agent loads the module right after READY
+  return p;
+}
+
+Phases EzonePhases(const EzoneRun& e, int delay_ms) {
+  Phases p;
+  double start = Or(e.boot_start);
+  p.setup = start;  // plugins resolved, host baseline taken
+  p.boot = Or(e.first_byte);
+  p.ready = Or(e.ready);
+  p.detection = Or(e.detected) - (start + Or(e.ready));  // READY -> detected
+  p.teardown = e.whole - Or(e.detected);  // detected -> RunCheck returned
+  p.whole = e.whole;
+  p.latency = Or(e.record_detection) - delay_ms;  // fired -> detected
+  return p;
+}
+
+struct Row {
+  const char* key;
+  const char* label;
+  double Phases::*field;
+};
+
+constexpr Row kRows[] = {
+    {"setup", "setup (plugins, host baseline)", &Phases::setup},
+    {"boot", "boot (VMM start -> 1st console byte)", &Phases::boot},
+    {"ready", "ready (VMM start -> agent READY)", &Phases::ready},
+    {"detection", "fault -> detection (READY -> crash)", &Phases::detection},
+    {"teardown", "teardown (crash -> VMM gone, done)", &Phases::teardown},
+    {"whole", "whole check", &Phases::whole},
+};
+
+double MedianOf(const std::vector<Phases>& runs, double Phases::*field) {
+  std::vector<double> v;
+  for (const auto& p : runs) {
+    if (!std::isnan(p.*field)) v.push_back(p.*field);
+  }
+  return Median(v);
+}
+
+Json Num(double v) { return std::isnan(v) ? Json(nullptr) : Json(std::round(v * 10) / 10); }
+
+// A table cell: the number, or "-" right-aligned in `width` where missing.
+std::string Cell(double v, const char* format = "%9.1f", int width = 9) {
+  if (!std::isnan(v)) return Fmt(format, v);
+  return std::string(static_cast<size_t>(std::max(width - 1, 0)), ' ') + "-";
+}
+
+// K identical checks as `ezone run` child processes, `jobs` at a time, as
+// ctest -j runs them: each check is its own runner, so one check's host
+// oracle never sees another check's VMM as its own leak.
+struct PoolResult {
+  int jobs = 0, checks = 0, passed = 0;
+  double seconds = 0;
+  std::vector<std::string> failures;
+};
+
+PoolResult RunPool(const BenchOptions& opt, const std::string& suite, const std::string& self,
+                   int jobs, int checks, const fs::path& work) {
+  PoolResult result;
+  result.jobs = jobs;
+  result.checks = checks;
+  struct Child {
+    pid_t pid;
+    int pidfd;
+    fs::path log;
+  };
+  std::vector<Child> running;
+  pid_t parent = getpid();
+  auto start = Clock::now();
+  int next = 0;
+  while (next < checks || !running.empty()) {
+    while (next < checks && static_cast<int>(running.size()) < jobs) {
+      fs::path dir = work / ("j" + std::to_string(jobs) + "-" + std::to_string(next));
+      fs::create_directories(dir);
+      std::vector<std::string> args = {self};
+      for (const auto& d : opt.plugin_dirs) args.insert(args.end(), {"--plugin-dir", d});
+      args.insert(args.end(), {"run", suite, "--check", opt.check, "--report-dir", dir.string()});
+      if (!opt.guest_dir.empty()) args.insert(args.end(), {"--guest-dir", opt.guest_dir});
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      fs::path log = dir / "output.log";
+      int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      pid_t pid = fork();
+      if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  // its qemu dies with it in turn
+        if (getppid() != parent) _exit(127);
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(out, 1);
+        dup2(out, 2);
+        execv(argv[0], argv.data());
+        _exit(127);
+      }
+      if (out >= 0) close(out);
+      ++next;
+      if (pid < 0) {
+        result.failures.push_back(std::string("fork: ") + std::strerror(errno));
+        continue;
+      }
+      running.push_back({pid, static_cast<int>(syscall(SYS_pidfd_open, pid, 0)), log});
+    }
+    if (running.empty()) continue;
+    std::vector<pollfd> fds;
+    for (const auto& c : running) fds.push_back({c.pidfd, POLLIN, 0});
+    if (poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) break;
+    for (size_t i = running.size(); i-- > 0;) {
+      int status = 0;
+      if (waitpid(running[i].pid, &status, WNOHANG) != running[i].pid) continue;
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        ++result.passed;
+      } else {
+        std::ifstream in(running[i].log);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
+        result.failures.push_back("check " + running[i].log.parent_path().filename().string() +
+                                  " exited " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+                                  ": " + text);
+      }
+      if (running[i].pidfd >= 0) close(running[i].pidfd);
+      running.erase(running.begin() + static_cast<long>(i));
+    }
+  }
+  result.seconds = MsBetween(start, Clock::now()) / 1000.0;
+  return result;
+}
+
+}  // namespace
+
+int RunBench(const BenchOptions& opt) {
+  if (opt.rounds < 0 || opt.parallel_checks < 1) {
+    std::cerr << "ezone bench: --rounds must be >= 0 and --parallel-checks >= 1\n";
+    return 2;
+  }
+  std::string suite_file = opt.suite.empty() ? DefaultSuite() : opt.suite;
+  Suite suite = LoadSuite(suite_file);  // throws SuiteError
+  const CheckSpec* spec = nullptr;
+  for (const auto& c : suite.checks) {
+    if (c.id() == opt.check) spec = &c;
+  }
+  if (spec == nullptr) {
+    std::cerr << "ezone bench: no check '" << opt.check << "' in " << suite_file << "\n";
+    return 2;
+  }
+  if (spec->vmm != "qemu" || spec->fault != "kerncrash") {
+    std::cerr << "ezone bench: the bare baseline exists for qemu + kerncrash checks only, not "
+              << spec->vmm << " + " << spec->fault << "\n";
+    return 2;
+  }
+  int delay_ms = std::stoi(Get(ParseOptions(spec->fault_options), "delay_ms", "200"));
+
+  // Before any thread exists (the janitor forks), and outside the names the
+  // host oracle treats as the runner's own temp entries (ezone-<pid>...).
+  std::string pattern = (fs::temp_directory_path() / "ezone-bench-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    std::cerr << "ezone bench: mkdtemp: " << std::strerror(errno) << "\n";
+    return 2;
+  }
+  fs::path work = pattern;
+  Janitor janitor(work);
+  struct RemoveWork {
+    fs::path dir;
+    ~RemoveWork() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } remove_work{work};
+
+  PluginRegistry registry;
+  registry.Discover(DefaultPluginDirs(opt.plugin_dirs));
+  GuestImage image = GuestImage::Locate(opt.guest_dir);
+  if (!image.missing.empty()) {
+    std::cerr << "ezone bench: " << image.missing << "\n";
+    return 1;
+  }
+  BareBaseline bare(*spec, image, delay_ms);
+  if (bare.binary().empty()) {
+    std::cout << "ezone bench: skipped: qemu-system-x86_64 not found in PATH\n";
+    return kExitSkipped;
+  }
+
+  Json json;
+  json["check"] = spec->id();
+  json["suite_file"] = fs::absolute(suite_file).string();
+  json["fault_delay_ms"] = delay_ms;
+  json["rounds"] = opt.rounds;
+  json["host_cpus"] = std::thread::hardware_concurrency();
+  json["bare_command"] = bare.CommandLine();
+  bool all_ok = true;
+
+  std::cout << "ezone bench: " << spec->id() << " (" << suite_file << ")\n"
+            << "bare baseline: " << bare.binary() << ", the agent loads " << spec->fault
+            << " mode=" << spec->variant << " delay_ms=" << delay_ms << " itself after READY\n";
+  std::vector<Phases> bare_phases, ezone_phases;
+  Json rounds = Json::array();
+  for (int i = 1; i <= opt.rounds; ++i) {
+    BareRun b = bare.Run();
+    EzoneRun e = RunEzone(*spec, registry, image, work / ("ezone-" + std::to_string(i)));
+    if (e.verdict == report::Verdict::kSkipped) {
+      std::cout << "ezone bench: skipped: " << e.error << "\n";
+      return kExitSkipped;
+    }
+    Phases bp = BarePhases(b, delay_ms), ep = EzonePhases(e, delay_ms);
+    if (b.error.empty()) bare_phases.push_back(bp);
+    if (e.error.empty()) ezone_phases.push_back(ep);
+    all_ok = all_ok && b.error.empty() && e.error.empty();
+    printf("round %d: bare %s ms%s, ezone %s ms%s\n", i, Cell(bp.whole, "%.0f", 1).c_str(),
+           b.error.empty() ? "" : (" (" + b.error + ")").c_str(), Cell(ep.whole, "%.0f", 1).c_str(),
+           e.error.empty() ? "" : (" (" + e.error + ")").c_str());
+    fflush(stdout);
+    Json round;
+    round["bare"] = {{"error", b.error},       {"first_byte_ms", Num(Or(b.first_byte))},
+                     {"ready_ms", Num(Or(b.ready))}, {"crash_ms", Num(Or(b.crash))},
+                     {"end_ms", Num(Or(b.end))},  {"crash_line", b.crash_line}};
+    round["ezone"] = {{"error", e.error},
+                      {"verdict", report::VerdictName(e.verdict)},
+                      {"vmm_start_ms", Num(Or(e.boot_start))},
+                      {"first_byte_ms", Num(Or(e.first_byte))},
+                      {"fired_ms", Num(Or(e.fired))},
+                      {"detected_ms", Num(Or(e.detected))},
+                      {"whole_ms", Num(e.whole)},
+                      {"record_timing_ms",
+                       {{"boot", Num(Or(e.record_boot))}, {"ready", Num(Or(e.record_ready))},
+                        {"detection", Num(Or(e.record_detection))},
+                        {"teardown", Num(Or(e.record_teardown))}}}};
+    rounds.push_back(round);
+  }
+  json["round_results"] = rounds;
+
+  if (opt.rounds > 0) {
+    std::string head = "medians, ms (" + std::to_string(bare_phases.size()) + " bare, " +
+                       std::to_string(ezone_phases.size()) + " ezone runs)";
+    printf("\n  %-42s %9s %9s %10s\n", head.c_str(), "bare", "ezone", "ezone/bare");
+    Json medians;
+    for (const Row& row : kRows) {
+      double b = MedianOf(bare_phases, row.field), e = MedianOf(ezone_phases, row.field);
+      double ratio = (std::isnan(b) || std::isnan(e) || b < 1) ? NAN : e / b;
+      printf("  %-42s %s %s %s\n", row.label, Cell(b).c_str(), Cell(e).c_str(),
+             Cell(ratio, "%10.2f", 10).c_str());
+      medians[row.key] = {{"bare_ms", Num(b)}, {"ezone_ms", Num(e)},
+                          {"ratio", std::isnan(ratio) ? Json(nullptr) : Json(std::round(ratio * 1000) / 1000)}};
+    }
+    json["median"] = medians;
+
+    double bare_latency = MedianOf(bare_phases, &Phases::latency);
+    double ezone_latency = MedianOf(ezone_phases, &Phases::latency);
+    double extra = ezone_latency - bare_latency;
+    printf("\ndetection latency beyond the %d ms fault delay (medians):\n"
+           "  bare  READY -> first crash line        %s ms\n"
+           "  ezone fault fired -> detected          %s ms\n"
+           "  ezone - bare                           %s ms\n",
+           delay_ms, Cell(bare_latency).c_str(), Cell(ezone_latency).c_str(), Cell(extra).c_str());
+    json["detection_latency_ms"] = {
+        {"bare", Num(bare_latency)}, {"ezone", Num(ezone_latency)}, {"ezone_minus_bare", Num(extra)}};
+
+    double whole_ratio = MedianOf(ezone_phases, &Phases::whole) / MedianOf(bare_phases, &Phases::whole);
+    bool whole_met = !std::isnan(whole_ratio) && whole_ratio <= kTargetWholeCheckRatio;
+    bool detect_met = !std::isnan(extra) && extra <= kTargetDetectionMs;
+    printf("\ntarget: whole check within %.2f x bare: %.2f, %s\n", kTargetWholeCheckRatio,
+           whole_ratio, whole_met ? "met" : "not met");
+    printf("target: detection within %.0f ms of the first crash line: %+.0f ms, %s\n",
+           kTargetDetectionMs, extra, detect_met ? "met" : "not met");
+    json["targets"] = {
+        {"whole_check_ratio",
+         {{"limit", kTargetWholeCheckRatio},
+          {"value", std::isnan(whole_ratio) ? Json(nullptr) : Json(std::round(whole_ratio * 1000) / 1000)},
+          {"met", whole_met}}},
+        {"detection_ms", {{"limit", kTargetDetectionMs}, {"value", Num(extra)}, {"met", detect_met}}}};
+  }
+
+  if (opt.parallel) {
+    std::string self = SelfExe();
+    Json parallel = Json::array();
+    printf("\nthroughput: %d identical checks (`ezone run` processes, as ctest -j runs them)\n",
+           opt.parallel_checks);
+    for (int jobs : {1, 2}) {
+      PoolResult p = RunPool(opt, fs::absolute(suite_file).string(), self, jobs,
+                             opt.parallel_checks, work / "parallel");
+      double per_minute = p.checks / p.seconds * 60;
+      printf("  -j%d: %d checks in %.1f s = %.1f checks per minute (%d passed)\n", jobs, p.checks,
+             p.seconds, per_minute, p.passed);
+      for (const auto& f : p.failures) printf("    %s\n", f.c_str());
+      fflush(stdout);
+      all_ok = all_ok && p.failures.empty();
+      parallel.push_back({{"jobs", jobs},
+                          {"checks", p.checks},
+                          {"passed", p.passed},
+                          {"seconds", std::round(p.seconds * 100) / 100},
+                          {"checks_per_minute", std::round(per_minute * 10) / 10}});
+    }
+    json["parallel"] = parallel;
+  }
+
+  // The runner's own memory: VMMs are child processes, counted apart.
+  long hwm_kib = ProcStatusKib("VmHWM");
+  rusage children{};
+  getrusage(RUSAGE_CHILDREN, &children);
+  printf("\nrunner peak RSS (VmHWM): %.1f MiB; largest child (qemu) peak RSS: %.1f MiB\n",
+         hwm_kib / 1024.0, children.ru_maxrss / 1024.0);
+  json["runner_peak_rss_kib"] = hwm_kib;
+  json["largest_child_peak_rss_kib"] = children.ru_maxrss;
+  json["ok"] = all_ok;
+
+  if (!opt.json.empty()) {
+    std::ofstream out(opt.json + ".tmp");
+    out << json.dump(2) << "\n";
+    out.close();
+    fs::rename(opt.json + ".tmp", opt.json);
+    std::cout << "JSON: " << fs::absolute(opt.json).string() << "\n";
+  }
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace ezone
