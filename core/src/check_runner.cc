@@ -26,9 +26,6 @@ using std::chrono::milliseconds;
 
 // Heartbeats missing this long mean the guest is hung (or dead).
 constexpr milliseconds kHeartbeatLoss{1500};
-// After the first sign, keep listening this long for the rest of the oops
-// and the panic, so the evidence is complete.
-constexpr milliseconds kSettle{2000};
 constexpr milliseconds kAgentTimeout{10000};
 
 double MsSince(Clock::time_point from, Clock::time_point to = Clock::now()) {
@@ -384,7 +381,7 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
     }
     r_.timing.detection = MsSince(fired_at_, at);
     Progress("detected after " + Fmt("%.0f ms", *r_.timing.detection) + ": " + evidence);
-    deadline = std::min(deadline, at + kSettle);
+    deadline = std::min(deadline, at + spec_.settle);
   };
 
   bool hang_reported = false;

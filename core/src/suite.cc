@@ -153,7 +153,7 @@ class Parser {
       CheckAttributes(node, {"name", "vmm", "vmm-label", "vmm-options", "fault",
                              "variant", "fault-options", "policy", "repeat",
                              "labels", "boot-timeout", "observe-timeout",
-                             "memory", "kernel-args", "witness"});
+                             "memory", "kernel-args", "witness", "settle"});
       CheckSpec spec;
       spec.suite = suite.name;
       spec.file = file_;
@@ -177,6 +177,7 @@ class Parser {
       spec.policy = Policy(node, policy);
       spec.boot_timeout = Duration(node, "boot-timeout", boot);
       spec.observe_timeout = Duration(node, "observe-timeout", observe);
+      spec.settle = Duration(node, "settle", std::chrono::seconds(2));
       spec.memory_mib = node.attribute("memory").as_uint(memory);
       if (spec.memory_mib < 64 || spec.memory_mib > 65536) {
         Fail(node, "memory must be between 64 and 65536 MiB");

@@ -32,6 +32,9 @@ struct CheckSpec {
   int repetition = 1;
   std::chrono::milliseconds boot_timeout{30000};
   std::chrono::milliseconds observe_timeout{20000};
+  // How long to keep watching after the first sign, for the rest of the
+  // evidence (the panic after the oops) or for late effects (bit flips).
+  std::chrono::milliseconds settle{2000};
   uint32_t memory_mib = 256;
   std::string kernel_args;  // appended to the guest kernel command line
   bool witness = false;     // boot a witness VM beside the victim

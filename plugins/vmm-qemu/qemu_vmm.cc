@@ -6,10 +6,14 @@
 //   disk=<MiB>  a virtio disk (/dev/vda) on QEMU's null-co driver: writes are
 //               emulated and discarded, so no image file exists to leak;
 //   nic=user    a virtio NIC on QEMU's user-mode network (guest 10.0.2.15,
-//               host 10.0.2.2), so a guest can load the host's network stack.
+//               host 10.0.2.2), so a guest can load the host's network stack;
+//   guest-memory=on  guest RAM on a memfd shared with this plugin, for
+//               faults that write guest memory (EZONE_CAP_GUEST_MEMORY):
+//               no file on disk, gone with the last descriptor.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -68,6 +72,31 @@ std::string QueryVersion(const std::string& binary) {
 
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
+// Guest RAM on a memfd, mapped here and handed to QEMU as its memory backend.
+// A member, so it is released even when the VM's constructor throws.
+struct GuestRam {
+  int fd = -1;
+  unsigned char* bytes = nullptr;
+  size_t size = 0;
+  GuestRam() = default;
+  GuestRam(const GuestRam&) = delete;
+  GuestRam& operator=(const GuestRam&) = delete;
+  ~GuestRam() {
+    if (bytes != nullptr) munmap(bytes, size);
+    if (fd >= 0) close(fd);
+  }
+  void Create(size_t n) {
+    size = n;
+    fd = memfd_create("ezone-guest-ram", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      throw std::runtime_error(Errno("guest memory memfd"));
+    }
+    void* mapped = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mapped == MAP_FAILED) throw std::runtime_error(Errno("mmap guest memory"));
+    bytes = static_cast<unsigned char*>(mapped);
+  }
+};
+
 class QemuVm : public ezone::sdk::Vm {
  public:
   QemuVm(const GuestSpec& spec, VmSink sink) : sink_(sink) {
@@ -86,9 +115,20 @@ class QemuVm : public ezone::sdk::Vm {
       throw std::runtime_error(Errno("socketpair"));
     }
 
+    std::string machine = o.Get("machine", "q35") + ",accel=" + accel_;
+    std::vector<std::string> memory_args;
+    if (o.Get("guest-memory") == "on") {
+      // Guest-physical address == offset in the memfd below 4 GiB (q35
+      // keeps all of RAM low for the sizes ezone uses).
+      ram_.Create(static_cast<size_t>(spec.memory_mib) << 20);
+      memory_args = {"-object", "memory-backend-file,id=ezram,size=" +
+                                    std::to_string(spec.memory_mib) +
+                                    "M,mem-path=/proc/self/fd/6,share=on"};
+      machine += ",memory-backend=ezram";
+    }
     std::vector<std::string> args = {
         binary_, "-nodefaults", "-no-user-config", "-display", "none",
-        "-machine", o.Get("machine", "q35") + ",accel=" + accel_,
+        "-machine", machine,
         "-cpu", o.Get("cpu", accel_ == "kvm" ? "host" : "max"),
         "-m", std::to_string(spec.memory_mib),
         "-smp", std::to_string(spec.vcpus),
@@ -102,6 +142,7 @@ class QemuVm : public ezone::sdk::Vm {
         // fault's) only after the pvpanic write. Its panic=-1 reboot then
         // ends the process through -no-reboot.
         "-device", "pvpanic", "-action", "panic=none", "-no-reboot"};
+    args.insert(args.end(), memory_args.begin(), memory_args.end());
     if (o.Has("disk")) {
       std::string mib = o.Get("disk");
       if (mib.empty() || mib.find_first_not_of("0123456789") != std::string::npos) {
@@ -135,6 +176,7 @@ class QemuVm : public ezone::sdk::Vm {
       dup2(console[1], 3);  // dup2 clears FD_CLOEXEC on the new fd
       dup2(control[1], 4);
       dup2(qmp[1], 5);
+      if (ram_.fd >= 0) dup2(ram_.fd, 6);
       execv(binary_.c_str(), argv.data());
       _exit(127);
     }
@@ -178,6 +220,21 @@ class QemuVm : public ezone::sdk::Vm {
 
   int64_t Pid() const override { return pid_; }
   std::string Version() const override { return version_; }
+
+  void GuestMemory(bool write, uint64_t guest_phys, void* buffer, size_t size) override {
+    if (ram_.bytes == nullptr) {
+      throw Declined("qemu: guest memory access needs vmm-options guest-memory=on");
+    }
+    if (guest_phys > ram_.size || size > ram_.size - guest_phys) {
+      throw std::runtime_error("guest-physical range " + std::to_string(guest_phys) + "+" +
+                               std::to_string(size) + " is outside guest RAM");
+    }
+    if (write) {
+      std::memcpy(ram_.bytes + guest_phys, buffer, size);
+    } else {
+      std::memcpy(buffer, ram_.bytes + guest_phys, size);
+    }
+  }
 
  private:
   void ReadLoop() {
@@ -267,6 +324,7 @@ class QemuVm : public ezone::sdk::Vm {
   pid_t pid_ = -1;
   int console_fd_ = -1, control_fd_ = -1, qmp_fd_ = -1, err_fd_ = -1;
   int wake_read_ = -1, wake_write_ = -1, pidfd_ = -1;
+  GuestRam ram_;  // only with guest-memory=on
   std::atomic<bool> exited_{false};
   std::thread reader_;
 };
@@ -293,4 +351,5 @@ class QemuVmm {
 
 EZONE_VMM_PLUGIN(QemuVmm, "qemu", "0.1.0",
                  "QEMU as a user-space process (TCG by default), QMP events",
-                 EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS)
+                 EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS |
+                     EZONE_CAP_GUEST_MEMORY)
