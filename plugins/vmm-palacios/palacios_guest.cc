@@ -4,9 +4,12 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+
+#include "palacios_config.h"
 
 namespace ezone::palacios {
 
@@ -61,8 +64,8 @@ void PalaciosGuest::Start() {
   vm_fd_ = OpenVmDevice();
   // Streams before launch: the guest's first bytes wait in the stream's
   // ring, and a missing stream fails before anything ran.
-  console_fd_ = ConnectStream(kConsoleStreamName);
-  agent_fd_ = ConnectStream(kAgentStreamName);
+  console_fd_ = ConnectStream(kConsoleStream);
+  agent_fd_ = ConnectStream(kControlStream);
   if (io_.Ioctl(vm_fd_, kVmLaunch, 0) < 0) {
     throw DeviceError("Palacios: launch (ioctl 25 on " + paths_.vm_prefix +
                           std::to_string(index_) + ") failed; see the host kernel log",
@@ -195,10 +198,11 @@ void PalaciosGuest::Teardown() noexcept {
   }
   std::string device = paths_.vm_prefix + std::to_string(index_);
   if (launched_) {
-    // A paused VM cannot be stopped, and a VM that is not stopped cannot be
-    // freed.
-    if (GuestState(io_, paths_, index_) == "paused") io_.Ioctl(vm_fd_, kVmContinue, 0);
-    if (io_.Ioctl(vm_fd_, kVmStop, 0) < 0) {
+    // A paused VM cannot be stopped, and a VM that is not stopped (or in
+    // error) cannot be freed. One that ended by itself needs no stop.
+    std::string state = GuestState(io_, paths_, index_);
+    if (state == "paused") io_.Ioctl(vm_fd_, kVmContinue, 0);
+    if (state != "stopped" && state != "ERROR" && io_.Ioctl(vm_fd_, kVmStop, 0) < 0) {
       sink_.Event(EZONE_EVENT_NOTE, "Palacios: stop (ioctl 26 on " + device +
                                         ") failed: " + std::strerror(errno));
     }
