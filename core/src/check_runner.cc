@@ -142,7 +142,8 @@ class CheckRun {
 
   bool Resolve();
   void Execute();
-  bool Boot(VmSession& vm, bool is_victim);
+  bool Start(VmSession& vm);
+  bool Boot(VmSession& victim, VmSession* witness);
   bool Fire(FaultContext& ctx);
   void Observe(VmSession& victim, VmSession* witness);
   void OnWitnessEvent(const VmEvent& e);
@@ -157,6 +158,7 @@ class CheckRun {
   const Plugin* vmm_ = nullptr;
   const Plugin* fault_ = nullptr;
   const ezone_fault_variant* variant_ = nullptr;
+  Clock::time_point boot_start_;
   Clock::time_point fired_at_;
 };
 
@@ -226,7 +228,7 @@ void CheckRun::Execute() {
   VmSession victim(*vmm_, "victim", MakeNonce(), r_.console_log_path, &events_);
   FaultContext ctx{&victim, &events_, spec_.vmm};
 
-  bool carried_out = (!witness || Boot(*witness, false)) && Boot(victim, true) && Fire(ctx);
+  bool carried_out = Boot(victim, witness ? &*witness : nullptr) && Fire(ctx);
   if (carried_out) Observe(victim, witness ? &*witness : nullptr);
   Teardown(victim);
   if (witness) Teardown(*witness);
@@ -247,8 +249,9 @@ void CheckRun::Execute() {
   Finish(d.verdict, d.message);
 }
 
-bool CheckRun::Boot(VmSession& vm, bool is_victim) {
+bool CheckRun::Start(VmSession& vm) {
   const std::string& role = vm.role();
+  bool is_victim = role == "victim";
   Progress("booting the " + role);
   // The nonce proves that the READY we wait for is this boot's.
   std::string cmdline = "console=ttyS0 ezone.nonce=" + vm.nonce() +
@@ -267,7 +270,6 @@ bool CheckRun::Boot(VmSession& vm, bool is_victim) {
   guest.options = spec_.vmm_options.c_str();
   if (is_victim) r_.properties["guest_cmdline"] = cmdline;
 
-  auto boot_start = Clock::now();
   std::string error;
   if (!vm.Start(guest, &error)) {
     Finish(Verdict::kError, spec_.vmm + " could not start the " + role + " VM: " + error);
@@ -276,29 +278,34 @@ bool CheckRun::Boot(VmSession& vm, bool is_victim) {
   r_.properties[role + "_vmm_version"] = vm.Version();
   if (is_victim) {
     r_.properties["vmm_version"] = vm.Version();
-    r_.timing.boot = MsSince(boot_start);
+    r_.timing.boot = MsSince(boot_start_);
   }
   Progress("started the " + role + ": " + vm.Version() + ", vmm pid " + std::to_string(vm.Pid()));
+  return true;
+}
 
-  auto deadline = boot_start + spec_.boot_timeout;
-  for (;;) {
+bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
+  // Both VMs boot at once; the check waits for every READY.
+  boot_start_ = Clock::now();
+  if ((witness && !Start(*witness)) || !Start(victim)) return false;
+  int waiting = witness ? 2 : 1;
+  auto deadline = boot_start_ + spec_.boot_timeout;
+  while (waiting > 0) {
     std::optional<VmEvent> e = events_.Wait(deadline);
     if (!e) {
-      Finish(Verdict::kError, "the " + role + " guest did not reach READY in " +
+      Finish(Verdict::kError, "the guest did not reach READY in " +
                                   Fmt("%.0f s", spec_.boot_timeout.count() / 1000.0) +
                                   " (see the console log)");
       return false;
     }
-    if (e->role != role) {
-      OnWitnessEvent(*e);  // the witness, already up, while the victim boots
-      continue;
-    }
+    const std::string& role = e->role;
     switch (e->kind) {
       case VmEvent::Kind::kReady:
-        if (is_victim) r_.timing.ready = MsSince(boot_start, e->at);
+        if (role == "victim") r_.timing.ready = MsSince(boot_start_, e->at);
         r_.properties[role + "_ready"] = e->text;
-        Progress(role + " ready in " + Fmt("%.2f s", MsSince(boot_start, e->at) / 1000));
-        return true;
+        Progress(role + " ready in " + Fmt("%.2f s", MsSince(boot_start_, e->at) / 1000));
+        --waiting;
+        break;
       case VmEvent::Kind::kVmmExited:
         Finish(Verdict::kError, "the " + role + "'s VMM exited before READY: " + e->text);
         return false;
@@ -317,6 +324,7 @@ bool CheckRun::Boot(VmSession& vm, bool is_victim) {
         break;
     }
   }
+  return true;
 }
 
 bool CheckRun::Fire(FaultContext& ctx) {
