@@ -662,8 +662,18 @@ int RunBench(const BenchOptions& opt) {
   std::vector<Phases> bare_phases, ezone_phases;
   Json rounds = Json::array();
   for (int i = 1; i <= opt.rounds; ++i) {
-    BareRun b = bare.Run();
-    EzoneRun e = RunEzone(*spec, registry, image, work / ("ezone-" + std::to_string(i)));
+    // Swapped every other round, so neither side always runs right after
+    // the other (warm caches, a neighbour's load) and gains from its place.
+    BareRun b;
+    EzoneRun e;
+    fs::path report_dir = work / ("ezone-" + std::to_string(i));
+    if (i % 2) {
+      b = bare.Run();
+      e = RunEzone(*spec, registry, image, report_dir);
+    } else {
+      e = RunEzone(*spec, registry, image, report_dir);
+      b = bare.Run();
+    }
     if (e.verdict == report::Verdict::kSkipped) {
       std::cout << "ezone bench: skipped: " << e.error << "\n";
       return kExitSkipped;
