@@ -132,9 +132,11 @@ class CheckTest : public testing::Test {
     std::string effect = r.effect.empty() ? "n/a" : r.effect;
     std::string evidence;
     for (const auto& e : r.evidence) evidence += "  " + e + "\n";
-    char line[256];
-    snprintf(line, sizeof line, "[ezone] %s: %s (effect %s) in %.2f s\n", spec_->id().c_str(),
-             std::string(report::VerdictName(verdict)).c_str(), effect.c_str(), r.seconds);
+    char line[512];
+    std::string why = verdict == Verdict::kPass ? "" : ": " + message.substr(0, 300);
+    snprintf(line, sizeof line, "[ezone] %s: %s (effect %s) in %.2f s%s\n", spec_->id().c_str(),
+             std::string(report::VerdictName(verdict)).c_str(), effect.c_str(), r.seconds,
+             why.c_str());
     progress_->Verdict(line);
     campaign_->Record(std::move(r));
     switch (verdict) {
