@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -52,6 +54,14 @@ std::string Fmt(const char* format, double value) {
   char text[64];
   snprintf(text, sizeof text, format, value);
   return text;
+}
+
+// "<vmm>: <reason>", unless the plugin's reason already starts with its name.
+std::string Named(const std::string& vmm, const std::string& reason) {
+  bool named = reason.size() >= vmm.size() &&
+               std::equal(vmm.begin(), vmm.end(), reason.begin(),
+                          [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  return named ? reason : vmm + ": " + reason;
 }
 
 // Probes are cheap but not free; a run asks each VMM once per option set.
@@ -194,7 +204,7 @@ bool CheckRun::Resolve() {
   }
   auto [probe, why] = ProbeOnce(*vmm_, spec_.vmm_options);
   if (probe == EZONE_DECLINED) {
-    Finish(Verdict::kSkipped, spec_.vmm + ": " + why);
+    Finish(Verdict::kSkipped, Named(spec_.vmm, why));
     return false;
   }
   if (probe != EZONE_OK) {
@@ -271,7 +281,12 @@ bool CheckRun::Start(VmSession& vm) {
   if (is_victim) r_.properties["guest_cmdline"] = cmdline;
 
   std::string error;
-  if (!vm.Start(guest, &error)) {
+  ezone_status started = vm.Start(guest, &error);
+  if (started == EZONE_DECLINED) {
+    Finish(Verdict::kSkipped, Named(spec_.vmm, error));
+    return false;
+  }
+  if (started != EZONE_OK) {
     Finish(Verdict::kError, spec_.vmm + " could not start the " + role + " VM: " + error);
     return false;
   }

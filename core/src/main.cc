@@ -229,7 +229,8 @@ int CmdList(const std::vector<std::string>& suites, const std::string& script,
   return 0;
 }
 
-int CmdPlugins(const std::vector<std::string>& load, const std::vector<std::string>& plugin_dirs) {
+int CmdPlugins(const std::vector<std::string>& load, const std::vector<std::string>& plugin_dirs,
+               bool probe) {
   PluginRegistry registry;
   if (load.empty()) {
     registry.Discover(DefaultPluginDirs(plugin_dirs));
@@ -240,6 +241,15 @@ int CmdPlugins(const std::vector<std::string>& load, const std::vector<std::stri
     const auto* d = p.descriptor;
     std::cout << (p.is_vmm() ? "vmm   " : "fault ") << d->name << " " << d->version << "  "
               << (d->summary ? d->summary : "") << "\n    " << p.path.string() << "\n";
+    if (probe && p.is_vmm()) {
+      // Runs the plugin's probe: only on request, listing alone must not.
+      char msg[1024] = {0};
+      ezone_status status = d->vmm->probe("", msg, sizeof msg);
+      std::cout << "    " << (status == EZONE_OK ? "available here"
+                              : status == EZONE_DECLINED ? std::string("not available: ") + msg
+                                                         : std::string("probe failed: ") + msg)
+                << "\n";
+    }
     for (size_t i = 0; p.is_fault() && i < d->variant_count; ++i) {
       std::cout << "    " << d->variants[i].name << " (" << ZoneName(d->variants[i].zone)
                 << "): " << (d->variants[i].summary ? d->variants[i].summary : "") << "\n";
@@ -381,8 +391,10 @@ int Main(int argc, char** argv) {
   list_cmd->add_option("--report-dir", list_report_dir, "report directory of the ctest checks");
 
   std::vector<std::string> load;
+  bool probe = false;
   auto* plugins_cmd = app.add_subcommand("plugins", "list plugins (reads descriptors only)");
   plugins_cmd->add_option("--load", load, "load exactly these plugin files");
+  plugins_cmd->add_flag("--probe", probe, "also run each VMM's probe: is it available here, and if not why");
 
   std::vector<std::string> report_inputs;
   std::string report_junit, report_html, report_md;
@@ -420,7 +432,7 @@ int Main(int argc, char** argv) {
     }
     if (*list_cmd) return CmdList(list_suites, ctest_script, list_report_dir, ExecutablePath(argv[0]),
                                   plugin_dirs);
-    if (*plugins_cmd) return CmdPlugins(load, plugin_dirs);
+    if (*plugins_cmd) return CmdPlugins(load, plugin_dirs, probe);
     if (*bench_cmd) {
       bench.plugin_dirs = plugin_dirs;
       return RunBench(bench);

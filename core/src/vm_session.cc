@@ -96,15 +96,16 @@ VmSession::VmSession(const Plugin& vmm, std::string role, std::string nonce,
 
 VmSession::~VmSession() { Destroy(); }
 
-bool VmSession::Start(const ezone_guest_spec& spec, std::string* error) {
+ezone_status VmSession::Start(const ezone_guest_spec& spec, std::string* error) {
   char msg[1024] = {0};
   ezone_status status = ops_->create(&spec, &sink_, &vm_, msg, sizeof msg);
   if (status != EZONE_OK) {
     vm_ = nullptr;
     *error = msg[0] ? msg : "create failed without a message";
-    return false;
+    // A plugin returning garbage is a failure, not a skip.
+    return status == EZONE_DECLINED ? EZONE_DECLINED : EZONE_FAILED;
   }
-  return true;
+  return EZONE_OK;
 }
 
 void VmSession::OnConsole(void* self, const char* bytes, size_t size) {

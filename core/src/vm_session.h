@@ -92,8 +92,9 @@ class VmSession {
   VmSession(const VmSession&) = delete;
   VmSession& operator=(const VmSession&) = delete;
 
-  // Boots the VM; on failure returns false and sets *error.
-  bool Start(const ezone_guest_spec& spec, std::string* error);
+  // Boots the VM; anything but EZONE_OK sets *error (EZONE_DECLINED: this
+  // host cannot run it, a skip).
+  ezone_status Start(const ezone_guest_spec& spec, std::string* error);
   // Sends "<id> <command>" to the agent and waits for OK/ERR with that id.
   bool AgentCommand(const std::string& command, std::chrono::milliseconds timeout,
                     std::string* reply);
