@@ -449,7 +449,13 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
         break;
       case VmEvent::Kind::kVmmExited:
         sign(EZONE_SIGN_VMM_EXIT, e->at, "vmm: process exited: " + e->text);
-        done = true;  // nothing more can arrive
+        // Nothing more can come from the victim; a witness may still have
+        // something to say within the settle window.
+        if (witness == nullptr) {
+          done = true;
+        } else {
+          deadline = std::min(deadline, e->at + spec_.settle);
+        }
         break;
       case VmEvent::Kind::kFaultObserved:
         sign(e->sign, e->at, "fault: " + e->text);
@@ -470,6 +476,17 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
                           " (heartbeats: " + std::to_string(victim.heartbeats()) + ")");
   }
   if (witness) {
+    // A positive sign of life, not only the absence of bad news: the
+    // witness's agent must still answer.
+    std::string pong;
+    if (!witness->AgentCommand("ping", std::chrono::milliseconds(2000), &pong)) {
+      o_.witness_crashed = true;
+      r_.evidence.push_back("witness died: its agent does not answer (" + pong + ")");
+    }
+    std::optional<VmEvent> late;
+    while ((late = events_.Wait(Clock::now()))) {
+      if (late->role == "witness") OnWitnessEvent(*late);
+    }
     auto gap = witness->max_heartbeat_gap();
     std::string text = "witness: longest heartbeat gap " + std::to_string(gap.count()) +
                        " ms in the fault window (period " + std::to_string(kHeartbeatPeriodMs) + " ms)";

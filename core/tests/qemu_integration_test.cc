@@ -42,7 +42,9 @@ std::string SchemaErrors(const fs::path& junit) {
 
 TEST(QemuIntegrationTest, SelftestSuiteProvesTheVerdictEngineSaysNo) {
   fs::path dir = WorkDir("selftest");
-  CommandResult r = RunEzone(std::string(EZONE_SUITES_DIR) + "/selftest.xml --report-dir " + dir.string());
+  CommandResult r = testing_support::RunCommand(
+      std::string(EZONE_EXE) + " --plugin-dir " + EZONE_SELFTEST_PLUGIN_DIR + " run " +
+      EZONE_SUITES_DIR + "/selftest.xml --report-dir " + dir.string());
   EXPECT_EQ(r.exit_code, 1) << r.output;
   pugi::xml_document doc;
   ASSERT_TRUE(doc.load_file((dir / "junit.xml").c_str())) << r.output;
@@ -65,6 +67,16 @@ TEST(QemuIntegrationTest, SelftestSuiteProvesTheVerdictEngineSaysNo) {
 
   ASSERT_TRUE(never.child("error")) << r.output;
   EXPECT_NE(std::string(never.child("error").attribute("message").value()).find("never fired"),
+            std::string::npos);
+
+  // The witness went down with the victim: a real isolation violation.
+  pugi::xml_node escape =
+      doc.select_node("//testcase[@classname='WitnessDownIsAGlobalFailure']").node();
+  ASSERT_TRUE(escape) << r.output;
+  ASSERT_TRUE(escape.child("failure")) << r.output;
+  std::string escape_out = escape.child_value("system-out");
+  EXPECT_NE(escape_out.find("effect=global"), std::string::npos) << escape_out;
+  EXPECT_NE(std::string(escape.child("failure").child_value()).find("witness died"),
             std::string::npos);
 }
 
