@@ -242,6 +242,15 @@ void CheckRun::Execute() {
   if (carried_out) Observe(victim, witness ? &*witness : nullptr);
   Teardown(victim);
   if (witness) Teardown(*witness);
+  // Heartbeat arrivals, in ms since the check began, for the report's timeline.
+  for (VmSession* vm : {&victim, witness ? &*witness : nullptr}) {
+    if (vm == nullptr) continue;
+    std::string beats;
+    for (auto t : vm->heartbeat_times()) {
+      beats += (beats.empty() ? "" : " ") + std::to_string(static_cast<long>(MsSince(start_, t)));
+    }
+    if (!beats.empty()) r_.properties["heartbeat." + vm->role()] = beats;
+  }
   r_.console_excerpt = victim.ConsoleExcerpt();
 
   HostAssessment host = oracle->Assess();

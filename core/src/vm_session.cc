@@ -163,6 +163,7 @@ void VmSession::HandleControlLine(std::string_view line) {
     if (heartbeats_ > 0) max_gap_ = std::max(max_gap_, now - last_heartbeat_);
     last_heartbeat_ = now;
     ++heartbeats_;
+    if (beats_.size() < kMaxBeats) beats_.push_back(now);
   } else if (word == "OK" || word == "ERR") {
     std::string_view id_text = rest.substr(0, rest.find(' '));
     int id = 0;
@@ -221,6 +222,11 @@ std::chrono::milliseconds VmSession::max_heartbeat_gap() const {
   // The silence still going on counts too: a dead guest sends no last beat.
   auto current = heartbeats_ > 0 ? Clock::now() - last_heartbeat_ : Clock::duration{};
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::max(max_gap_, current));
+}
+
+std::vector<Clock::time_point> VmSession::heartbeat_times() const {
+  std::lock_guard lock(mu_);
+  return beats_;
 }
 
 void VmSession::ResetGaps() {

@@ -100,6 +100,9 @@ class VmSession {
                     std::string* reply);
   Clock::time_point last_heartbeat() const;
   int heartbeats() const;
+  // When the heartbeats arrived (the first kMaxBeats of them), for the
+  // report's timeline.
+  std::vector<Clock::time_point> heartbeat_times() const;
   // The longest silence between two heartbeats since ResetGaps().
   std::chrono::milliseconds max_heartbeat_gap() const;
   void ResetGaps();
@@ -144,6 +147,8 @@ class VmSession {
   Clock::time_point last_heartbeat_{};
   Clock::duration max_gap_{};
   int heartbeats_ = 0;
+  static constexpr size_t kMaxBeats = 3000;  // 5 minutes at 100 ms
+  std::vector<Clock::time_point> beats_;
 };
 
 }  // namespace ezone
