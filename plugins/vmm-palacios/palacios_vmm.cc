@@ -1,5 +1,5 @@
 // Palacios (V3VEE) through its Linux control interface, /dev/v3vee (issue 4).
-// See docs/vmm-palacios.md.
+// See docs/palacios.md.
 //
 // Create: the boot ISO (kernel + initramfs + ISOLINUX, cached by content
 // hash) gets this boot's command line; with the generated configuration XML

@@ -24,6 +24,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -58,7 +60,18 @@ std::string FindProgram(const std::string& name) {
 }
 
 // First line of "<binary> --version", e.g. "QEMU emulator version 7.2.22 (...)".
+// Asked once per binary: running it costs ~50 ms, on every check otherwise.
+std::string QueryVersionUncached(const std::string& binary);
 std::string QueryVersion(const std::string& binary) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> versions;
+  std::lock_guard lock(mu);
+  auto it = versions.find(binary);
+  if (it == versions.end()) it = versions.emplace(binary, QueryVersionUncached(binary)).first;
+  return it->second;
+}
+
+std::string QueryVersionUncached(const std::string& binary) {
   std::string cmd = "'" + binary + "' --version 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return "";
