@@ -29,6 +29,7 @@
 
 #include "build_config.h"
 #include "check_runner.h"
+#include "ezone/sdk.h"
 #include "console_classifier.h"
 #include "plugin_registry.h"
 #include "suite.h"
@@ -76,21 +77,6 @@ std::string Get(const std::map<std::string, std::string>& m, const std::string& 
   return it == m.end() ? fallback : it->second;
 }
 
-// As the qemu plugin resolves its binary.
-std::string FindProgram(const std::string& name) {
-  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
-  const char* path = getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string candidate = dirs.substr(start, end - start) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return "";
-}
 
 std::string SelfExe() {
   std::error_code ec;
@@ -250,7 +236,7 @@ class BareBaseline {
  public:
   BareBaseline(const CheckSpec& spec, const GuestImage& image, int delay_ms) {
     auto vmm = ParseOptions(spec.vmm_options);
-    binary_ = FindProgram(Get(vmm, "binary", "qemu-system-x86_64"));
+    binary_ = sdk::FindProgram(Get(vmm, "binary", "qemu-system-x86_64"));
     std::string accel = Get(vmm, "accel", "tcg");
     std::string cmdline = "console=ttyS0 ezone.nonce=bench ezone.hb_ms=" +
                           std::to_string(kHeartbeatPeriodMs) + " panic=-1";

@@ -19,6 +19,8 @@
 #include <system_error>
 #include <vector>
 
+#include "ezone/sdk.h"
+
 extern char** environ;
 
 namespace ezone::palacios {
@@ -110,19 +112,6 @@ class Sha256 {
   uint64_t bits_ = 0;
 };
 
-std::string FindInPath(const std::string& name) {
-  const char* path = getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string candidate = dirs.substr(start, end - start) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return "";
-}
 
 std::string EnvOr(const char* name, const char* fallback) {
   const char* v = getenv(name);
@@ -237,7 +226,7 @@ std::string ReadFile(const fs::path& path) {
 
 std::optional<IsoTools> FindIsoTools(std::string* why) {
   IsoTools t;
-  t.xorriso = FindInPath("xorriso");
+  t.xorriso = ezone::sdk::FindProgram("xorriso");
   t.isolinux_bin = EnvOr("EZONE_ISOLINUX_BIN", "/usr/lib/ISOLINUX/isolinux.bin");
   t.ldlinux_c32 = EnvOr("EZONE_LDLINUX_C32", "/usr/lib/syslinux/modules/bios/ldlinux.c32");
   std::string missing;

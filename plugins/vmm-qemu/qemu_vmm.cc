@@ -43,21 +43,6 @@ using ezone::sdk::VmSink;
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// Finds an executable in PATH (or takes an absolute path as it is).
-std::string FindProgram(const std::string& name) {
-  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
-  const char* path = getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    std::string candidate = dirs.substr(start, end - start) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return "";
-}
 
 // First line of "<binary> --version", e.g. "QEMU emulator version 7.2.22 (...)".
 // Asked once per binary: running it costs ~50 ms, on every check otherwise.
@@ -114,7 +99,7 @@ class QemuVm : public ezone::sdk::Vm {
  public:
   QemuVm(const GuestSpec& spec, VmSink sink) : sink_(sink) {
     const Options& o = spec.options;
-    binary_ = FindProgram(o.Get("binary", "qemu-system-x86_64"));
+    binary_ = ezone::sdk::FindProgram(o.Get("binary", "qemu-system-x86_64"));
     if (binary_.empty()) throw std::runtime_error("qemu-system-x86_64 not found in PATH");
     accel_ = o.Get("accel", "tcg");
     version_ = QueryVersion(binary_) + " (" + accel_ + ")";
@@ -345,7 +330,7 @@ class QemuVm : public ezone::sdk::Vm {
 class QemuVmm {
  public:
   static void Probe(const Options& options) {
-    std::string binary = FindProgram(options.Get("binary", "qemu-system-x86_64"));
+    std::string binary = ezone::sdk::FindProgram(options.Get("binary", "qemu-system-x86_64"));
     if (binary.empty()) {
       throw Declined("qemu-system-x86_64 not found in PATH (apt-get install qemu-system-x86)");
     }

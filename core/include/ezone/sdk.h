@@ -26,7 +26,10 @@
 #ifndef EZONE_SDK_H_
 #define EZONE_SDK_H_
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <map>
@@ -38,6 +41,23 @@
 #include "ezone/plugin_abi.h"
 
 namespace ezone::sdk {
+
+// An executable by name in PATH (an absolute or relative path is taken as
+// it is), or "" when there is none: how VMM plugins find their VMM binary.
+inline std::string FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = dirs.substr(start, end - start) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
 
 // "Cannot run here, because ..." -> the check is skipped with this reason.
 class Declined : public std::runtime_error {
