@@ -1,11 +1,14 @@
 #include "check_runner.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -152,8 +155,13 @@ class CheckRun {
 
   bool Resolve();
   void Execute();
-  bool Start(VmSession& vm);
+  bool Start(VmSession& vm, const std::string& restore_from = "");
   bool Boot(VmSession& victim, VmSession* witness);
+  // Snapshot mode.
+  bool Restore(VmSession& victim, VmSession* witness);
+  std::string SnapshotPath() const;
+  bool PrepareSnapshot(const std::string& path);
+  bool StartAndAwaitReady(VmSession& vm, EventQueue& events);
   bool Fire(FaultContext& ctx);
   void Observe(VmSession& victim, VmSession* witness);
   void OnWitnessEvent(const VmEvent& e);
@@ -268,7 +276,7 @@ void CheckRun::Execute() {
   Finish(d.verdict, d.message);
 }
 
-bool CheckRun::Start(VmSession& vm) {
+bool CheckRun::Start(VmSession& vm, const std::string& restore_from) {
   const std::string& role = vm.role();
   bool is_victim = role == "victim";
   Progress("booting the " + role);
@@ -287,6 +295,7 @@ bool CheckRun::Start(VmSession& vm) {
   guest.vcpus = 1;
   guest.role = role.c_str();
   guest.options = spec_.vmm_options.c_str();
+  guest.restore_from = restore_from.c_str();
   if (is_victim) r_.properties["guest_cmdline"] = cmdline;
 
   std::string error;
@@ -309,6 +318,8 @@ bool CheckRun::Start(VmSession& vm) {
 }
 
 bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
+  r_.properties["mode"] = spec_.mode;
+  if (spec_.mode == "snapshot") return Restore(victim, witness);
   // Both VMs boot at once; the check waits for every READY.
   boot_start_ = Clock::now();
   if ((witness && !Start(*witness)) || !Start(victim)) return false;
@@ -347,6 +358,103 @@ bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
       default:
         break;
     }
+  }
+  return true;
+}
+
+std::string CheckRun::SnapshotPath() const {
+  // One state per guest image, VMM build, options and guest settings.
+  std::string key = env_.image.properties.count("guest_image_sha256")
+                        ? env_.image.properties.at("guest_image_sha256")
+                        : env_.image.kernel.string();
+  key += "|" + vmm_->name() + "|" + vmm_->descriptor->version + "|" + spec_.vmm_options + "|" +
+         std::to_string(spec_.memory_mib) + "|" + spec_.kernel_args;
+  char name[32];
+  snprintf(name, sizeof name, "%016zx.vmstate", std::hash<std::string>{}(key));
+  fs::path dir;
+  if (const char* env = std::getenv("EZONE_CACHE_DIR")) {
+    dir = env;
+  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME")) {
+    dir = fs::path(xdg) / "ezone";
+  } else {
+    dir = fs::path(std::getenv("HOME") ? std::getenv("HOME") : "/tmp") / ".cache" / "ezone";
+  }
+  return (dir / "snapshots" / name).string();
+}
+
+// Boots a template VM to READY and saves it, unless a saved state exists.
+// A lock makes parallel checks (ctest -j) prepare it once between them.
+bool CheckRun::PrepareSnapshot(const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  int lock = open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+    if (lock >= 0) close(lock);
+    Finish(Verdict::kError, "cannot lock the snapshot " + path + ": " + std::strerror(errno));
+    return false;
+  }
+  bool ok = true;
+  if (!fs::exists(path, ec)) {
+    Progress("preparing the snapshot (boot to READY once, then save)");
+    auto start = Clock::now();
+    EventQueue template_events;
+    VmSession vm(*vmm_, "template", MakeNonce(), ConsoleLogPath(env_.report_dir, spec_, "template"),
+                 &template_events);
+    ok = StartAndAwaitReady(vm, template_events);
+    if (ok) {
+      std::string error;
+      if (vm.SaveSnapshot(path, &error) != EZONE_OK) {
+        Finish(Verdict::kError, "saving the snapshot failed: " + error);
+        ok = false;
+      }
+    }
+    vm.Destroy();
+    r_.properties["snapshot_prepared_ms"] = Fmt("%.0f", MsSince(start));
+  }
+  close(lock);
+  return ok;
+}
+
+bool CheckRun::StartAndAwaitReady(VmSession& vm, EventQueue& events) {
+  if (!Start(vm)) return false;
+  auto deadline = Clock::now() + spec_.boot_timeout;
+  for (;;) {
+    std::optional<VmEvent> e = events.Wait(deadline);
+    if (!e) {
+      Finish(Verdict::kError, "the " + vm.role() + " guest did not reach READY in " +
+                                  Fmt("%.0f s", spec_.boot_timeout.count() / 1000.0));
+      return false;
+    }
+    if (e->kind == VmEvent::Kind::kReady) return true;
+    if (e->kind == VmEvent::Kind::kVmmExited || e->kind == VmEvent::Kind::kGuestPanicked ||
+        (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls))) {
+      Finish(Verdict::kError, "the " + vm.role() + " failed while booting: " + e->text);
+      return false;
+    }
+  }
+}
+
+bool CheckRun::Restore(VmSession& victim, VmSession* witness) {
+  if (!(vmm_->descriptor->capabilities & EZONE_CAP_SNAPSHOT)) {
+    Finish(Verdict::kSkipped, spec_.vmm + " cannot save and restore VMs (snapshot mode)");
+    return false;
+  }
+  std::string path = SnapshotPath();
+  r_.properties["snapshot"] = path;
+  if (!PrepareSnapshot(path)) return false;
+  // Restored VMs were READY when saved; a fresh ping proves this one lives.
+  boot_start_ = Clock::now();
+  for (VmSession* vm : {witness, &victim}) {
+    if (vm == nullptr) continue;
+    if (!Start(*vm, path)) return false;
+    std::string pong;
+    if (!vm->AgentCommand("ping", spec_.boot_timeout, &pong)) {
+      Finish(Verdict::kError, "the restored " + vm->role() + " does not answer: " + pong);
+      return false;
+    }
+    vm->MarkAlive();
+    if (vm == &victim) r_.timing.ready = MsSince(boot_start_);
+    Progress(vm->role() + " restored and answering in " + Fmt("%.2f s", MsSince(boot_start_) / 1000));
   }
   return true;
 }

@@ -153,7 +153,7 @@ class Parser {
       CheckAttributes(node, {"name", "vmm", "vmm-label", "vmm-options", "fault",
                              "variant", "fault-options", "policy", "repeat",
                              "labels", "boot-timeout", "observe-timeout",
-                             "memory", "kernel-args", "witness", "settle"});
+                             "memory", "kernel-args", "witness", "settle", "mode"});
       CheckSpec spec;
       spec.suite = suite.name;
       spec.file = file_;
@@ -174,6 +174,10 @@ class Parser {
         Fail(node, "witness must be true or false, not '" + witness + "'");
       }
       spec.witness = witness == "true";
+      spec.mode = node.attribute("mode").as_string("boot");
+      if (spec.mode != "boot" && spec.mode != "snapshot") {
+        Fail(node, "mode must be boot or snapshot, not '" + spec.mode + "'");
+      }
       spec.policy = Policy(node, policy);
       spec.boot_timeout = Duration(node, "boot-timeout", boot);
       spec.observe_timeout = Duration(node, "observe-timeout", observe);

@@ -38,6 +38,9 @@ struct CheckSpec {
   uint32_t memory_mib = 256;
   std::string kernel_args;  // appended to the guest kernel command line
   bool witness = false;     // boot a witness VM beside the victim
+  // "boot" (default) or "snapshot": restore VMs from a state saved at READY
+  // (EZONE_CAP_SNAPSHOT), made once and cached.
+  std::string mode = "boot";
   std::filesystem::path file;
   int line = 0;
 

@@ -229,6 +229,22 @@ std::vector<Clock::time_point> VmSession::heartbeat_times() const {
   return beats_;
 }
 
+void VmSession::MarkAlive() {
+  std::lock_guard lock(mu_);
+  last_heartbeat_ = Clock::now();
+}
+
+ezone_status VmSession::SaveSnapshot(const std::string& path, std::string* error) {
+  if (vm_ == nullptr || ops_->save_snapshot == nullptr) {
+    *error = vmm_.name() + " cannot save snapshots";
+    return EZONE_DECLINED;
+  }
+  char msg[512] = {0};
+  ezone_status status = ops_->save_snapshot(vm_, path.c_str(), msg, sizeof msg);
+  *error = msg;
+  return status;
+}
+
 void VmSession::ResetGaps() {
   std::lock_guard lock(mu_);
   max_gap_ = {};

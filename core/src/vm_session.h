@@ -106,6 +106,10 @@ class VmSession {
   // The longest silence between two heartbeats since ResetGaps().
   std::chrono::milliseconds max_heartbeat_gap() const;
   void ResetGaps();
+  // The guest is known alive now (a restored VM sends no READY).
+  void MarkAlive();
+  // EZONE_CAP_SNAPSHOT: save this VM's state to `path`.
+  ezone_status SaveSnapshot(const std::string& path, std::string* error);
   // Guest-physical memory through the VMM (EZONE_CAP_GUEST_MEMORY).
   ezone_status GuestMemory(bool write, uint64_t phys, void* buffer, size_t size,
                            std::string* error);

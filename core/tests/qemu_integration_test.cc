@@ -223,6 +223,30 @@ TEST(QemuIntegrationTest, ConsoleFloodOfRandomBytesKeepsJUnitValidAndMemoryBound
   std::cout << "runner max RSS during the flood: " << max_rss << " kB\n";
 }
 
+TEST(QemuIntegrationTest, SnapshotModeRestoresAFreshGuestForEveryCheck) {
+  fs::path dir = WorkDir("snapshot");
+  fs::path cache = dir / "cache";
+  CommandResult r = testing_support::RunCommand(
+      "EZONE_CACHE_DIR=" + cache.string() + " " + EZONE_EXE + " run " + EZONE_TEST_SUITES_DIR +
+      "/snapshot.xml --report-dir " + dir.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file((dir / "junit.xml").c_str()));
+  int prepared = 0;
+  for (int i = 1; i <= 3; ++i) {
+    pugi::xml_node tc = FindCase(doc, "qemu_kerncrash_divzero_" + std::to_string(i));
+    ASSERT_TRUE(tc);
+    EXPECT_FALSE(tc.child("failure") || tc.child("error") || tc.child("skipped"));
+    std::string out = tc.child_value("system-out");
+    EXPECT_NE(out.find("mode=snapshot"), std::string::npos);
+    // Each check saw its own crash: the fault is fresh, not carried over.
+    EXPECT_NE(out.find("divide error: 0000"), std::string::npos) << out;
+    prepared += out.find("snapshot_prepared_ms=") != std::string::npos;
+  }
+  EXPECT_EQ(prepared, 1) << "the saved state is made once and reused";
+  fs::remove_all(cache);
+}
+
 // The runner is SIGKILLed while the second check is in `phase`; the report
 // rebuilt from the journal keeps the first verdict and names the second as
 // interrupted.

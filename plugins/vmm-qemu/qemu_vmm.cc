@@ -24,6 +24,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -66,6 +68,12 @@ std::string QueryVersionUncached(const std::string& binary) {
   std::string v = line;
   while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
   return v;
+}
+
+std::string ShellQuote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
 }
 
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
@@ -141,6 +149,10 @@ class QemuVm : public ezone::sdk::Vm {
         // ends the process through -no-reboot.
         "-device", "pvpanic", "-action", "panic=none", "-no-reboot"};
     args.insert(args.end(), memory_args.begin(), memory_args.end());
+    if (!spec.restore_from.empty()) {
+      // Snapshot mode: load the state saved at READY instead of booting.
+      args.insert(args.end(), {"-incoming", "exec:cat " + ShellQuote(spec.restore_from)});
+    }
     if (o.Has("disk")) {
       std::string mib = o.Get("disk");
       if (mib.empty() || mib.find_first_not_of("0123456789") != std::string::npos) {
@@ -191,6 +203,7 @@ class QemuVm : public ezone::sdk::Vm {
     wake_write_ = wake[1];
     pidfd_ = PidfdOpen(pid_);
     reader_ = std::thread([this] { ReadLoop(); });
+    if (!spec.restore_from.empty()) AwaitRestored();
   }
 
   ~QemuVm() override {
@@ -218,6 +231,44 @@ class QemuVm : public ezone::sdk::Vm {
 
   int64_t Pid() const override { return pid_; }
   std::string Version() const override { return version_; }
+
+  // A restoring VM accepts serial input before its device state is loaded,
+  // and the load then drops it: nothing may be sent until it runs.
+  void AwaitRestored() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (;;) {
+      nlohmann::json status = Qmp({{"execute", "query-status"}});
+      if (status.value("running", false)) return;
+      if (exited_.load() || std::chrono::steady_clock::now() > deadline) {
+        throw std::runtime_error("the VM state did not load: " + status.dump());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  // Saves the whole VM (a live migration to a file: the guest keeps running
+  // until the copy converges, so QEMU restores it running).
+  void SaveSnapshot(const std::string& path) override {
+    std::string partial = path + ".partial";
+    Qmp({{"execute", "migrate"},
+         {"arguments", {{"uri", "exec:cat > " + ShellQuote(partial)}}}});
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    for (;;) {
+      nlohmann::json info = Qmp({{"execute", "query-migrate"}});
+      std::string status = info.value("status", "");
+      if (status == "completed") break;
+      if (status == "failed" || status == "cancelled" ||
+          std::chrono::steady_clock::now() > deadline) {
+        unlink(partial.c_str());
+        throw std::runtime_error("saving the VM state failed: " + info.dump());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (rename(partial.c_str(), path.c_str()) != 0) {
+      unlink(partial.c_str());
+      throw std::runtime_error(Errno("rename " + partial));
+    }
+  }
 
   void GuestMemory(bool write, uint64_t guest_phys, void* buffer, size_t size) override {
     if (ram_.bytes == nullptr) {
@@ -301,8 +352,15 @@ class QemuVm : public ezone::sdk::Vm {
       nlohmann::json msg = nlohmann::json::parse(line, nullptr, false);
       if (msg.is_discarded()) continue;
       if (msg.contains("QMP")) {
-        static const char kCaps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+        static const char kCaps[] = "{\"execute\":\"qmp_capabilities\",\"id\":0}\n";
         (void)!send(qmp_fd_, kCaps, sizeof kCaps - 1, MSG_NOSIGNAL);
+        continue;
+      }
+      if (msg.contains("id") && msg["id"].is_number_integer() &&
+          (msg.contains("return") || msg.contains("error"))) {
+        std::lock_guard lock(qmp_mu_);
+        qmp_replies_[msg["id"].get<int>()] = msg;
+        qmp_cv_.notify_all();
         continue;
       }
       if (!msg.contains("event")) continue;
@@ -317,7 +375,34 @@ class QemuVm : public ezone::sdk::Vm {
     if (buffer.size() > (1 << 20)) buffer.clear();  // a runaway line: drop it
   }
 
+  // Sends one QMP command and waits for its answer (the reader thread files
+  // answers by id); throws on an error answer or after 10 s.
+  nlohmann::json Qmp(nlohmann::json command) {
+    std::unique_lock lock(qmp_mu_);
+    // id 0 answers qmp_capabilities: commands may go once it is in.
+    if (!qmp_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return qmp_replies_.count(0); })) {
+      throw std::runtime_error("QMP did not become ready");
+    }
+    int id = ++qmp_next_id_;
+    command["id"] = id;
+    std::string line = command.dump() + "\n";
+    if (send(qmp_fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+      throw std::runtime_error(Errno("QMP send"));
+    }
+    if (!qmp_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return qmp_replies_.count(id); })) {
+      throw std::runtime_error("no QMP answer to " + command.dump());
+    }
+    nlohmann::json reply = qmp_replies_[id];
+    qmp_replies_.erase(id);
+    if (reply.contains("error")) throw std::runtime_error("QMP: " + reply["error"].dump());
+    return reply["return"];
+  }
+
   VmSink sink_;
+  std::mutex qmp_mu_;  // guards the QMP answers below
+  std::condition_variable qmp_cv_;
+  std::map<int, nlohmann::json> qmp_replies_;
+  int qmp_next_id_ = 0;
   std::string binary_, accel_, version_;
   pid_t pid_ = -1;
   int console_fd_ = -1, control_fd_ = -1, qmp_fd_ = -1, err_fd_ = -1;
@@ -350,4 +435,4 @@ class QemuVmm {
 EZONE_VMM_PLUGIN(QemuVmm, "qemu", "0.1.0",
                  "QEMU as a user-space process (TCG by default), QMP events",
                  EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS |
-                     EZONE_CAP_GUEST_MEMORY)
+                     EZONE_CAP_GUEST_MEMORY | EZONE_CAP_SNAPSHOT)

@@ -101,6 +101,9 @@ typedef struct ezone_guest_spec {
   uint32_t vcpus;
   const char *role;    /* "victim" or "witness"                            */
   const char *options; /* "key=value;key=value" from the suite, may be ""  */
+  /* EZONE_CAP_SNAPSHOT: restore this saved state (from save_snapshot with
+   * the same spec) instead of booting; NULL or "" to boot. */
+  const char *restore_from;
 } ezone_guest_spec;
 
 typedef struct ezone_vmm_ops {
@@ -125,6 +128,10 @@ typedef struct ezone_vmm_ops {
   ezone_status (*guest_memory)(void *vm, int write, uint64_t guest_phys,
                                void *buffer, size_t size, char *msg,
                                size_t msg_size);
+  /* EZONE_CAP_SNAPSHOT: save the running VM's whole state to `path`, for
+   * create() with restore_from. The VM need not run afterwards. */
+  ezone_status (*save_snapshot)(void *vm, const char *path, char *msg,
+                                size_t msg_size);
 } ezone_vmm_ops;
 
 /* What a fault plugin may do to its target. Owned by the core. */

@@ -111,6 +111,7 @@ struct GuestSpec {
   uint32_t vcpus = 1;
   std::string role;
   Options options;
+  std::string restore_from;  // EZONE_CAP_SNAPSHOT: restore instead of boot
 };
 
 // Where a VM reports to the core. Cheap to copy; valid until the Vm is
@@ -144,6 +145,11 @@ class Vm {
   virtual void GuestMemory(bool write, uint64_t guest_phys, void* buffer, size_t size) {
     (void)write, (void)guest_phys, (void)buffer, (void)size;
     throw Declined("this VMM has no guest memory access");
+  }
+  // EZONE_CAP_SNAPSHOT: save the whole VM state to `path`.
+  virtual void SaveSnapshot(const std::string& path) {
+    (void)path;
+    throw Declined("this VMM cannot save snapshots");
   }
 };
 
@@ -237,6 +243,7 @@ struct VmmAdapter {
       s.vcpus = spec->vcpus;
       s.role = spec->role ? spec->role : "victim";
       s.options = Options(spec->options ? spec->options : "");
+      s.restore_from = spec->restore_from ? spec->restore_from : "";
       std::unique_ptr<Vm> created = T::Create(s, VmSink(*sink));
       *vm = created.release();
     });
@@ -267,6 +274,9 @@ struct VmmAdapter {
       static_cast<Vm*>(vm)->GuestMemory(write != 0, phys, buffer, n);
     });
   }
+  static ezone_status SaveSnapshot(void* vm, const char* path, char* msg, size_t size) {
+    return Guard(msg, size, [&] { static_cast<Vm*>(vm)->SaveSnapshot(path ? path : ""); });
+  }
   static void Destroy(void* vm) noexcept {
     try {
       delete static_cast<Vm*>(vm);
@@ -276,7 +286,8 @@ struct VmmAdapter {
   }
   static constexpr ezone_vmm_ops kOps = {sizeof(ezone_vmm_ops), &Probe,
                                          &Create, &SendControl, &Pid,
-                                         &Version, &Destroy, &GuestMemory};
+                                         &Version, &Destroy, &GuestMemory,
+                                         &SaveSnapshot};
 };
 
 template <typename T>
