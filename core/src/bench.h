@@ -32,6 +32,8 @@ int RunBench(const BenchOptions& options);
 // Targets from issue 8, printed as met / not met.
 inline constexpr double kTargetWholeCheckRatio = 1.10;
 inline constexpr double kTargetDetectionMs = 50;
+// A snapshot-mode check against a bare boot to the same crash.
+inline constexpr double kTargetSnapshotRatio = 0.30;
 
 }  // namespace ezone
 
