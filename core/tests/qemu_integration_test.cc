@@ -23,6 +23,12 @@ namespace fs = std::filesystem;
 using testing_support::CommandResult;
 using testing_support::NonceIn;
 using testing_support::ProcessesWith;
+using testing_support::ReadUntil;
+using testing_support::Runner;
+
+Runner StartEzone(const std::vector<std::string>& args) {
+  return testing_support::StartEzone(EZONE_EXE, args);
+}
 
 CommandResult RunEzone(const std::string& args) {
   return testing_support::RunEzone(EZONE_EXE, args);
@@ -104,35 +110,19 @@ TEST(QemuIntegrationTest, PaperCheckOnQemuPassesAndLeavesNothingBehind) {
 
 TEST(QemuIntegrationTest, KilledRunnerLeavesNoVmmBehind) {
   fs::path dir = WorkDir("killed");
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t runner = fork();
-  if (runner == 0) {
-    dup2(out[1], 2);
-    dup2(out[1], 1);
-    close(out[0]);
-    execl(EZONE_EXE, EZONE_EXE, "run", (std::string(EZONE_SUITES_DIR) + "/selftest.xml").c_str(),
-          "--check", "FaultThatNeverFiresIsAnError/qemu_kerncrash_divzero_1", "--report-dir",
-          dir.c_str(), nullptr);
-    _exit(127);
-  }
-  close(out[1]);
+  Runner r = StartEzone({std::string(EZONE_SUITES_DIR) + "/selftest.xml", "--check",
+                         "FaultThatNeverFiresIsAnError/qemu_kerncrash_divzero_1", "--report-dir",
+                         dir.string()});
   // Read progress until the VMM is up and the check is observing.
   std::string text;
-  int vmm_pid = -1;
-  char buf[1024];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof buf)) > 0) {
-    text.append(buf, static_cast<size_t>(n));
-    size_t at = text.find("vmm pid ");
-    if (at != std::string::npos && vmm_pid < 0) vmm_pid = std::atoi(text.c_str() + at + 8);
-    if (text.find(": observing") != std::string::npos) break;
-  }
+  ReadUntil(r, ": observing", &text);
+  int vmm_pid = testing_support::VmmPidIn(text);
+  pid_t runner = r.pid;
   ASSERT_GT(vmm_pid, 0) << text;
   ASSERT_EQ(kill(vmm_pid, 0), 0) << "the VMM should be running now";
   kill(runner, SIGKILL);
   waitpid(runner, nullptr, 0);
-  close(out[0]);
+  close(r.out);
   // PR_SET_PDEATHSIG takes the VMM down with the runner; give it a moment.
   bool gone = false;
   for (int i = 0; i < 50 && !gone; ++i) {
@@ -142,43 +132,6 @@ TEST(QemuIntegrationTest, KilledRunnerLeavesNoVmmBehind) {
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(gone) << "qemu pid " << vmm_pid << " survived its killed runner";
-}
-
-// Starts `ezone run <args>` with its output on a pipe.
-struct Runner {
-  pid_t pid = -1;
-  int out = -1;
-};
-
-Runner StartEzone(const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    std::vector<std::string> argv_storage = {EZONE_EXE, "run"};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(EZONE_EXE, argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  return {pid, fds[0]};
-}
-
-// Reads the runner's output until `needle` appears; false at EOF.
-bool ReadUntil(const Runner& r, const std::string& needle, std::string* text) {
-  char buf[4096];
-  ssize_t n;
-  while (text->find(needle) == std::string::npos) {
-    if ((n = read(r.out, buf, sizeof buf)) <= 0) return false;
-    text->append(buf, static_cast<size_t>(n));
-  }
-  return true;
 }
 
 long RssKb(pid_t pid) {

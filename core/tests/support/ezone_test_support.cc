@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace ezone::testing_support {
@@ -57,6 +58,41 @@ std::string SchemaErrors(const std::string& xmllint, const std::string& xsd,
                          const fs::path& junit) {
   CommandResult r = RunCommand(xmllint + " --noout --schema " + xsd + " " + junit.string());
   return r.exit_code == 0 ? "" : r.output;
+}
+
+Runner StartEzone(const std::string& exe, const std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    std::vector<std::string> storage = {exe, "run"};
+    storage.insert(storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(exe.c_str(), argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  return {pid, fds[0]};
+}
+
+bool ReadUntil(const Runner& runner, const std::string& needle, std::string* text) {
+  char buf[4096];
+  while (text->find(needle) == std::string::npos) {
+    ssize_t n = read(runner.out, buf, sizeof buf);
+    if (n <= 0) return false;
+    text->append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+int VmmPidIn(const std::string& text) {
+  size_t at = text.find("vmm pid ");
+  return at == std::string::npos ? -1 : std::atoi(text.c_str() + at + 8);
 }
 
 }  // namespace ezone::testing_support

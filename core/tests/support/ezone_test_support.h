@@ -33,6 +33,19 @@ std::vector<int> ProcessesWith(const std::string& needle);
 std::string SchemaErrors(const std::string& xmllint, const std::string& xsd,
                          const std::filesystem::path& junit);
 
+// A running `<exe> run <args>` with its stdout and stderr on a pipe.
+struct Runner {
+  int pid = -1;
+  int out = -1;  // read end; close it when done
+};
+Runner StartEzone(const std::string& exe, const std::vector<std::string>& args);
+
+// Reads the runner's output into *text until `needle` appears; false at EOF.
+bool ReadUntil(const Runner& runner, const std::string& needle, std::string* text);
+
+// The VMM pid a runner's progress announced ("... vmm pid N"), or -1.
+int VmmPidIn(const std::string& text);
+
 }  // namespace ezone::testing_support
 
 #endif  // EZONE_TESTS_SUPPORT_EZONE_TEST_SUPPORT_H_

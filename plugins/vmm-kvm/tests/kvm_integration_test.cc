@@ -99,34 +99,18 @@ TEST(KvmIntegrationTest, KilledRunnerLeavesNoDomainBehind) {
          fault="kerncrash" variant="divzero" fault-options="delay_ms=600000"/>
 </suite>
 )";
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t runner = fork();
-  if (runner == 0) {
-    dup2(out[1], 2);
-    dup2(out[1], 1);
-    close(out[0]);
-    execl(EZONE_EXE, EZONE_EXE, "run", suite.c_str(), "--check",
-          "KilledRunner/kvm_libvirt_tcg_kerncrash_divzero_1", "--report-dir",
-          (dir / "report").c_str(), nullptr);
-    _exit(127);
-  }
-  close(out[1]);
+  testing_support::Runner r = testing_support::StartEzone(
+      EZONE_EXE, {suite, "--check", "KilledRunner/kvm_libvirt_tcg_kerncrash_divzero_1",
+                  "--report-dir", (dir / "report").string()});
   std::string text;
-  int vmm_pid = -1;
-  char buf[1024];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof buf)) > 0) {
-    text.append(buf, static_cast<size_t>(n));
-    size_t at = text.find("vmm pid ");
-    if (at != std::string::npos && vmm_pid < 0) vmm_pid = std::atoi(text.c_str() + at + 8);
-    if (Contains(text, ": observing")) break;
-  }
+  testing_support::ReadUntil(r, ": observing", &text);
+  int vmm_pid = testing_support::VmmPidIn(text);
+  pid_t runner = r.pid;
   std::string prefix = "ezone-" + std::to_string(runner) + "-";
   std::vector<std::string> running = testing::DomainsNamed(c.conn, prefix);
   kill(runner, SIGKILL);
   waitpid(runner, nullptr, 0);
-  close(out[0]);
+  close(r.out);
   ASSERT_EQ(running.size(), 1u) << "the check's domain should run now: " << text;
   EXPECT_GT(vmm_pid, 0) << text;
 
