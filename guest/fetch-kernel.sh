@@ -60,7 +60,7 @@ else
 		      "linux-headers-$use_abi-common=$ver"
 		      "linux-kbuild-$major=$ver")
 		log "downloading ${pkgs[*]} into $cache"
-		(cd "$cache" && apt-get download -q "${pkgs[@]}" 2>&1 | grep -v 'Download is performed unsandboxed' >&2) ||
+		(cd "$cache" && apt-get download -q "${pkgs[@]}" 2>&1 | { grep -v 'Download is performed unsandboxed' >&2 || true; }) ||
 			die "apt-get download failed for ${pkgs[*]}"
 		DEBS=()
 		for p in "${pkgs[@]}"; do
