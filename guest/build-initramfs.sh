@@ -5,14 +5,14 @@
 #
 # Environment (set by guest/CMakeLists.txt):
 #   OUT_DIR KERNEL_TREE KERNEL_RELEASE KERNEL_PACKAGE KERNEL_PACKAGE_VERSION
-#   KERNEL_PINNED AGENT FAULT BUSYBOX BUSYBOX_VERSION KMOD_DIR KMODS BOOT_MODULES
+#   KERNEL_PINNED AGENT FAULT WORKLOAD BUSYBOX BUSYBOX_VERSION KMOD_DIR KMODS BOOT_MODULES
 #   DISK_MODULES NET_MODULES
 set -euo pipefail
 log() { echo "ezone-guest: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 : "${OUT_DIR:?}" "${KERNEL_TREE:?}" "${KERNEL_RELEASE:?}" "${AGENT:?}" "${BUSYBOX:?}"
-: "${FAULT:?}" "${KMOD_DIR:?}" "${KMODS:?}" "${BOOT_MODULES:=pvpanic-mmio}"
+: "${FAULT:?}" "${WORKLOAD:?}" "${KMOD_DIR:?}" "${KMODS:?}" "${BOOT_MODULES:=pvpanic-mmio}"
 : "${DISK_MODULES:=}" "${NET_MODULES:=}"
 self=$(readlink -f "$0")
 # The build directory may be shared by several ninja runs at once: one at a
@@ -73,7 +73,7 @@ done
 inputs_sha=$( {
 	echo "release=$KERNEL_RELEASE pkg=$KERNEL_PACKAGE=$KERNEL_PACKAGE_VERSION pinned=$KERNEL_PINNED"
 	echo "busybox=$BUSYBOX_VERSION kmods=$KMODS boot=$BOOT_MODULES disk=$DISK_MODULES net=$NET_MODULES"
-	sha256sum "$self" "$vmlinuz_src" "$AGENT" "$FAULT" "$BUSYBOX" "${boot_kos[@]}" \
+	sha256sum "$self" "$vmlinuz_src" "$AGENT" "$FAULT" "$WORKLOAD" "$BUSYBOX" "${boot_kos[@]}" \
 		"${disk_kos[@]}" "${net_kos[@]}" "${kmod_files[@]}" | awk '{print $1}'
 } | sha256sum | cut -c1-64)
 
@@ -92,6 +92,7 @@ root="$work/root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc/ezone,lib/modules/ezone,root}
 install -m 0755 "$AGENT" "$root/init"
 install -m 0755 "$FAULT" "$root/bin/ezone-fault"
+install -m 0755 "$WORKLOAD" "$root/bin/ezone-workload"
 install -m 0755 "$BUSYBOX" "$root/bin/busybox"
 # Applet links (relative), from the busybox itself.
 while read -r applet; do
@@ -156,6 +157,8 @@ cat > "$OUT_DIR/guest-manifest.json.tmp" <<EOT
   "boot_modules": $(json_list "${modlist[@]}"),
   "on_demand_modules": {"disk": $(json_list $disk_list), "net": $(json_list $net_list)},
   "fault_program": "/bin/ezone-fault",
+  "workload_program": "/bin/ezone-workload",
+  "workload_sha256": "$(sha256sum "$WORKLOAD" | cut -c1-64)",
   "pvpanic": {"device": "pvpanic (ISA, ACPI QEMU0001)", "driver": "pvpanic-mmio", "available": $( [[ " ${modlist[*]} " == *" pvpanic-mmio "* ]] && echo true || echo false)},
   "control_channel": "/dev/ttyS1",
   "console": "/dev/ttyS0",

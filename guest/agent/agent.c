@@ -10,7 +10,11 @@
  *                   HB <seq> <ms since boot>          every hb_ms ms
  *                   OK <id> <text> / ERR <id> <text>  replies
  *   host -> guest   <id> ping | insmod <mod> [p=v ...] | run <prog> [args]
- *                   | poweroff
+ *                   | runout <prog> [args] | poweroff
+ *
+ * `runout` is `run` with the program's stdout kept: the reply carries the
+ * last line it printed (OK <id> exit=<code> <line>), e.g. a benchmark's
+ * result line.
  *
  * The agent is PID 1: it must never exit (the kernel would panic with
  * "Attempted to kill init", which the host would mistake for the fault it
@@ -48,10 +52,18 @@
 #define MAX_ARGS		32
 #define MAX_CHILDREN		16
 #define DEFAULT_HB_MS		100
+/* runout: the last stdout line kept for the reply (the reply line must stay
+ * under the host's MAX_LINE). */
+#define MAX_OUT_LINE		400
 
 struct child {
 	pid_t pid;
 	unsigned long id;
+	int runout;			/* its stdout is kept for the reply */
+	int out_fd;			/* runout: read end of its stdout, else -1 */
+	size_t out_len;			/* bytes in out_cur */
+	char out_cur[MAX_OUT_LINE + 1];	/* the line being written */
+	char out_last[MAX_OUT_LINE + 1];	/* the last complete line */
 };
 
 static int ctl_fd = -1;
@@ -331,15 +343,47 @@ static void cmd_insmod(unsigned long id, char *rest)
 		send_line("OK %lu loaded", id);
 }
 
-static void cmd_run(unsigned long id, char *rest)
+/* Reads what a runout child wrote so far; keeps its last complete line. */
+static void drain_output(struct child *c)
+{
+	char buf[512];
+	ssize_t r, i;
+
+	if (c->out_fd < 0)
+		return;
+	while ((r = read(c->out_fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < r; i++) {
+			char ch = buf[i];
+
+			if (ch == '\n') {
+				if (c->out_len) {
+					memcpy(c->out_last, c->out_cur, c->out_len);
+					c->out_last[c->out_len] = '\0';
+				}
+				c->out_len = 0;
+			} else if (c->out_len < MAX_OUT_LINE) {
+				/* The reply is a protocol line: printable only. */
+				c->out_cur[c->out_len++] =
+					isprint((unsigned char)ch) ? ch : '?';
+			}
+		}
+	}
+	if (r == 0) {		/* EOF: every writer closed it */
+		close(c->out_fd);
+		c->out_fd = -1;
+	}
+}
+
+static void cmd_run(unsigned long id, char *rest, int keep_output)
 {
 	char *argv[MAX_ARGS];
-	int argc, slot, fd;
+	int argc, slot, fd, out[2] = { -1, -1 };
 	pid_t pid;
 
 	argc = split_args(rest, argv, MAX_ARGS);
 	if (argc < 1) {
-		send_line("ERR %lu usage: run <program> [args...]", id);
+		send_line("ERR %lu usage: %s <program> [args...]", id,
+			  keep_output ? "runout" : "run");
 		return;
 	}
 	for (slot = 0; slot < MAX_CHILDREN; slot++)
@@ -349,9 +393,17 @@ static void cmd_run(unsigned long id, char *rest)
 		send_line("ERR %lu too many running commands", id);
 		return;
 	}
+	if (keep_output && pipe2(out, O_CLOEXEC)) {
+		send_line("ERR %lu %s", id, strerror(errno));
+		return;
+	}
 	pid = fork();
 	if (pid < 0) {
 		send_line("ERR %lu %s", id, strerror(errno));
+		if (keep_output) {
+			close(out[0]);
+			close(out[1]);
+		}
 		return;
 	}
 	if (pid == 0) {
@@ -364,7 +416,7 @@ static void cmd_run(unsigned long id, char *rest)
 		fd = open("/dev/null", O_RDWR);
 		if (fd >= 0) {
 			dup2(fd, 0);
-			dup2(fd, 1);
+			dup2(keep_output ? out[1] : fd, 1);
 			dup2(fd, 2);
 			if (fd > 2)
 				close(fd);
@@ -374,6 +426,15 @@ static void cmd_run(unsigned long id, char *rest)
 	}
 	children[slot].pid = pid;
 	children[slot].id = id;
+	children[slot].runout = keep_output;
+	children[slot].out_fd = -1;
+	children[slot].out_len = 0;
+	children[slot].out_last[0] = '\0';
+	if (keep_output) {
+		close(out[1]);
+		fcntl(out[0], F_SETFL, O_NONBLOCK);
+		children[slot].out_fd = out[0];
+	}
 }
 
 static void reap_children(void)
@@ -383,15 +444,31 @@ static void reap_children(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < MAX_CHILDREN; i++) {
-			if (children[i].pid != pid)
+			struct child *c = &children[i];
+			const char *sep = "";
+
+			if (c->pid != pid)
 				continue;
+			if (c->runout) {
+				/* A last line without its newline counts too. */
+				drain_output(c);
+				if (c->out_len) {
+					memcpy(c->out_last, c->out_cur, c->out_len);
+					c->out_last[c->out_len] = '\0';
+				}
+				if (c->out_fd >= 0)
+					close(c->out_fd);
+				c->out_fd = -1;
+				sep = c->out_last[0] ? " " : "";
+			}
 			if (WIFEXITED(status))
-				send_line("OK %lu exit=%d", children[i].id,
-					  WEXITSTATUS(status));
+				send_line("OK %lu exit=%d%s%s", c->id,
+					  WEXITSTATUS(status), sep, c->out_last);
 			else if (WIFSIGNALED(status))
-				send_line("ERR %lu signal=%d", children[i].id,
-					  WTERMSIG(status));
-			children[i].pid = 0;
+				send_line("ERR %lu signal=%d%s%s", c->id,
+					  WTERMSIG(status), sep, c->out_last);
+			c->pid = 0;
+			c->out_last[0] = '\0';
 			break;
 		}
 		/* Orphans re-parented to PID 1 are simply reaped. */
@@ -447,7 +524,9 @@ static void handle_line(char *line)
 	else if (cmdlen == 6 && !strncmp(cmd, "insmod", 6))
 		cmd_insmod(id, rest);
 	else if (cmdlen == 3 && !strncmp(cmd, "run", 3))
-		cmd_run(id, rest);
+		cmd_run(id, rest, 0);
+	else if (cmdlen == 6 && !strncmp(cmd, "runout", 6))
+		cmd_run(id, rest, 1);
 	else if (cmdlen == 8 && !strncmp(cmd, "poweroff", 8) && *rest == '\0')
 		cmd_poweroff(id);
 	else
@@ -493,11 +572,12 @@ static void feed(const char *data, size_t n)
 int main(void)
 {
 	struct utsname uts;
-	struct pollfd pfd[2];
+	struct pollfd pfd[2 + MAX_CHILDREN];
+	int slot_of[2 + MAX_CHILDREN];
 	uint64_t start, next_hb;
 	unsigned long seq = 0;
 	sigset_t mask;
-	int sfd;
+	int sfd, nfds, i;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (getpid() == 1) {
@@ -541,10 +621,21 @@ int main(void)
 		pfd[0].fd = ctl_fd;
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
-		pfd[1].fd = sfd;
+		pfd[1].fd = sfd;	/* poll skips it when negative */
 		pfd[1].events = POLLIN;
 		pfd[1].revents = 0;
-		n = poll(pfd, sfd >= 0 ? 2 : 1, sfd >= 0 ? timeout :
+		nfds = 2;
+		/* runout children: their stdout is drained as it comes, so a
+		 * chatty program never blocks on a full pipe. */
+		for (i = 0; i < MAX_CHILDREN; i++) {
+			if (children[i].pid == 0 || children[i].out_fd < 0)
+				continue;
+			pfd[nfds].fd = children[i].out_fd;
+			pfd[nfds].events = POLLIN;
+			pfd[nfds].revents = 0;
+			slot_of[nfds++] = i;
+		}
+		n = poll(pfd, nfds, sfd >= 0 ? timeout :
 			 (timeout < 20 ? timeout : 20));
 		if (n < 0 && errno != EINTR) {
 			usleep(1000);
@@ -556,6 +647,9 @@ int main(void)
 			while (read(sfd, &si, sizeof(si)) > 0)
 				;
 		}
+		for (i = 2; n > 0 && i < nfds; i++)
+			if (pfd[i].revents)
+				drain_output(&children[slot_of[i]]);
 		reap_children();
 		if (pfd[0].revents & POLLIN) {
 			char buf[256];
