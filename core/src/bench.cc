@@ -17,12 +17,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +35,7 @@
 #include "console_classifier.h"
 #include "plugin_registry.h"
 #include "suite.h"
+#include "vm_session.h"
 
 namespace ezone {
 namespace {
@@ -798,6 +801,512 @@ int RunBench(const BenchOptions& opt) {
     std::cout << "JSON: " << fs::absolute(opt.json).string() << "\n";
   }
   return all_ok ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------
+// ezone bench --workload: the performance side of the continuum.
+
+std::map<std::string, double> ParseWorkloadResult(std::string_view text, std::string* error) {
+  std::map<std::string, double> out;
+  constexpr std::string_view kHead = "ezone-workload v=1";
+  size_t at = text.find(kHead);
+  if (at == std::string_view::npos) {
+    *error = "no result line (\"ezone-workload v=1 ...\") in: " + std::string(text.substr(0, 300));
+    return out;
+  }
+  std::string_view rest = text.substr(at + kHead.size());
+  rest = rest.substr(0, rest.find('\n'));
+  size_t pos = 0;
+  while (pos < rest.size()) {
+    size_t end = rest.find(' ', pos);
+    if (end == std::string_view::npos) end = rest.size();
+    std::string item(rest.substr(pos, end - pos));
+    pos = end + 1;
+    size_t eq = item.find('=');
+    if (item.empty() || eq == std::string::npos) continue;
+    std::string value = item.substr(eq + 1);
+    char* stop = nullptr;
+    double v = std::strtod(value.c_str(), &stop);
+    if (stop != value.c_str() && *stop == '\0' && std::isfinite(v)) out[item.substr(0, eq)] = v;
+  }
+  for (const WorkloadMetric& m : kWorkloadMetrics) {
+    auto it = out.find(m.key);
+    if (it == out.end() || !(it->second > 0)) {
+      *error = std::string("the result line has no positive ") + m.key + ": " +
+               std::string(text.substr(at, 300));
+      out.clear();
+      return out;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// One VMM the workload runs on: the distinct VMM labels of the suite.
+struct WorkloadTarget {
+  std::string label, vmm, options, kernel_args;
+  uint32_t memory_mib = 256;
+  milliseconds boot_timeout{30000};
+};
+
+// What one side (native or a VMM) gave.
+struct WorkloadSide {
+  std::string label, vmm, options;
+  std::string status = "error";  // "ran", "skipped", "error"
+  std::string reason;            // skipped / error: why
+  std::string version;           // the VMM's, as the check records show it
+  double ready_ms = NAN;         // VMM start -> READY
+  std::vector<std::map<std::string, double>> runs;
+  std::vector<std::string> lines;     // the raw result lines
+  std::vector<double> round_trip_ms;  // host side: command sent -> reply
+  std::map<std::string, double> median;
+};
+
+void TakeMedians(WorkloadSide& side) {
+  for (const WorkloadMetric& m : kWorkloadMetrics) {
+    std::vector<double> v;
+    for (const auto& run : side.runs) v.push_back(run.at(m.key));
+    side.median[m.key] = Median(v);
+  }
+  for (const char* extra : {"wall_ms"}) {
+    std::vector<double> v;
+    for (const auto& run : side.runs) {
+      if (run.count(extra)) v.push_back(run.at(extra));
+    }
+    if (!v.empty()) side.median[extra] = Median(v);
+  }
+}
+
+std::vector<std::string> WorkloadArgs(const BenchOptions& opt) {
+  return {"-t", std::to_string(opt.workload_ms), "-m", std::to_string(opt.workload_buf_mib)};
+}
+
+// Runs the workload binary on this host; its stdout (and stderr) to `out`.
+std::string RunNativeOnce(const std::string& program, const std::vector<std::string>& args,
+                          std::string* out) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
+  std::vector<std::string> all = {program};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return std::string("fork: ") + std::strerror(errno);
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(120);
+  char buf[4096];
+  std::string error;
+  for (;;) {
+    int wait_ms = static_cast<int>(std::max(0.0, MsBetween(Clock::now(), deadline)));
+    pollfd p = {fds[0], POLLIN, 0};
+    int n = poll(&p, 1, wait_ms);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = "the workload did not end within 120 s";
+      kill(pid, SIGKILL);
+      break;
+    }
+    ssize_t got = read(fds[0], buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    if (out->size() < 65536) out->append(buf, static_cast<size_t>(got));
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (error.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    error = WIFEXITED(status) ? program + " exited " + std::to_string(WEXITSTATUS(status))
+                              : program + " died by signal " + std::to_string(WTERMSIG(status));
+  }
+  return error;
+}
+
+WorkloadSide RunNative(const BenchOptions& opt, const std::string& program) {
+  WorkloadSide side;
+  side.label = "native";
+  for (int i = 0; i < opt.workload_runs; ++i) {
+    std::string out;
+    auto t0 = Clock::now();
+    std::string error = RunNativeOnce(program, WorkloadArgs(opt), &out);
+    double ms = MsBetween(t0, Clock::now());
+    std::map<std::string, double> figures;
+    if (error.empty()) figures = ParseWorkloadResult(out, &error);
+    if (!error.empty()) {
+      side.reason = error + (out.empty() ? "" : ": " + out.substr(0, 300));
+      return side;
+    }
+    side.runs.push_back(figures);
+    side.lines.push_back(out.substr(out.find("ezone-workload v=1")));
+    while (!side.lines.back().empty() && side.lines.back().back() == '\n') side.lines.back().pop_back();
+    side.round_trip_ms.push_back(ms);
+  }
+  side.status = "ran";
+  TakeMedians(side);
+  return side;
+}
+
+std::string RandomNonce() {
+  std::random_device rd;
+  char text[17];
+  snprintf(text, sizeof text, "%08x%08x", rd(), rd());
+  return text;
+}
+
+// Boots the guest on one VMM through its plugin (VmSession: the check
+// runner's path), waits for READY, runs the workload through the agent
+// `runout`, tears the VM down.
+WorkloadSide RunOnVmm(const BenchOptions& opt, const WorkloadTarget& target,
+                      const PluginRegistry& registry, const GuestImage& image,
+                      const fs::path& work) {
+  WorkloadSide side;
+  side.label = target.label;
+  side.vmm = target.vmm;
+  side.options = target.options;
+  const Plugin* plugin = registry.FindVmm(target.vmm);
+  if (plugin == nullptr) {
+    side.status = "skipped";
+    side.reason = "no VMM plugin named '" + target.vmm + "' (found: " +
+                  registry.Names(EZONE_KIND_VMM) + ")";
+    return side;
+  }
+  char msg[1024] = {0};
+  ezone_status probe = plugin->descriptor->vmm->probe(target.options.c_str(), msg, sizeof msg);
+  if (probe != EZONE_OK) {
+    side.status = probe == EZONE_DECLINED ? "skipped" : "error";
+    side.reason = msg[0] ? msg : "the probe failed without a message";
+    return side;
+  }
+  EventQueue events;
+  std::string nonce = RandomNonce();
+  VmSession vm(*plugin, "victim", nonce, work / (target.label + ".console.log"), &events);
+  std::string cmdline = "console=ttyS0 ezone.nonce=" + nonce +
+                        " ezone.hb_ms=" + std::to_string(kHeartbeatPeriodMs) + " panic=-1";
+  if (!target.kernel_args.empty()) cmdline += " " + target.kernel_args;
+  std::string kernel = image.kernel.string(), initramfs = image.initramfs.string();
+  std::string role = "victim";
+  ezone_guest_spec guest{};
+  guest.struct_size = sizeof guest;
+  guest.kernel = kernel.c_str();
+  guest.initramfs = initramfs.c_str();
+  guest.cmdline = cmdline.c_str();
+  guest.memory_mib = target.memory_mib;
+  guest.vcpus = 1;
+  guest.role = role.c_str();
+  guest.options = target.options.c_str();
+  guest.restore_from = "";
+  auto boot_start = Clock::now();
+  std::string error;
+  ezone_status started = vm.Start(guest, &error);
+  if (started != EZONE_OK) {
+    side.status = started == EZONE_DECLINED ? "skipped" : "error";
+    side.reason = "could not start the VM: " + error;
+    return side;
+  }
+  side.version = vm.Version();
+  auto deadline = boot_start + target.boot_timeout;
+  bool ready = false;
+  while (!ready && error.empty()) {
+    std::optional<VmEvent> e = events.Wait(deadline);
+    if (!e) {
+      error = "no READY from the agent within " + Fmt("%.0f s", target.boot_timeout.count() / 1000.0);
+    } else if (e->kind == VmEvent::Kind::kReady) {
+      ready = true;
+      side.ready_ms = MsBetween(boot_start, e->at);
+    } else if (e->kind == VmEvent::Kind::kVmmExited || e->kind == VmEvent::Kind::kGuestPanicked ||
+               (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls))) {
+      error = "the guest did not boot: " + e->text;
+    }
+  }
+  std::string command = "runout ezone-workload";
+  for (const auto& a : WorkloadArgs(opt)) command += " " + a;
+  for (int i = 0; ready && error.empty() && i < opt.workload_runs; ++i) {
+    std::string reply;
+    auto t0 = Clock::now();
+    // A run takes ~4 tests x workload_ms plus warm-ups; TCG on a busy host
+    // stretches the warm-ups, not the timed part.
+    bool ok = vm.AgentCommand(command, milliseconds(30000 + 40 * opt.workload_ms), &reply);
+    double ms = MsBetween(t0, Clock::now());
+    std::map<std::string, double> figures;
+    if (!ok) {
+      error = "the agent answered: " + reply +
+              (reply.find("unknown command") != std::string::npos
+                   ? " (a guest image from before `runout`: rebuild it)"
+                   : "");
+      break;
+    }
+    figures = ParseWorkloadResult(reply, &error);
+    if (!error.empty()) break;
+    side.runs.push_back(figures);
+    side.lines.push_back(reply.substr(reply.find("ezone-workload v=1")));
+    side.round_trip_ms.push_back(ms);
+  }
+  vm.Destroy();
+  if (!error.empty()) {
+    side.reason = error;
+    return side;
+  }
+  side.status = "ran";
+  TakeMedians(side);
+  return side;
+}
+
+// Speed relative to native (1 = native, 0.1 = ten times slower) per metric.
+std::map<std::string, double> Relative(const WorkloadSide& side, const WorkloadSide& native) {
+  std::map<std::string, double> out;
+  for (const WorkloadMetric& m : kWorkloadMetrics) {
+    double v = side.median.count(m.key) ? side.median.at(m.key) : NAN;
+    double n = native.median.count(m.key) ? native.median.at(m.key) : NAN;
+    out[m.key] = m.higher_is_better ? v / n : n / v;
+  }
+  return out;
+}
+
+// The geometric mean of the per-metric relative speeds: one number per VMM.
+double Score(const std::map<std::string, double>& relative) {
+  double log_sum = 0;
+  int n = 0;
+  for (const auto& [key, r] : relative) {
+    if (!(r > 0) || !std::isfinite(r)) return NAN;
+    log_sum += std::log(r);
+    ++n;
+  }
+  return n ? std::exp(log_sum / n) : NAN;
+}
+
+Json Round(double v, int digits) {
+  if (!std::isfinite(v)) return nullptr;
+  double f = std::pow(10.0, digits);
+  return std::round(v * f) / f;
+}
+
+std::string IsoNowUtc() {
+  std::time_t t = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return text;
+}
+
+}  // namespace
+
+int RunWorkloadBench(const BenchOptions& opt) {
+  if (opt.workload_runs < 1 || opt.workload_ms < 20 || opt.workload_ms > 10000 ||
+      opt.workload_buf_mib < 1 || opt.workload_buf_mib > 64) {
+    std::cerr << "ezone bench --workload: --workload-runs >= 1, --workload-ms 20..10000, "
+                 "--workload-buf-mib 1..64\n";
+    return 2;
+  }
+  std::string suite_file = opt.suite.empty() ? DefaultSuite() : opt.suite;
+  Suite suite = LoadSuite(suite_file);  // throws SuiteError
+  std::vector<WorkloadTarget> targets;
+  for (const CheckSpec& c : suite.checks) {
+    bool seen = std::any_of(targets.begin(), targets.end(),
+                            [&](const WorkloadTarget& t) { return t.label == c.vmm_label; });
+    if (seen) continue;
+    if (!opt.vmm_labels.empty() &&
+        std::find(opt.vmm_labels.begin(), opt.vmm_labels.end(), c.vmm_label) == opt.vmm_labels.end()) {
+      continue;
+    }
+    targets.push_back({c.vmm_label, c.vmm, c.vmm_options, c.kernel_args, c.memory_mib, c.boot_timeout});
+  }
+  for (const auto& wanted : opt.vmm_labels) {
+    if (std::none_of(targets.begin(), targets.end(),
+                     [&](const WorkloadTarget& t) { return t.label == wanted; })) {
+      std::cerr << "ezone bench --workload: no VMM labelled '" << wanted << "' in " << suite_file << "\n";
+      return 2;
+    }
+  }
+
+  GuestImage image = GuestImage::Locate(opt.guest_dir);
+  if (!image.missing.empty()) {
+    std::cerr << "ezone bench: " << image.missing << "\n";
+    return 1;
+  }
+  // The same static binary the image packs as /bin/ezone-workload.
+  std::string program = (image.kernel.parent_path() / "ezone-workload").string();
+  if (access(program.c_str(), X_OK) != 0) {
+    std::cerr << "ezone bench: " << program << " missing (build the ezone_guest_workload target)\n";
+    return 1;
+  }
+  // Plugins whose probe boots a guest (kvm) use the image chosen here.
+  setenv("EZONE_GUEST_DIR", image.kernel.parent_path().c_str(), /*overwrite=*/0);
+
+  std::string pattern = (fs::temp_directory_path() / "ezone-bench-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    std::cerr << "ezone bench: mkdtemp: " << std::strerror(errno) << "\n";
+    return 2;
+  }
+  fs::path work = pattern;
+  Janitor janitor(work);
+  struct RemoveWork {
+    fs::path dir;
+    ~RemoveWork() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } remove_work{work};
+
+  PluginRegistry registry;
+  registry.Discover(DefaultPluginDirs(opt.plugin_dirs));
+
+  std::string args_text;
+  for (const auto& a : WorkloadArgs(opt)) args_text += " " + a;
+  std::cout << "ezone bench --workload: ezone-workload" << args_text << ", median of "
+            << opt.workload_runs << " run(s) natively and in a guest on each VMM of " << suite_file
+            << "\n" << std::flush;
+
+  WorkloadSide native = RunNative(opt, program);
+  std::cout << "native: " << (native.status == "ran" ? native.lines.front() : "error: " + native.reason)
+            << "\n" << std::flush;
+  std::vector<WorkloadSide> sides;
+  for (const WorkloadTarget& t : targets) {
+    std::cout << t.label << ": booting the guest (" << t.vmm
+              << (t.options.empty() ? "" : ", " + t.options) << ") ..." << std::flush;
+    WorkloadSide side = RunOnVmm(opt, t, registry, image, work);
+    if (side.status == "ran") {
+      std::cout << " READY in " << Fmt("%.1f s", side.ready_ms / 1000) << "; " << side.lines.front()
+                << "\n";
+    } else {
+      std::cout << " " << side.status << ": " << side.reason << "\n";
+    }
+    std::cout << std::flush;
+    sides.push_back(std::move(side));
+  }
+
+  // The table: figures, and speed relative to native in parentheses.
+  printf("\n  %-18s", "medians");
+  for (const WorkloadMetric& m : kWorkloadMetrics) {
+    std::string head = std::string(m.label) + " " + m.unit;
+    printf(" %20s", head.c_str());
+  }
+  printf(" %12s %10s\n", "vs native", "overhead");
+  auto row = [](const WorkloadSide& side, const WorkloadSide* native) {
+    printf("  %-18s", side.label.c_str());
+    std::map<std::string, double> rel;
+    if (native) rel = Relative(side, *native);
+    for (const WorkloadMetric& m : kWorkloadMetrics) {
+      double v = side.median.at(m.key);
+      std::string cell = Fmt(v >= 100 ? "%.0f" : "%.1f", v);
+      if (native) cell += " (" + Fmt("%.2fx", rel[m.key]) + ")";
+      printf(" %20s", cell.c_str());
+    }
+    if (native) {
+      double score = Score(rel);
+      printf(" %12s %10s\n", Fmt("%.3f", score).c_str(), Fmt("%+.0f%%", (1 / score - 1) * 100).c_str());
+    } else {
+      printf(" %12s %10s\n", "1", "-");
+    }
+  };
+  bool ok = native.status == "ran";
+  if (ok) row(native, nullptr);
+  int ran = 0, skipped = 0;
+  for (const WorkloadSide& side : sides) {
+    if (side.status == "ran" && ok) {
+      row(side, &native);
+      ++ran;
+    } else {
+      printf("  %-18s %s: %s\n", side.label.c_str(), side.status.c_str(), side.reason.c_str());
+      skipped += side.status == "skipped";
+      ok = ok && side.status != "error";
+    }
+  }
+  printf("\n(x) = speed relative to native, 1 = native; \"vs native\" = their geometric mean "
+         "(the chart's x); overhead = 1 / that - 1\n");
+
+  Json json;
+  json["kind"] = "ezone-performance";
+  json["version"] = 1;
+  json["created"] = IsoNowUtc();
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  json["host"] = host;
+  json["host_cpus"] = std::thread::hardware_concurrency();
+  json["suite_file"] = fs::absolute(suite_file).string();
+  json["workload"] = {{"program", program},
+                      {"guest_program", "/bin/ezone-workload"},
+                      {"args", args_text.empty() ? "" : args_text.substr(1)},
+                      {"runs", opt.workload_runs},
+                      {"test_ms", opt.workload_ms},
+                      {"buffer_mib", opt.workload_buf_mib}};
+  if (image.properties.count("guest_image_sha256")) {
+    json["guest_image_sha256"] = image.properties.at("guest_image_sha256");
+  }
+  Json metrics = Json::array();
+  for (const WorkloadMetric& m : kWorkloadMetrics) {
+    metrics.push_back({{"key", m.key}, {"label", m.label}, {"unit", m.unit},
+                       {"higher_is_better", m.higher_is_better}});
+  }
+  json["metrics"] = metrics;
+  json["definitions"] = {
+      {"relative", "speed relative to native per metric: vm/native for rates, native/vm for "
+                   "ns per call; 1 = native, 0.1 = ten times slower"},
+      {"performance", "geometric mean of the relative speeds over the metrics"},
+      {"overhead", "1 / performance - 1 (0 = native, 9 = ten times slower)"}};
+  auto side_json = [&](const WorkloadSide& side, bool is_native) {
+    Json j;
+    j["label"] = side.label;
+    if (!is_native) {
+      j["vmm"] = side.vmm;
+      j["vmm_options"] = side.options;
+    }
+    j["status"] = side.status;
+    if (!side.reason.empty()) j["reason"] = side.reason;
+    if (!side.version.empty()) j["version"] = side.version;
+    if (side.status != "ran") return j;
+    if (!is_native) j["ready_ms"] = Round(side.ready_ms, 1);
+    Json med;
+    for (const WorkloadMetric& m : kWorkloadMetrics) med[m.key] = Round(side.median.at(m.key), 2);
+    j["median"] = med;
+    j["result_lines"] = side.lines;
+    Json trips = Json::array();
+    for (double t : side.round_trip_ms) trips.push_back(Round(t, 1));
+    // Host wall time per run (command sent -> reply): next to the line's
+    // own wall_ms, it shows whether the guest's clock kept time.
+    j["host_round_trip_ms"] = trips;
+    if (!is_native && native.status == "ran") {
+      std::map<std::string, double> rel = Relative(side, native);
+      Json r;
+      for (const WorkloadMetric& m : kWorkloadMetrics) r[m.key] = Round(rel[m.key], 4);
+      j["relative"] = r;
+      double score = Score(rel);
+      j["performance"] = Round(score, 4);
+      j["overhead"] = Round(1 / score - 1, 3);
+    }
+    return j;
+  };
+  json["native"] = side_json(native, true);
+  Json vmms = Json::array();
+  for (const WorkloadSide& side : sides) vmms.push_back(side_json(side, false));
+  json["vmms"] = vmms;
+
+  if (!opt.json.empty()) {
+    fs::path out = opt.json;
+    std::error_code ec;
+    if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
+    std::ofstream file(opt.json + ".tmp");
+    file << json.dump(2) << "\n";
+    file.close();
+    fs::rename(opt.json + ".tmp", opt.json);
+    std::cout << "JSON: " << fs::absolute(opt.json).string() << "\n";
+  }
+  if (!ok) return 1;
+  if (ran == 0 && skipped > 0) return kExitSkipped;
+  return 0;
 }
 
 }  // namespace ezone

@@ -8,7 +8,9 @@
 #ifndef EZONE_CORE_BENCH_H_
 #define EZONE_CORE_BENCH_H_
 
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ezone {
@@ -22,12 +24,53 @@ struct BenchOptions {
   std::string json;           // also write the results here (for reports)
   std::string guest_dir;      // as `ezone run --guest-dir`
   std::vector<std::string> plugin_dirs;
+
+  // --workload: the performance side instead (RunWorkloadBench).
+  bool workload = false;
+  std::vector<std::string> vmm_labels;  // only these VMM labels (default: all of the suite)
+  int workload_runs = 3;                // runs per VMM and natively; medians
+  int workload_ms = 300;                // per test (int, fp, mem, syscall) and run
+  int workload_buf_mib = 16;            // each of the two memcpy buffers
 };
 
 // Exit status: 0 every run completed, 1 a bare run or a check did not end as
 // expected (figures are still printed), 77 the check is skipped on this host
 // (no qemu), 2 bad input.
 int RunBench(const BenchOptions& options);
+
+// `ezone bench --workload`: the performance side of the isolation/performance
+// continuum. Runs guest/workload/ezone-workload (integer and floating-point
+// compute, memcpy bandwidth, getppid system calls) natively on the host and
+// inside a guest booted on each VMM of the suite (one VM per distinct VMM
+// label: qemu, kvm, kvm-libvirt-tcg, palacios in the paper suite; a VMM whose
+// probe declines is listed as skipped with its reason), through the agent's
+// `runout` command, and prints each VMM's figures and its overhead against
+// native. `json` (e.g. <report dir>/performance.json) gets it all; the HTML
+// report of that directory draws the isolation/performance chart from it.
+// Exit status: 0 native and every VMM ran or was skipped, 1 something failed
+// (the rest is still measured and written), 77 every VMM skipped, 2 bad input.
+int RunWorkloadBench(const BenchOptions& options);
+
+// One workload run's figures from its result line, which may follow other
+// words (the agent's reply is "exit=0 ezone-workload v=1 int_mops=..."):
+// key -> value for every numeric key=value after "ezone-workload v=1".
+// Empty, with *error set, when the text holds no such line or a known figure
+// is missing or not a positive number.
+std::map<std::string, double> ParseWorkloadResult(std::string_view text, std::string* error);
+
+// The figures every run reports, in the order they are printed.
+struct WorkloadMetric {
+  const char* key;    // in the result line and the JSON
+  const char* label;  // for people
+  const char* unit;
+  bool higher_is_better;  // false: a time per operation
+};
+inline constexpr WorkloadMetric kWorkloadMetrics[] = {
+    {"int_mops", "integer", "Mops/s", true},
+    {"fp_mflops", "floating point", "Mflop/s", true},
+    {"mem_mib_s", "memcpy", "MiB/s", true},
+    {"syscall_ns", "getppid", "ns/call", false},
+};
 
 // Targets from issue 8, printed as met / not met.
 inline constexpr double kTargetWholeCheckRatio = 1.10;

@@ -8,6 +8,7 @@
 //   ezone plugins [--load FILE]
 //   ezone merge-junit --out F INPUT...
 //   ezone bench [--rounds N] [--parallel] [--json F]
+//   ezone bench --workload [--vmm LABEL] [--json DIR/performance.json]
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -422,6 +423,17 @@ int Main(int argc, char** argv) {
   bench_cmd->add_option("--parallel-checks", bench.parallel_checks, "checks per pool (default 4)");
   bench_cmd->add_option("--json", bench.json, "also write the results as JSON here");
   bench_cmd->add_option("--guest-dir", bench.guest_dir, "guest image directory");
+  bench_cmd->add_flag("--workload", bench.workload,
+                      "instead: the in-guest workload (compute, memcpy, system calls) on each "
+                      "VMM of the suite and natively; the overhead of each VMM");
+  bench_cmd->add_option("--vmm", bench.vmm_labels,
+                        "--workload: only this VMM label (qemu, kvm-libvirt-tcg, ...), repeatable");
+  bench_cmd->add_option("--workload-runs", bench.workload_runs,
+                        "--workload: runs per VMM and natively, medians (default 3)");
+  bench_cmd->add_option("--workload-ms", bench.workload_ms,
+                        "--workload: milliseconds per test and run (default 300)");
+  bench_cmd->add_option("--workload-buf-mib", bench.workload_buf_mib,
+                        "--workload: MiB of each memcpy buffer (default 16)");
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -435,7 +447,7 @@ int Main(int argc, char** argv) {
     if (*plugins_cmd) return CmdPlugins(load, plugin_dirs, probe);
     if (*bench_cmd) {
       bench.plugin_dirs = plugin_dirs;
-      return RunBench(bench);
+      return bench.workload ? RunWorkloadBench(bench) : RunBench(bench);
     }
     if (*report_cmd) {
       std::vector<fs::path> inputs(report_inputs.begin(), report_inputs.end());
