@@ -361,6 +361,27 @@ int CmdRun(RunOptions opt, const char* argv0) {
   return rc;
 }
 
+// The performance figures `ezone report` draws the continuum chart from: the
+// one asked for, else performance.json beside the HTML page, else in the
+// report directory the journals belong to (<dir>/journal/*.jsonl).
+fs::path PerformanceFileFor(const std::vector<std::string>& journals, const std::string& html,
+                            const std::string& asked) {
+  if (!asked.empty() || html.empty()) return asked;
+  std::error_code ec;
+  fs::path beside = fs::absolute(html, ec).parent_path() / report::kPerformanceFileName;
+  if (fs::exists(beside, ec)) return beside;
+  for (const auto& input : journals) {
+    fs::path dir = fs::absolute(input, ec);
+    if (!fs::is_directory(dir, ec)) dir = dir.parent_path();
+    for (const fs::path& candidate : {dir, dir.parent_path()}) {
+      if (fs::exists(candidate / report::kPerformanceFileName, ec)) {
+        return candidate / report::kPerformanceFileName;
+      }
+    }
+  }
+  return {};
+}
+
 // The absolute path of this executable, for the generated ctest lines.
 std::string ExecutablePath(const char* argv0) {
   std::string dir = ExecutableDir();
@@ -406,6 +427,10 @@ int Main(int argc, char** argv) {
   report_cmd->add_option("--junit", report_junit, "JUnit output")->required();
   report_cmd->add_option("--html", report_html, "HTML output");
   report_cmd->add_option("--markdown", report_md, "Markdown summary output");
+  std::string report_performance;
+  report_cmd->add_option("--performance", report_performance,
+                         "performance.json of `ezone bench --workload` for the HTML's continuum "
+                         "chart (default: beside the HTML, else in the journals' report directory)");
 
   std::string merge_out;
   std::vector<std::string> merge_inputs;
@@ -452,7 +477,8 @@ int Main(int argc, char** argv) {
     if (*report_cmd) {
       std::vector<fs::path> inputs(report_inputs.begin(), report_inputs.end());
       report::JournalContents contents = report::ReadJournals(inputs);
-      report::RebuildReports(contents, report_junit, report_html, report_md);
+      report::RebuildReports(contents, report_junit, report_html, report_md,
+                             PerformanceFileFor(report_inputs, report_html, report_performance));
       std::cout << "rebuilt " << contents.records.size() << " checks ("
                 << contents.interrupted << " interrupted) from the journal\n"
                 << "JUnit report: " << fs::absolute(report_junit).string() << "\n";

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "atomic_file.h"
+#include "ezone/report/performance.h"
 #include "ezone/report/sanitize.h"
 
 namespace ezone::report {
@@ -292,6 +293,18 @@ svg.timeline { display: block; max-width: 100%; height: auto;
 ul.evidence.host li.bad { color: #a40e26; font-weight: 600; }
 ul.evidence.host li.good::marker { content: "✓ "; color: #116329; }
 p.log { font-size: 12px; }
+figure.continuum { margin: 8px 0; }
+svg.continuum { display: block; max-width: 100%; height: auto;
+  font: 11px system-ui, sans-serif; fill: var(--muted); }
+svg.continuum text.point-label { fill: var(--fg); font-size: 12px;
+  font-weight: 600; }
+svg.continuum text.point-label tspan { fill: var(--muted); font-weight: 400; }
+svg.continuum text.corner { font-style: italic; fill: #8c959f; }
+figure.continuum figcaption { color: var(--muted); font-size: 12px;
+  max-width: 780px; }
+table.continuum td.num { text-align: right; white-space: nowrap;
+  font-variant-numeric: tabular-nums; }
+p.continuum-none { color: var(--muted); }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 )css";
 
@@ -664,6 +677,281 @@ std::string RenderTimeline(const CheckRecord& r) {
   return svg + legend;
 }
 
+// ---------------------------------------------------------------------------
+// The isolation/performance continuum (the paper's Figure 4): one point per
+// VMM label, x = speed relative to native (performance.json, log scale),
+// y = share of its checks whose fault stayed contained (the records).
+
+std::string Percent(double share) { return fmt::format("{:.0f}%", share * 100); }
+
+std::string Factor(double value) {
+  return value >= 10 ? fmt::format("{:.0f}×", value)
+                     : value >= 0.095 ? fmt::format("{:.2f}×", value)
+                                      : fmt::format("{:.3f}×", value);
+}
+
+// A point's colour on the effect scale: contained = limited's green, none
+// contained = global's red, in between varied's amber.
+std::string_view IsolationColour(double share) {
+  if (share >= 0.999) return "#4ac26b";
+  if (share <= 0.001) return "#cf222e";
+  return "#d4a72c";
+}
+
+void RenderContinuum(std::string& out, const std::vector<CheckRecord>& records,
+                     const PerformanceData* perf) {
+  out += "<h2 id=\"continuum\">Isolation vs performance</h2>\n";
+  const std::map<std::string, Isolation> isolation = IsolationByVmm(records);
+  if (perf == nullptr) {
+    out +=
+        "<p class=\"continuum-none\">No performance figures for this run: its "
+        "report directory has no <code>performance.json</code>, so the "
+        "continuum chart (the paper's Figure 4) is not drawn. "
+        "<code>ezone bench --workload --json &lt;report dir&gt;/performance.json"
+        "</code> measures them; <code>ezone report</code> then draws it.</p>\n";
+    return;
+  }
+  if (!perf->error.empty()) {
+    out += "<p class=\"continuum-none\">The performance figures could not be "
+           "read, so the continuum chart is not drawn: " +
+           H1(perf->error) + "</p>\n";
+    return;
+  }
+
+  struct Point {
+    std::string label;
+    double x, y;  // performance (relative speed), isolation share
+    const VmmPerformance* vmm;
+    Isolation iso;
+  };
+  std::vector<Point> points;
+  std::vector<std::string> not_plotted;
+  std::vector<std::string> labels;  // every VMM of either side, in order
+  for (const VmmPerformance& v : perf->vmms) labels.push_back(v.label);
+  for (const CheckRecord& r : records) {
+    const std::string label = RowLabel(r);
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
+      labels.push_back(label);
+    }
+  }
+  for (const std::string& label : labels) {
+    const VmmPerformance* vmm = nullptr;
+    for (const VmmPerformance& v : perf->vmms) {
+      if (v.label == label) vmm = &v;
+    }
+    const auto it = isolation.find(label);
+    const std::optional<double> share =
+        it == isolation.end() ? std::nullopt : it->second.Share();
+    std::string why;
+    if (vmm == nullptr) {
+      why = "no performance figures for it in the performance file";
+    } else if (vmm->status != "ran" || !vmm->performance) {
+      why = "workload " + (vmm->status.empty() ? "not run" : vmm->status) +
+            (vmm->reason.empty() ? "" : ": " + vmm->reason);
+    }
+    if (!share) {
+      if (!why.empty()) why += "; ";
+      why += "no check of it was carried out in this report";
+    }
+    if (!why.empty()) {
+      not_plotted.push_back("<li><b>" + H1(label) + "</b>: " + H1(why) + "</li>");
+      continue;
+    }
+    points.push_back({label, *vmm->performance, *share, vmm, it->second});
+  }
+
+  // Axes. x: log10, whole decades around the points and native (1).
+  double lo = 1, hi = 1;
+  for (const Point& p : points) {
+    lo = std::min(lo, p.x);
+    hi = std::max(hi, p.x);
+  }
+  // From the decade below the slowest point to twice the fastest (at least
+  // twice native), so native's line never sits on the edge.
+  const double log_lo = std::floor(std::log10(lo) - 0.05);
+  const double log_hi = std::log10(2 * hi);
+  constexpr double kLeft = 70, kTop = 24, kWidth = 560, kHeight = 300;
+  constexpr double kPad = 14;  // points at 0% and 100% stay off the frame
+  const auto px = [&](double v) {
+    return kLeft + (std::log10(v) - log_lo) / (log_hi - log_lo) * kWidth;
+  };
+  const auto py = [&](double share) {
+    return kTop + kPad + (1 - share) * (kHeight - 2 * kPad);
+  };
+  std::string svg = fmt::format(
+      "<svg class=\"continuum\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" role=\"img\" aria-label=\"isolation versus "
+      "performance per VMM\">\n",
+      Num(kLeft + kWidth + 150), Num(kTop + kHeight + 52));
+  svg += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f6f8fa\" "
+      "stroke=\"#d0d7de\"/>\n",
+      Num(kLeft), Num(kTop), Num(kWidth), Num(kHeight));
+  // Where the continuum's ends lie, faintly.
+  svg += fmt::format(
+      "<text class=\"corner\" x=\"{}\" y=\"{}\">isolated, slow</text>"
+      "<text class=\"corner\" x=\"{}\" y=\"{}\" text-anchor=\"end\">fast, "
+      "not isolated</text>\n",
+      Num(kLeft + 6), Num(kTop + 14), Num(kLeft + kWidth - 6),
+      Num(kTop + kHeight - 6));
+  for (int i = 0; i <= 4; ++i) {
+    const double share = i / 4.0, y = py(share);
+    svg += fmt::format(
+        "<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" stroke=\"#d0d7de\" "
+        "stroke-dasharray=\"2 3\"/><text x=\"{3}\" y=\"{4}\" "
+        "text-anchor=\"end\">{5}</text>\n",
+        Num(kLeft), Num(kLeft + kWidth), Num(y), Num(kLeft - 6), Num(y + 4),
+        Percent(share));
+  }
+  for (int d = static_cast<int>(log_lo); d <= static_cast<int>(log_hi); ++d) {
+    for (const double m : {1.0, 2.0, 5.0}) {
+      const double v = m * std::pow(10.0, d);
+      const double l = std::log10(v);
+      if (l < log_lo - 1e-9 || l > log_hi + 1e-9) continue;
+      const double x = px(v);
+      svg += fmt::format(
+          "<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#d0d7de\" "
+          "stroke-dasharray=\"{3}\"/><text x=\"{0}\" y=\"{4}\" "
+          "text-anchor=\"middle\">{5}</text>\n",
+          Num(x), Num(kTop), Num(kTop + kHeight), m == 1 ? "2 3" : "1 5",
+          Num(kTop + kHeight + 14), fmt::format("{:g}", v));
+    }
+  }
+  // Native: the right end of the performance axis that matters.
+  svg += fmt::format(
+      "<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#1f6feb\" "
+      "stroke-dasharray=\"5 3\"/><text x=\"{3}\" y=\"{4}\" "
+      "fill=\"#1f6feb\">native</text>\n",
+      Num(px(1)), Num(kTop), Num(kTop + kHeight), Num(px(1) + 4),
+      Num(kTop + kHeight / 2));
+  svg += fmt::format(
+      "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">performance: speed "
+      "relative to native (geometric mean of the workloads, log scale)</text>\n",
+      Num(kLeft + kWidth / 2), Num(kTop + kHeight + 34));
+  svg += fmt::format(
+      "<text x=\"{0}\" y=\"{1}\" text-anchor=\"middle\" "
+      "transform=\"rotate(-90 {0} {1})\">isolation: faults contained</text>\n",
+      Num(18), Num(kTop + kHeight / 2));
+  // Points, and labels pushed down where they would overlap an earlier one.
+  std::vector<std::pair<double, double>> placed;
+  std::vector<std::size_t> order(points.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return points[a].y != points[b].y ? points[a].y > points[b].y
+                                      : points[a].x < points[b].x;
+  });
+  for (const std::size_t i : order) {
+    const Point& p = points[i];
+    const double x = px(p.x), y = py(p.y);
+    double ly = y + 4;
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (const auto& [ox, oy] : placed) {
+        if (std::fabs(ox - x) < 120 && std::fabs(oy - ly) < 13) {
+          ly = oy + 13;
+          moved = true;
+        }
+      }
+    }
+    placed.emplace_back(x, ly);
+    const std::string tip = fmt::format(
+        "{}: {} native speed (overhead {:+.0f}%), {} of {} checks contained",
+        p.label, Factor(p.x),
+        p.vmm->overhead ? *p.vmm->overhead * 100 : (1 / p.x - 1) * 100,
+        p.iso.contained, p.iso.judged);
+    svg += fmt::format(
+        "<circle class=\"point\" data-vmm=\"{}\" cx=\"{}\" cy=\"{}\" r=\"6\" "
+        "fill=\"{}\" fill-opacity=\"0.85\" stroke=\"#1f2328\"><title>{}</title>"
+        "</circle>\n",
+        H1(p.label), Num(x), Num(y), IsolationColour(p.y), H1(tip));
+    svg += fmt::format(
+        "<text class=\"point-label\" x=\"{}\" y=\"{}\">{} <tspan>{}, {}</tspan>"
+        "</text>\n",
+        Num(x + 10), Num(ly), H1(p.label), Factor(p.x), Percent(p.y));
+  }
+  svg += "</svg>\n";
+
+  out += "<figure class=\"continuum\">\n" + svg;
+  out += fmt::format(
+      "<figcaption>One point per VMM. <b>x, performance</b>: the workload's "
+      "speed in a guest on that VMM relative to the same program run natively "
+      "on the host (1 = native), the geometric mean over its {} figures "
+      "(<code>ezone bench --workload</code>, {}{}). <b>y, isolation</b>: of "
+      "that VMM's checks in this report that were carried out, the share whose "
+      "fault was contained: passed with effect <i>none</i> or <i>limited</i>, "
+      "against failed checks and checks with effect <i>varied</i> or "
+      "<i>global</i>; skipped checks and errors (the check could not be "
+      "carried out) are not counted.</figcaption>\n</figure>\n",
+      perf->metrics.empty() ? std::size_t{4} : perf->metrics.size(),
+      perf->created.empty() ? "undated" : "measured " + H1(perf->created),
+      perf->host.empty() ? "" : " on " + H1(perf->host));
+
+  // The numbers behind the points.
+  out += "<div class=\"scroll\"><table class=\"continuum\">\n<tr><th>VMM</th>"
+         "<th>isolation</th><th>performance</th><th>overhead</th>";
+  for (const PerformanceMetric& m : perf->metrics) {
+    out += fmt::format("<th>{}</th>", H1(m.label.empty() ? m.key : m.label));
+  }
+  out += "</tr>\n";
+  for (const std::string& label : labels) {
+    const VmmPerformance* vmm = nullptr;
+    for (const VmmPerformance& v : perf->vmms) {
+      if (v.label == label) vmm = &v;
+    }
+    const auto it = isolation.find(label);
+    std::string iso = "–";
+    if (it != isolation.end() && it->second.Share()) {
+      iso = fmt::format("{} ({}/{})", Percent(*it->second.Share()),
+                        it->second.contained, it->second.judged);
+    }
+    out += "<tr><th class=\"row\">" + H1(label) + "</th><td class=\"num\">" + iso +
+           "</td>";
+    if (vmm != nullptr && vmm->performance) {
+      out += "<td class=\"num\">" + Factor(*vmm->performance) + "</td>";
+      out += "<td class=\"num\">" +
+             (vmm->overhead ? fmt::format("{:+.0f}%", *vmm->overhead * 100)
+                            : std::string("–")) +
+             "</td>";
+      for (const PerformanceMetric& m : perf->metrics) {
+        const auto rel = vmm->relative.find(m.key);
+        out += "<td class=\"num\">" +
+               (rel == vmm->relative.end() ? std::string("–")
+                                           : Factor(rel->second)) +
+               "</td>";
+      }
+    } else {
+      const std::string why =
+          vmm == nullptr ? "not measured"
+                         : (vmm->status.empty() ? "not run" : vmm->status) +
+                               (vmm->reason.empty() ? "" : ": " + vmm->reason);
+      out += fmt::format("<td class=\"muted\" colspan=\"{}\">{}</td>",
+                         2 + perf->metrics.size(), H1(why));
+    }
+    out += "</tr>\n";
+  }
+  std::string native;
+  for (const PerformanceMetric& m : perf->metrics) {
+    const auto it = perf->native.find(m.key);
+    if (it == perf->native.end()) continue;
+    native += fmt::format("{}{} {:.4g} {}", native.empty() ? "" : ", ",
+                          H1(m.label.empty() ? m.key : m.label), it->second,
+                          H1(m.unit));
+  }
+  out += "</table></div>\n";
+  out += "<p class=\"meta\">Per workload: speed relative to native (×). "
+         "Native medians" +
+         (native.empty() ? std::string(": none recorded") : ": " + native) +
+         (perf->workload_args.empty()
+              ? std::string()
+              : " (ezone-workload " + H1(perf->workload_args) + ")") +
+         ".</p>\n";
+  if (!not_plotted.empty()) {
+    out += "<p class=\"meta\">Not plotted:</p><ul class=\"not-plotted\">\n";
+    for (const std::string& line : not_plotted) out += line + "\n";
+    out += "</ul>\n";
+  }
+}
+
 // Evidence lines that come from the host oracle (core/src/host_oracle.cc
 // and the teardown check): "host: ...", "host kernel: ...", "host kernel
 // warning: ...".
@@ -878,7 +1166,8 @@ constexpr std::size_t kMaxMarkdownProblems = 50;
 
 std::string RenderHtml(const RunInfo& run,
                        const std::vector<CheckRecord>& records,
-                       const std::filesystem::path& link_base) {
+                       const std::filesystem::path& link_base,
+                       const PerformanceData* performance) {
   const Totals totals = CountAll(records);
   std::string out;
   out.reserve(16 * 1024 + records.size() * 2048);
@@ -902,6 +1191,7 @@ std::string RenderHtml(const RunInfo& run,
     out += "<p>No checks were recorded.</p>\n";
   } else {
     RenderMatrix(out, BuildMatrix(records), records);
+    RenderContinuum(out, records, performance);
     RenderCheckTable(out, records);
     RenderCheckDetails(out, records, link_base);
   }
@@ -914,10 +1204,15 @@ std::string RenderHtml(const RunInfo& run,
 }
 
 void WriteHtml(const RunInfo& run, const std::vector<CheckRecord>& records,
-               const std::filesystem::path& out) {
+               const std::filesystem::path& out,
+               const std::filesystem::path& performance_file) {
   std::filesystem::path base = out.parent_path();
   if (base.empty()) base = ".";
-  internal::WriteFileAtomically(out, RenderHtml(run, records, base));
+  const std::optional<PerformanceData> performance = ReadPerformance(
+      performance_file.empty() ? base / kPerformanceFileName : performance_file);
+  internal::WriteFileAtomically(
+      out, RenderHtml(run, records, base,
+                      performance ? &*performance : nullptr));
 }
 
 std::string RenderMarkdownSummary(const RunInfo& run,

@@ -657,9 +657,10 @@ JournalContents ReadJournals(const std::vector<std::filesystem::path>& inputs,
 void RebuildReports(const JournalContents& contents,
                     const std::filesystem::path& junit,
                     const std::filesystem::path& html,
-                    const std::filesystem::path& markdown) {
+                    const std::filesystem::path& markdown,
+                    const std::filesystem::path& performance) {
   if (!junit.empty()) WriteJUnit(contents.run, contents.records, junit);
-  if (!html.empty()) WriteHtml(contents.run, contents.records, html);
+  if (!html.empty()) WriteHtml(contents.run, contents.records, html, performance);
   if (!markdown.empty()) {
     WriteMarkdownSummary(contents.run, contents.records, markdown);
   }

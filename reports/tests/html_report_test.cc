@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
+#include "ezone/report/journal.h"
+#include "ezone/report/performance.h"
 #include "test_util.h"
 
 namespace ezone::report {
@@ -129,6 +132,114 @@ TEST(HtmlReportTest, InterruptedChecksAreTagged) {
 TEST(HtmlReportTest, EmptyRunRenders) {
   const std::string html = RenderHtml(SampleRun(), {});
   EXPECT_TRUE(Contains(html, "No checks were recorded"));
+}
+
+// ---------------------------------------------------------------------------
+// The isolation/performance continuum (Figure 4).
+
+// What `ezone bench --workload` writes (core/src/bench.cc), trimmed.
+constexpr std::string_view kPerformanceJson = R"({
+  "kind": "ezone-performance", "version": 1, "created": "2026-11-24T20:00:00Z",
+  "host": "node17", "workload": {"args": "-t 300 -m 16"},
+  "metrics": [
+    {"key": "int_mops", "label": "integer", "unit": "Mops/s", "higher_is_better": true},
+    {"key": "syscall_ns", "label": "getppid", "unit": "ns/call", "higher_is_better": false}],
+  "native": {"label": "native", "status": "ran",
+             "median": {"int_mops": 1900.5, "syscall_ns": 1000}},
+  "vmms": [
+    {"label": "qemu", "status": "ran", "relative": {"int_mops": 0.5, "syscall_ns": 0.2},
+     "performance": 0.3162, "overhead": 2.162},
+    {"label": "kvm", "status": "skipped", "reason": "no /dev/kvm"},
+    {"label": "palacios", "status": "ran", "relative": {"int_mops": 0.9, "syscall_ns": 0.9},
+     "performance": 0.9, "overhead": 0.111},
+    {"label": "<b>evil</b>", "status": "ran", "performance": 0.5, "overhead": 1}]
+})";
+
+void WriteText(const std::filesystem::path& file, std::string_view text) {
+  std::ofstream out(file);
+  out << text;
+}
+
+TEST(ContinuumTest, IsolationCountsContainedFaultsOfChecksCarriedOut) {
+  const auto iso = IsolationByVmm(SampleRecords());
+  // qemu: pass/limited and pass/none contained, pass/varied (performance
+  // policy) not.
+  ASSERT_EQ(iso.count("qemu"), 1u);
+  EXPECT_EQ(iso.at("qemu").contained, 2u);
+  EXPECT_EQ(iso.at("qemu").judged, 3u);
+  // palacios: the failure counts (global), the skip does not.
+  EXPECT_EQ(iso.at("palacios").contained, 0u);
+  EXPECT_EQ(iso.at("palacios").judged, 1u);
+  EXPECT_DOUBLE_EQ(*iso.at("palacios").Share(), 0.0);
+  // kvm: an error that observed nothing is not a result about isolation.
+  EXPECT_EQ(iso.count("kvm"), 0u);
+}
+
+TEST(ContinuumTest, ChartHasOnePointPerVmmWithBothSides) {
+  ScratchDir dir;
+  WriteText(dir.path() / "performance.json", kPerformanceJson);
+  const auto perf = ReadPerformance(dir.path() / "performance.json");
+  ASSERT_TRUE(perf);
+  ASSERT_EQ(perf->error, "");
+  ASSERT_EQ(perf->vmms.size(), 4u);
+  EXPECT_DOUBLE_EQ(*perf->vmms[0].performance, 0.3162);
+  std::vector<CheckRecord> records = SampleRecords();
+  records[4].vmm = "<b>evil</b>";  // the varied one: 0/1 for it, qemu 2/2
+  const std::string html = RenderHtml(SampleRun(), records, {}, &*perf);
+  EXPECT_TRUE(Contains(html, "<svg class=\"continuum\""));
+  EXPECT_TRUE(Contains(html, "data-vmm=\"qemu\""));
+  EXPECT_TRUE(Contains(html, "data-vmm=\"palacios\""));
+  EXPECT_TRUE(Contains(html, "data-vmm=\"&lt;b&gt;evil&lt;/b&gt;\""));
+  EXPECT_FALSE(Contains(html, "<b>evil</b>"));
+  EXPECT_TRUE(Contains(html, "qemu <tspan>0.32×, 100%</tspan>"));
+  EXPECT_TRUE(Contains(html, "palacios: 0.90× native speed (overhead +11%), 0 of 1 checks"));
+  // kvm: skipped in the workload and no check carried out: listed, not drawn.
+  EXPECT_FALSE(Contains(html, "data-vmm=\"kvm\""));
+  EXPECT_TRUE(Contains(html, "<li><b>kvm</b>: workload skipped: no /dev/kvm; no check of it"));
+  // The numbers behind it, and the definitions in the caption.
+  EXPECT_TRUE(Contains(html, "<td class=\"num\">100% (2/2)</td>"));
+  EXPECT_TRUE(Contains(html, "<td class=\"num\">+216%</td>"));
+  EXPECT_TRUE(Contains(html, "integer 1900 Mops/s, getppid 1000 ns/call"));
+  EXPECT_TRUE(Contains(html, "passed with effect <i>none</i> or <i>limited</i>"));
+  EXPECT_TRUE(Contains(html, "measured 2026-11-24T20:00:00Z on node17"));
+  EXPECT_FALSE(Contains(html, "<script"));
+}
+
+TEST(ContinuumTest, WithoutFiguresTheSectionSaysSoAndDrawsNothing) {
+  const std::string html = RenderHtml(SampleRun(), SampleRecords());
+  EXPECT_TRUE(Contains(html, "<h2 id=\"continuum\">Isolation vs performance</h2>"));
+  EXPECT_TRUE(Contains(html, "No performance figures for this run"));
+  EXPECT_FALSE(Contains(html, "<svg class=\"continuum\""));
+}
+
+TEST(ContinuumTest, WriteHtmlReadsThePerformanceFileBesideThePage) {
+  ScratchDir dir;
+  WriteHtml(SampleRun(), SampleRecords(), dir.path() / "report.html");
+  EXPECT_TRUE(Contains(ReadFile(dir.path() / "report.html"), "No performance figures"));
+  WriteText(dir.path() / "performance.json", kPerformanceJson);
+  WriteHtml(SampleRun(), SampleRecords(), dir.path() / "report.html");
+  EXPECT_TRUE(Contains(ReadFile(dir.path() / "report.html"), "<svg class=\"continuum\""));
+  // A broken file is reported as such, not drawn.
+  WriteText(dir.path() / "performance.json", "{\"kind\": \"ezone-performance\", ");
+  WriteHtml(SampleRun(), SampleRecords(), dir.path() / "report.html");
+  const std::string html = ReadFile(dir.path() / "report.html");
+  EXPECT_TRUE(Contains(html, "could not be read")) << html;
+  EXPECT_FALSE(Contains(html, "<svg class=\"continuum\""));
+  WriteText(dir.path() / "performance.json", "{\"kind\": \"something else\"}");
+  EXPECT_TRUE(Contains(ReadPerformance(dir.path() / "performance.json")->error,
+                       "not an ezone performance file"));
+  EXPECT_FALSE(ReadPerformance(dir.path() / "absent.json"));
+}
+
+TEST(ContinuumTest, RebuildFromJournalTakesTheNamedPerformanceFile) {
+  ScratchDir dir;
+  WriteText(dir.path() / "perf.json", kPerformanceJson);
+  JournalContents contents;
+  contents.run = SampleRun();
+  contents.records = SampleRecords();
+  RebuildReports(contents, dir.path() / "junit.xml", dir.path() / "out" / "report.html", {},
+                 dir.path() / "perf.json");
+  EXPECT_TRUE(Contains(ReadFile(dir.path() / "out" / "report.html"), "data-vmm=\"qemu\""));
 }
 
 TEST(MarkdownSummaryTest, ShowsTotalsMatrixAndProblems) {

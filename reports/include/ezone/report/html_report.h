@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ezone/report/check_record.h"
+#include "ezone/report/performance.h"
 
 namespace ezone::report {
 
@@ -17,14 +18,22 @@ namespace ezone::report {
 // violated), a table of all checks and a <details> block per check (message,
 // evidence, console excerpt, link to the console log). Console log links are
 // made relative to `link_base` (the directory the page will live in) when
-// it is non-empty.
+// it is non-empty. After the matrix comes the isolation/performance
+// continuum (the paper's Figure 4): one point per VMM label, x = its speed
+// relative to native from `performance`, y = the share of its checks whose
+// fault stayed contained (IsolationByVmm). Without `performance` the section
+// says that no figures were measured, and draws nothing.
 std::string RenderHtml(const RunInfo& run,
                        const std::vector<CheckRecord>& records,
-                       const std::filesystem::path& link_base = {});
+                       const std::filesystem::path& link_base = {},
+                       const PerformanceData* performance = nullptr);
 
 // RenderHtml with link_base = out's directory, written atomically to `out`.
+// The performance figures come from `performance_file`, or, when that is
+// empty, from performance.json beside `out` if there is one.
 void WriteHtml(const RunInfo& run, const std::vector<CheckRecord>& records,
-               const std::filesystem::path& out);
+               const std::filesystem::path& out,
+               const std::filesystem::path& performance_file = {});
 
 // A short GitHub-flavoured Markdown summary: totals, the matrix, and the
 // checks that did not pass. Suitable for appending to $GITHUB_STEP_SUMMARY

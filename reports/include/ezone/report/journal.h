@@ -128,11 +128,14 @@ JournalContents ReadJournals(const std::vector<std::filesystem::path>& inputs,
 
 // Rebuilds the reports from a journal: JUnit, HTML and (if `markdown` is not
 // empty) the Markdown summary, each written atomically. An empty `junit` or
-// `html` path skips that report too.
+// `html` path skips that report too. The HTML page's performance figures:
+// `performance` (a performance.json), or when empty the one beside `html`
+// (WriteHtml).
 void RebuildReports(const JournalContents& contents,
                     const std::filesystem::path& junit,
                     const std::filesystem::path& html,
-                    const std::filesystem::path& markdown = {});
+                    const std::filesystem::path& markdown = {},
+                    const std::filesystem::path& performance = {});
 
 }  // namespace ezone::report
 
