@@ -382,6 +382,25 @@ fs::path BuildReport(const fs::path& scratch) {
                         "palacios_kerncrash_nullderef_1", phase);
     }
   }
+  // Performance figures beside the page, for the continuum chart: a
+  // rendering fixture in the format `ezone bench --workload` writes, not a
+  // measurement.
+  std::ofstream(kOutputDir / "performance.json") << R"({
+    "kind": "ezone-performance", "version": 1, "created": "2024-05-01T09:50:00Z",
+    "host": "node17.cluster", "workload": {"args": "-t 300 -m 16"},
+    "metrics": [{"key": "int_mops", "label": "integer", "unit": "Mops/s", "higher_is_better": true},
+                {"key": "syscall_ns", "label": "getppid", "unit": "ns/call", "higher_is_better": false}],
+    "native": {"median": {"int_mops": 1900, "syscall_ns": 1000}},
+    "vmms": [
+      {"label": "qemu", "status": "ran", "relative": {"int_mops": 0.7, "syscall_ns": 0.01},
+       "performance": 0.0837, "overhead": 10.95},
+      {"label": "kvm", "status": "ran", "relative": {"int_mops": 0.98, "syscall_ns": 0.9},
+       "performance": 0.939, "overhead": 0.065},
+      {"label": "palacios", "status": "ran", "relative": {"int_mops": 0.99, "syscall_ns": 0.97},
+       "performance": 0.98, "overhead": 0.02},
+      {"label": "<img src=x onerror=\"document.title='ezone-pwned'\">", "status": "skipped",
+       "reason": "<script>document.body.appendChild(document.createElement('ezone-injected'))</script>"}]
+  })";
   const JournalContents contents =
       ReadJournal(journal, "00000000-0000-0000-0000-000000000000");
   const fs::path html = kOutputDir / "report.html";
@@ -478,6 +497,14 @@ TEST_F(BrowserTest, RendersTheReportWithoutRunningInjectedScripts) {
       << dom.substr(0, 2000);
   EXPECT_NE(dom.find("<svg class=\"timeline\""), std::string::npos);
   EXPECT_NE(dom.find("rebooted during observing"), std::string::npos);
+  // The continuum chart: one point per VMM with both performance figures
+  // and checks that were carried out.
+  EXPECT_NE(dom.find("<svg class=\"continuum\""), std::string::npos);
+  for (const char* vmm : {"qemu", "kvm", "palacios"}) {
+    EXPECT_NE(dom.find(std::string("data-vmm=\"") + vmm + "\""),
+              std::string::npos)
+        << vmm;
+  }
   // The payloads are text, not elements, and did not run.
   EXPECT_EQ(dom.find("<ezone-injected"), std::string::npos);
   EXPECT_EQ(dom.find("<script"), std::string::npos);
