@@ -475,14 +475,24 @@ int Main(int argc, char** argv) {
       return bench.workload ? RunWorkloadBench(bench) : RunBench(bench);
     }
     if (*report_cmd) {
+      if (!report_performance.empty() && !fs::exists(report_performance)) {
+        std::cerr << "ezone: --performance " << report_performance << ": no such file\n";
+        return 2;
+      }
       std::vector<fs::path> inputs(report_inputs.begin(), report_inputs.end());
       report::JournalContents contents = report::ReadJournals(inputs);
-      report::RebuildReports(contents, report_junit, report_html, report_md,
-                             PerformanceFileFor(report_inputs, report_html, report_performance));
+      fs::path performance = PerformanceFileFor(report_inputs, report_html, report_performance);
+      report::RebuildReports(contents, report_junit, report_html, report_md, performance);
       std::cout << "rebuilt " << contents.records.size() << " checks ("
                 << contents.interrupted << " interrupted) from the journal\n"
                 << "JUnit report: " << fs::absolute(report_junit).string() << "\n";
-      if (!report_html.empty()) std::cout << "HTML report: " << fs::absolute(report_html).string() << "\n";
+      if (!report_html.empty()) {
+        std::cout << "HTML report: " << fs::absolute(report_html).string() << "\n"
+                  << "performance figures: "
+                  << (performance.empty() ? std::string("none (no performance.json found)")
+                                          : fs::absolute(performance).string())
+                  << "\n";
+      }
       return 0;
     }
     if (*merge_cmd) {
