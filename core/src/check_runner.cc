@@ -18,6 +18,7 @@
 
 #include "build_config.h"
 #include "host_oracle.h"
+#include "nested_host.h"
 #include "verdict.h"
 #include "vm_session.h"
 
@@ -155,6 +156,13 @@ class CheckRun {
 
   bool Resolve();
   void Execute();
+  // host="nested": boot the nested host, then probe the VMM there.
+  bool BootHost();
+  bool host_is_nested() const { return spec_.host == "nested"; }
+  bool zone1() const { return variant_->zone == EZONE_ZONE_HOST_KERNEL; }
+  // Events of the nested host while the fault is observed.
+  void OnHostEvent(const VmEvent& e, const std::function<void(uint32_t, Clock::time_point,
+                                                             const std::string&)>& sign);
   bool Start(VmSession& vm, const std::string& restore_from = "");
   bool Boot(VmSession& victim, VmSession* witness);
   // Snapshot mode.
@@ -178,6 +186,12 @@ class CheckRun {
   const ezone_fault_variant* variant_ = nullptr;
   Clock::time_point boot_start_;
   Clock::time_point fired_at_;
+  // The VMM options the check runs with: the suite's, plus where the nested
+  // host's libvirtd is.
+  std::string vmm_options_;
+  NestedHostImage nested_image_;
+  std::unique_ptr<NestedHost> host_;
+  std::unique_ptr<HostOracle> host_oracle_;  // the nested host's
 };
 
 bool CheckRun::Resolve() {
@@ -204,20 +218,46 @@ bool CheckRun::Resolve() {
     return false;
   }
   r_.zone = ZoneName(variant_->zone);
+  r_.properties["host_under_test"] = spec_.host;
   r_.properties["vmm_plugin"] = vmm_->path.string() + " " + vmm_->descriptor->version;
   r_.properties["fault_plugin"] = fault_->path.string() + " " + fault_->descriptor->version;
   if (spec_.witness && !(vmm_->descriptor->capabilities & EZONE_CAP_WITNESS)) {
     Finish(Verdict::kSkipped, spec_.vmm + " cannot run a witness VM beside the victim");
     return false;
   }
-  auto [probe, why] = ProbeOnce(*vmm_, spec_.vmm_options);
-  if (probe == EZONE_DECLINED) {
-    Finish(Verdict::kSkipped, Named(spec_.vmm, why));
+  vmm_options_ = spec_.vmm_options;
+  if (zone1() && !host_is_nested()) {
+    Finish(Verdict::kSkipped, spec_.fault + "/" + spec_.variant +
+                                  " is an E-Zone 1 fault (host kernel): it runs only on a nested "
+                                  "host (host=\"nested\"), never on the machine ezone runs on");
     return false;
   }
-  if (probe != EZONE_OK) {
-    Finish(Verdict::kError, spec_.vmm + " probe failed: " + why);
-    return false;
+  if (host_is_nested()) {
+    if (!(vmm_->descriptor->capabilities & EZONE_CAP_REMOTE_HOST)) {
+      Finish(Verdict::kSkipped, spec_.vmm + " cannot run VMs on another host "
+                                            "(no EZONE_CAP_REMOTE_HOST), so not on the nested host");
+      return false;
+    }
+    nested_image_ = NestedHostImage::Locate();
+    if (!nested_image_.missing.empty()) {
+      Finish(Verdict::kSkipped, nested_image_.missing);
+      return false;
+    }
+    if (env_.registry->FindVmm("qemu") == nullptr) {
+      Finish(Verdict::kError, "the nested host boots with the qemu VMM plugin, which is not loaded");
+      return false;
+    }
+  } else {
+    // On a nested host the VMM is probed once the host is up (BootHost).
+    auto [probe, why] = ProbeOnce(*vmm_, vmm_options_);
+    if (probe == EZONE_DECLINED) {
+      Finish(Verdict::kSkipped, Named(spec_.vmm, why));
+      return false;
+    }
+    if (probe != EZONE_OK) {
+      Finish(Verdict::kError, spec_.vmm + " probe failed: " + why);
+      return false;
+    }
   }
   if (!env_.image.missing.empty()) {
     Finish(Verdict::kError, env_.image.missing);
@@ -233,8 +273,12 @@ void CheckRun::Execute() {
 
   // 3.-8. Baseline, boot, fire, observe, tear down, assess, decide.
   auto oracle = MakeLocalHostOracle();
+  // On a nested host, the baseline is taken once it is up and the VMM has
+  // connected to it: a plugin's one-time state (libvirt's event loop) is
+  // then part of the baseline, not a leak of this check.
+  bool host_up = BootHost();
   oracle->Begin();
-  r_.properties["host"] = oracle->Describe();
+  if (!host_) r_.properties["host"] = oracle->Describe();
 
   r_.console_log_path = ConsoleLogPath(env_.report_dir, spec_).string();
   std::optional<VmSession> witness;
@@ -246,12 +290,26 @@ void CheckRun::Execute() {
   VmSession victim(*vmm_, "victim", MakeNonce(), r_.console_log_path, &events_);
   FaultContext ctx{&victim, &events_, spec_.vmm};
 
-  bool carried_out = Boot(victim, witness ? &*witness : nullptr) && Fire(ctx);
+  bool carried_out = host_up && Boot(victim, witness ? &*witness : nullptr);
+  if (carried_out && host_) {
+    // The nested host's oracle measures the fault window, with the VMs up.
+    host_oracle_ = MakeNestedHostOracle(&host_->session());
+    host_oracle_->Begin();
+  }
+  carried_out = carried_out && Fire(ctx);
   if (carried_out) Observe(victim, witness ? &*witness : nullptr);
+  // A dead nested host goes first: the VMM's calls into it then fail at
+  // once instead of waiting for libvirt's keepalive.
+  bool host_dead = host_ && o_.host_crashed;
+  if (host_dead) Teardown(host_->session());
+  if (host_ && r_.verdict == Verdict::kError && !host_dead) host_->DumpLogs();
   Teardown(victim);
   if (witness) Teardown(*witness);
+  std::optional<HostAssessment> nested;
+  if (host_oracle_ && !host_dead) nested = host_oracle_->Assess();
+  if (host_ && !host_dead) Teardown(host_->session());
   // Heartbeat arrivals, in ms since the check began, for the report's timeline.
-  for (VmSession* vm : {&victim, witness ? &*witness : nullptr}) {
+  for (VmSession* vm : {&victim, witness ? &*witness : nullptr, host_ ? &host_->session() : nullptr}) {
     if (vm == nullptr) continue;
     std::string beats;
     for (auto t : vm->heartbeat_times()) {
@@ -263,9 +321,16 @@ void CheckRun::Execute() {
 
   HostAssessment host = oracle->Assess();
   for (const auto& e : host.evidence) r_.evidence.push_back(e);
-  o_.host_crashed = host.Crashed();
-  o_.host_degraded = host.Degraded();
+  o_.host_crashed = o_.host_crashed || host.Crashed();
+  o_.host_degraded = o_.host_degraded || host.Degraded();
   o_.leaked = o_.leaked || host.Leaked();
+  if (nested) {
+    for (const auto& e : nested->evidence) r_.evidence.push_back(e);
+    for (const auto& l : nested->leaks) r_.evidence.push_back("leak: " + l);
+    o_.host_crashed = o_.host_crashed || nested->Crashed();
+    o_.host_degraded = o_.host_degraded || nested->Degraded();
+    o_.leaked = o_.leaked || nested->Leaked();
+  }
   if (!carried_out) {
     // The check did not happen, but a host that suffered still says so.
     if (o_.host_crashed) r_.effect = "global";
@@ -294,7 +359,7 @@ bool CheckRun::Start(VmSession& vm, const std::string& restore_from) {
   guest.memory_mib = spec_.memory_mib;
   guest.vcpus = 1;
   guest.role = role.c_str();
-  guest.options = spec_.vmm_options.c_str();
+  guest.options = vmm_options_.c_str();
   guest.restore_from = restore_from.c_str();
   if (is_victim) r_.properties["guest_cmdline"] = cmdline;
 
@@ -315,6 +380,87 @@ bool CheckRun::Start(VmSession& vm, const std::string& restore_from) {
   }
   Progress("started the " + role + ": " + vm.Version() + ", vmm pid " + std::to_string(vm.Pid()));
   return true;
+}
+
+bool CheckRun::BootHost() {
+  if (!host_is_nested()) return true;
+  Progress("booting the nested host");
+  fs::path log = ConsoleLogPath(env_.report_dir, spec_, "host");
+  r_.properties["host_console_log"] = log.string();
+  for (const auto& [k, v] : nested_image_.properties) r_.properties[k] = v;
+  host_ = std::make_unique<NestedHost>(*env_.registry->FindVmm("qemu"), nested_image_, log,
+                                       &events_);
+  auto start = Clock::now();
+  std::string error;
+  ezone_status started = host_->Start(&error);
+  if (started != EZONE_OK) {
+    Finish(started == EZONE_DECLINED ? Verdict::kSkipped : Verdict::kError,
+           "the nested host could not start: " + error);
+    return false;
+  }
+  // READY from its agent comes after libvirtd offers kvm domains. A TCG
+  // boot of a full Debian kernel, and libvirtd's first QEMU probe under
+  // TCG, take their time: give it twice the guest's boot timeout.
+  auto deadline = start + 2 * spec_.boot_timeout;
+  for (;;) {
+    std::optional<VmEvent> e = events_.Wait(deadline);
+    if (!e) {
+      Finish(Verdict::kError, "the nested host did not reach READY in " +
+                                  Fmt("%.0f s", 2 * spec_.boot_timeout.count() / 1000.0) +
+                                  " (see " + log.string() + ")");
+      return false;
+    }
+    if (e->kind == VmEvent::Kind::kReady) break;
+    if (e->kind == VmEvent::Kind::kVmmExited || e->kind == VmEvent::Kind::kGuestPanicked ||
+        (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls))) {
+      Finish(Verdict::kError, "the nested host failed while booting: " + e->text);
+      return false;
+    }
+  }
+  r_.properties["host"] = host_->Describe();
+  r_.properties["host_ready_ms"] = Fmt("%.0f", MsSince(start));
+  Progress("nested host ready in " + Fmt("%.1f s", MsSince(start) / 1000));
+  vmm_options_ = spec_.vmm_options + (spec_.vmm_options.empty() ? "" : ";") + host_->VmmOptions();
+  auto [probe, why] = ProbeOnce(*vmm_, vmm_options_);
+  if (probe != EZONE_OK) {
+    host_->DumpLogs();
+    Finish(probe == EZONE_DECLINED ? Verdict::kSkipped : Verdict::kError,
+           Named(spec_.vmm, "on the nested host: " + why));
+    return false;
+  }
+  return true;
+}
+
+void CheckRun::OnHostEvent(
+    const VmEvent& e,
+    const std::function<void(uint32_t, Clock::time_point, const std::string&)>& sign) {
+  switch (e.kind) {
+    case VmEvent::Kind::kConsole:
+      if (IsCrash(e.cls)) {
+        o_.host_crashed = true;
+        sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at,
+             std::string("nested host console (") + ConsoleClassName(e.cls) + "): " + e.text);
+      } else if (r_.evidence.size() < 100) {
+        if (e.cls == ConsoleClass::kWarning) o_.host_degraded = true;
+        r_.evidence.push_back(std::string("nested host console (") + ConsoleClassName(e.cls) +
+                              "): " + e.text);
+      }
+      break;
+    case VmEvent::Kind::kGuestPanicked:
+      o_.host_crashed = true;
+      sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at, "nested host panicked (its pvpanic: " + e.text + ")");
+      break;
+    case VmEvent::Kind::kVmmExited:
+      o_.host_crashed = true;
+      sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at, "nested host is gone: its QEMU exited: " + e.text);
+      break;
+    case VmEvent::Kind::kGuestStopped:
+      o_.host_crashed = true;
+      r_.evidence.push_back("nested host stopped: " + e.text);
+      break;
+    default:
+      break;
+  }
 }
 
 bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
@@ -461,6 +607,8 @@ bool CheckRun::Restore(VmSession& victim, VmSession* witness) {
 
 bool CheckRun::Fire(FaultContext& ctx) {
   Progress("firing " + spec_.fault + "/" + spec_.variant);
+  // An E-Zone 1 fault's agent is the nested host's.
+  if (zone1() && host_) ctx.vm = &host_->session();
   ezone_fault_target target{};
   target.core = &ctx;
   target.agent_command = &FaultAgentCommand;
@@ -525,15 +673,25 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
   };
 
   bool hang_reported = false;
+  bool host_hang_reported = false;
+  VmSession* host = host_ ? &host_->session() : nullptr;
   while (!done) {
     // Event-driven: sleep until an event arrives, the deadline passes or the
-    // victim's next heartbeat is overdue, whichever comes first.
+    // victim's (or nested host's) next heartbeat is overdue.
     auto wake = deadline;
     if (!hang_reported) wake = std::min(wake, victim.last_heartbeat() + kHeartbeatLoss);
+    if (host && !host_hang_reported) wake = std::min(wake, host->last_heartbeat() + kHeartbeatLoss);
     std::optional<VmEvent> e = events_.Wait(wake);
     if (!e) {
       auto now = Clock::now();
       if (now >= deadline) break;
+      if (host && !host_hang_reported && now - host->last_heartbeat() >= kHeartbeatLoss) {
+        host_hang_reported = true;
+        o_.host_crashed = true;
+        sign(EZONE_SIGN_HOST_HANG, now,
+             "nested host: its agent's heartbeat stopped (none for " +
+                 Fmt("%.0f ms", MsSince(host->last_heartbeat(), now)) + ")");
+      }
       auto silent = now - victim.last_heartbeat();
       if (!hang_reported && silent >= kHeartbeatLoss) {
         hang_reported = true;
@@ -545,6 +703,11 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
     }
     if (e->role == "witness") {
       OnWitnessEvent(*e);
+      continue;
+    }
+    if (e->role == "host") {
+      OnHostEvent(*e, sign);
+      if (e->kind == VmEvent::Kind::kVmmExited) deadline = std::min(deadline, e->at + spec_.settle);
       continue;
     }
     switch (e->kind) {
@@ -568,7 +731,9 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
         sign(EZONE_SIGN_VMM_EXIT, e->at, "vmm: process exited: " + e->text);
         // Nothing more can come from the victim; a witness may still have
         // something to say within the settle window.
-        if (witness == nullptr) {
+        // An E-Zone 1 fault takes the victim with the host: keep watching the
+        // host for its own signs within the settle window.
+        if (witness == nullptr && !zone1()) {
           done = true;
         } else {
           deadline = std::min(deadline, e->at + spec_.settle);

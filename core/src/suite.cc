@@ -153,7 +153,8 @@ class Parser {
       CheckAttributes(node, {"name", "vmm", "vmm-label", "vmm-options", "fault",
                              "variant", "fault-options", "policy", "repeat",
                              "labels", "boot-timeout", "observe-timeout",
-                             "memory", "kernel-args", "witness", "settle", "mode"});
+                             "memory", "kernel-args", "witness", "settle", "mode",
+                             "host"});
       CheckSpec spec;
       spec.suite = suite.name;
       spec.file = file_;
@@ -178,6 +179,10 @@ class Parser {
       if (spec.mode != "boot" && spec.mode != "snapshot") {
         Fail(node, "mode must be boot or snapshot, not '" + spec.mode + "'");
       }
+      spec.host = node.attribute("host").as_string("local");
+      if (spec.host != "local" && spec.host != "nested") {
+        Fail(node, "host must be local or nested, not '" + spec.host + "'");
+      }
       spec.policy = Policy(node, policy);
       spec.boot_timeout = Duration(node, "boot-timeout", boot);
       spec.observe_timeout = Duration(node, "observe-timeout", observe);
@@ -196,9 +201,14 @@ class Parser {
           Fail(node, "repeat must be a whole number from 1 to 9999, not '" + repeat_text + "'");
         }
       }
-      std::string vmm_label = node.attribute("vmm-label").as_string(spec.vmm.c_str());
-      if (!IsIdentifier(vmm_label, true)) {
-        Fail(node, "vmm-label '" + vmm_label + "' must be letters, digits, '_' or '-'");
+      // A check on the nested host is never reported as a bare-metal one.
+      std::string default_label = spec.vmm + (spec.host == "nested" ? "@nested" : "");
+      std::string vmm_label = node.attribute("vmm-label").as_string(default_label.c_str());
+      // '@' names where it ran: kvm@nested.
+      std::string label_chars = vmm_label;
+      std::replace(label_chars.begin(), label_chars.end(), '@', '_');
+      if (!IsIdentifier(label_chars, true)) {
+        Fail(node, "vmm-label '" + vmm_label + "' must be letters, digits, '_', '-' or '@'");
       }
       spec.vmm_label = vmm_label;
       for (int r = 1; r <= repeat; ++r) {

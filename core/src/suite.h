@@ -41,6 +41,9 @@ struct CheckSpec {
   // "boot" (default) or "snapshot": restore VMs from a state saved at READY
   // (EZONE_CAP_SNAPSHOT), made once and cached.
   std::string mode = "boot";
+  // "local" (default): the machine ezone runs on is the host under test.
+  // "nested": a VM booted from the nested host image is (nested-host/).
+  std::string host = "local";
   std::filesystem::path file;
   int line = 0;
 
@@ -60,8 +63,10 @@ Suite LoadSuite(const std::filesystem::path& file);
 // "30s", "500ms", "2m" -> milliseconds; throws std::invalid_argument.
 std::chrono::milliseconds ParseDuration(const std::string& text);
 
+// "detected": the fault must show (within observe-timeout); its effect is
+// recorded, not judged. For faults no VMM can contain, such as E-Zone 1.
 inline constexpr const char* kPolicies[] = {"strong-isolation", "performance",
-                                            "guest-survives"};
+                                            "guest-survives", "detected"};
 
 }  // namespace ezone
 

@@ -42,6 +42,16 @@ Decision Decide(const std::string& policy, ezone_zone zone, const Observation& o
             "isolation violated: policy guest-survives allows only effect none, " + observed};
   }
 
+  if (policy == "detected") {
+    // The claim is that ezone notices the fault (and does not hang on it),
+    // so a fault that never showed fails instead of being an error.
+    if (effect == Effect::kNone && !o.fault_confirmed) {
+      return {Verdict::kFailure, effect,
+              "not detected: none of the fault's signs was seen before the deadline"};
+    }
+    return {Verdict::kPass, effect, "detected: " + observed + " (policy detected records it)"};
+  }
+
   // The other policies need the fault to have shown: an effect of none means
   // the experiment did not happen, which proves nothing either way.
   if (effect == Effect::kNone && o.fault_confirmed) {

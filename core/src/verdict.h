@@ -34,7 +34,8 @@ struct Decision {
 
 // policy: "strong-isolation" (only limited passes), "performance" (a guest
 // kernel fault may also degrade or take down the host), "guest-survives"
-// (the victim itself must not show the fault).
+// (the victim itself must not show the fault), "detected" (the fault must
+// show; any effect passes and is recorded: E-Zone 1 on a nested host).
 Decision Decide(const std::string& policy, ezone_zone zone, const Observation& o);
 
 const char* ZoneName(ezone_zone zone);  // "E-Zone 3"

@@ -11,6 +11,9 @@
 //   machine=q35  cpu=<cpu mode>  emulator=<path>
 //   probe_boot=auto|1|0       boot a probe guest in Probe (auto: for kvm)
 //   probe_timeout=30          seconds the probe guest has to reach READY
+//   guest_dir=<dir>           where the guest image (vmlinuz,
+//                             initramfs.cpio.gz) lies on the libvirt host,
+//                             when that is another machine (a nested host)
 // See docs/vmm-kvm.md.
 #include <fcntl.h>
 #include <libvirt/libvirt.h>
@@ -58,6 +61,7 @@ struct Settings {
   std::string domain_type = "kvm";
   std::string machine = "q35";
   std::string cpu_mode, emulator;
+  std::string guest_dir;  // on the libvirt host; empty: the core's paths
   bool probe_boot = true;
   int probe_timeout_s = kDefaultProbeTimeoutS;
 
@@ -72,6 +76,7 @@ struct Settings {
     s.machine = o.Get("machine", "q35");
     s.cpu_mode = o.Get("cpu");
     s.emulator = o.Get("emulator");
+    s.guest_dir = o.Get("guest_dir");
     std::string boot = o.Get("probe_boot", "auto");
     s.probe_boot = boot == "auto" ? s.domain_type == "kvm" : boot != "0";
     s.probe_timeout_s = std::atoi(o.Get("probe_timeout", "30").c_str());
@@ -336,8 +341,10 @@ class KvmVm : public ezone::sdk::Vm {
     config.machine = settings_.machine;
     config.cpu_mode = settings_.cpu_mode;
     config.emulator = settings_.emulator;
-    config.kernel = spec.kernel;
-    config.initrd = spec.initramfs;
+    // A remote libvirt host reads the image from its own file system.
+    bool remote_image = !settings_.guest_dir.empty();
+    config.kernel = remote_image ? settings_.guest_dir + "/vmlinuz" : spec.kernel;
+    config.initrd = remote_image ? settings_.guest_dir + "/initramfs.cpio.gz" : spec.initramfs;
     config.cmdline = spec.cmdline;
     config.memory_mib = spec.memory_mib;
     config.vcpus = spec.vcpus;
@@ -669,4 +676,5 @@ class KvmVmm {
 EZONE_VMM_PLUGIN(KvmVmm, "kvm", "0.1.0",
                  "KVM through libvirt (transient domains, libvirt events and console streams; "
                  "domain_type=qemu for TCG)",
-                 EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS)
+                 EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS |
+                     EZONE_CAP_REMOTE_HOST)

@@ -7,6 +7,9 @@
 //               emulated and discarded, so no image file exists to leak;
 //   nic=user    a virtio NIC on QEMU's user-mode network (guest 10.0.2.15,
 //               host 10.0.2.2), so a guest can load the host's network stack;
+//   hostfwd=tcp:127.0.0.1:<port>-:<guest port>  forward a host port to the
+//               guest on that NIC (implies nic=user): how the core reaches
+//               libvirtd inside a nested host;
 //   guest-memory=on  guest RAM on a memfd shared with this plugin, for
 //               faults that write guest memory (EZONE_CAP_GUEST_MEMORY):
 //               no file on disk, gone with the last descriptor.
@@ -162,9 +165,13 @@ class QemuVm : public ezone::sdk::Vm {
                                                 std::to_string(std::stoull(mib) << 20),
                                "-device", "virtio-blk-pci,drive=ezdisk"});
     }
-    if (o.Has("nic")) {
-      if (o.Get("nic") != "user") throw std::runtime_error("nic=" + o.Get("nic") + ": only nic=user");
-      args.insert(args.end(), {"-nic", "user,model=virtio-net-pci"});
+    if (o.Has("nic") || o.Has("hostfwd")) {
+      if (o.Get("nic", "user") != "user") {
+        throw std::runtime_error("nic=" + o.Get("nic") + ": only nic=user");
+      }
+      std::string nic = "user,model=virtio-net-pci";
+      if (o.Has("hostfwd")) nic += ",hostfwd=" + o.Get("hostfwd");
+      args.insert(args.end(), {"-nic", nic});
     }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -29,7 +29,7 @@ extern "C" {
 /* A different major means incompatible structures: the core refuses to load. */
 #define EZONE_PLUGIN_ABI_MAJOR 1u
 /* Minor versions only append fields; struct_size tells which are present. */
-#define EZONE_PLUGIN_ABI_MINOR 0u
+#define EZONE_PLUGIN_ABI_MINOR 1u /* 1: EZONE_SIGN_HOST_*, EZONE_CAP_REMOTE_HOST */
 
 #define EZONE_PLUGIN_ENTRY_SYMBOL "ezone_plugin_entry"
 
@@ -58,6 +58,10 @@ typedef enum ezone_zone {
 #define EZONE_CAP_SNAPSHOT (1ull << 2)     /* save/restore                 */
 #define EZONE_CAP_GUEST_MEMORY (1ull << 3) /* read/write guest memory      */
 #define EZONE_CAP_WITNESS (1ull << 4)      /* can run a second VM beside   */
+/* Runs its VMs on another host when the options carry uri=<libvirt URI> and
+ * guest_dir=<the guest image's directory there>: the core's nested host
+ * (ABI 1.1). */
+#define EZONE_CAP_REMOTE_HOST (1ull << 5)
 
 /* How a fault shows when it fired; the core watches for these. */
 #define EZONE_SIGN_GUEST_KERNEL_CRASH (1u << 0) /* oops/panic on console, pvpanic */
@@ -68,6 +72,11 @@ typedef enum ezone_zone {
 /* The fault plugin itself confirmed the fault took place (e.g. a hog ran its
  * course, bits were flipped and read back) even if nothing else showed. */
 #define EZONE_SIGN_FAULT_CONFIRMED (1u << 5)
+/* E-Zone 1, on a nested host (the host under test is a VM the core watches):
+ * its kernel oopsed or panicked (console, pvpanic, its VMM ended) ... */
+#define EZONE_SIGN_HOST_KERNEL_CRASH (1u << 6)
+/* ... or its agent's heartbeat stopped. */
+#define EZONE_SIGN_HOST_HANG (1u << 7)
 
 /* Events a VMM plugin reports about a running VM. */
 typedef enum ezone_vm_event {

@@ -1,0 +1,273 @@
+#include "nested_host.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "build_config.h"
+#include "check_runner.h"
+
+namespace ezone {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr int kLibvirtPort = 16509;  // libvirtd's TCP port inside
+
+// A free TCP port on 127.0.0.1 for QEMU's forward. Another process may take
+// it before QEMU binds it; QEMU then fails to start and says so.
+int FreeLocalPort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+std::string Nonce() {
+  std::random_device rd;
+  char text[17];
+  snprintf(text, sizeof text, "%016llx",
+           static_cast<unsigned long long>(std::uniform_int_distribution<uint64_t>()(rd)));
+  return text;
+}
+
+std::string ReadText(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Oracle thresholds, as for the local host (host_oracle.cc), on round trips
+// through the agent: a slow sample is far above the baseline and above an
+// absolute floor, since the nested host runs under TCG.
+constexpr double kSlowFactor = 10.0;
+constexpr double kSlowFloorMs = 500.0;
+constexpr auto kSamplePeriod = milliseconds(250);
+constexpr auto kCommandTimeout = milliseconds(3000);
+
+class NestedHostOracle : public HostOracle {
+ public:
+  explicit NestedHostOracle(VmSession* host) : host_(host) {}
+  ~NestedHostOracle() override { StopSampling(); }
+
+  std::string Describe() const override { return "nested host"; }
+
+  void Begin() override {
+    untainted_before_ = Untainted();
+    std::vector<double> rounds;
+    for (int i = 0; i < 3; ++i) {
+      double ms = RoundTripMs();
+      if (ms >= 0) rounds.push_back(ms);
+    }
+    std::sort(rounds.begin(), rounds.end());
+    baseline_ms_ = rounds.empty() ? -1 : rounds[rounds.size() / 2];
+    stop_ = false;
+    sampler_ = std::thread([this] { Sample(); });
+  }
+
+  HostAssessment Assess() override {
+    StopSampling();
+    HostAssessment a;
+    a.kernel_log_readable = true;  // its console is watched by the runner
+    a.baseline_probe_ms = baseline_ms_;
+    a.probe_ms = worst_ms_;
+    a.samples = samples_;
+    a.slow_samples = slow_samples_;
+    std::string pong;
+    a.probe_ok = host_->AgentCommand("ping", kCommandTimeout, &pong);
+    if (!a.probe_ok) {
+      a.evidence.push_back("nested host: its agent does not answer (" + pong + ")");
+      return a;
+    }
+    a.evidence.push_back("nested host: its agent answers");
+    int untainted_after = Untainted();
+    if (untainted_before_ == 1 && untainted_after == 0) {
+      a.taint_after = 1;  // which bit is unknown from outside; newly tainted
+      a.evidence.push_back("nested host: kernel newly tainted (/proc/sys/kernel/tainted not 0)");
+    } else {
+      a.evidence.push_back(std::string("nested host: kernel taint ") +
+                           (untainted_after == 1 ? "0" : "unchanged"));
+    }
+    char text[200];
+    snprintf(text, sizeof text,
+             "nested host: agent round trip (run /bin/true): worst %.1f ms over %d samples "
+             "(baseline %.1f ms); %d slow samples",
+             worst_ms_, samples_, baseline_ms_, slow_samples_);
+    a.evidence.push_back(text);
+    // pidof exits 0 when a process of that name exists.
+    std::string reply;
+    if (host_->AgentCommand("run /bin/pidof qemu-system-x86_64", kCommandTimeout, &reply) &&
+        reply.find("exit=0") != std::string::npos) {
+      a.leaks.push_back("nested host: a QEMU process still runs after teardown");
+    } else {
+      a.evidence.push_back("nested host: no QEMU process left after teardown");
+    }
+    return a;
+  }
+
+ private:
+  // 1: /proc/sys/kernel/tainted is 0, 0: it is not, -1: cannot tell.
+  int Untainted() {
+    std::string reply;
+    if (!host_->AgentCommand("run /bin/grep -qx 0 /proc/sys/kernel/tainted", kCommandTimeout,
+                             &reply)) {
+      return -1;
+    }
+    return reply.find("exit=0") != std::string::npos ? 1 : 0;
+  }
+
+  double RoundTripMs() {
+    auto start = Clock::now();
+    std::string reply;
+    if (!host_->AgentCommand("run /bin/true", kCommandTimeout, &reply)) return -1;
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  }
+
+  void Sample() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      double ms = RoundTripMs();
+      lock.lock();
+      ++samples_;
+      double slow_at = std::max(kSlowFloorMs, kSlowFactor * baseline_ms_);
+      if (ms < 0 || ms > slow_at) ++slow_samples_;
+      worst_ms_ = ms < 0 ? kCommandTimeout.count() : std::max(worst_ms_, ms);
+      cv_.wait_for(lock, kSamplePeriod, [this] { return stop_; });
+    }
+  }
+
+  void StopSampling() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (sampler_.joinable()) sampler_.join();
+  }
+
+  VmSession* host_;
+  int untainted_before_ = -1;
+  double baseline_ms_ = -1, worst_ms_ = 0;
+  int samples_ = 0, slow_samples_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = true;
+  std::thread sampler_;
+};
+
+}  // namespace
+
+NestedHostImage NestedHostImage::Locate() {
+  std::vector<fs::path> candidates;
+  if (const char* env = std::getenv("EZONE_NESTED_HOST_DIR")) {
+    candidates.emplace_back(env);
+  } else {
+    std::string installed = InstallTreeDir(kInstallNestedHostDir);
+    candidates.emplace_back(installed.empty() ? std::string(kBuildNestedHostDir) : installed);
+  }
+  NestedHostImage image;
+  for (const fs::path& dir : candidates) {
+    std::error_code ec;
+    if (!fs::exists(dir / "vmlinuz", ec) || !fs::exists(dir / "initramfs.cpio", ec)) continue;
+    image.kernel = dir / "vmlinuz";
+    image.initramfs = dir / "initramfs.cpio";
+    image.manifest = dir / "nested-host-manifest.json";
+    try {
+      auto manifest = nlohmann::json::parse(ReadText(image.manifest));
+      for (auto& [key, value] : manifest.items()) {
+        image.properties["nested_host_" + key] =
+            value.is_string() ? value.get<std::string>() : value.dump();
+      }
+    } catch (const std::exception& e) {
+      image.properties["nested_host_manifest_error"] = image.manifest.string() + ": " + e.what();
+    }
+    return image;
+  }
+  std::string searched;
+  for (const auto& c : candidates) searched += (searched.empty() ? "" : ", ") + c.string();
+  image.missing = "nested host image not found (vmlinuz and initramfs.cpio in " + searched +
+                  "); build it with: cmake --build build --target ezone_nested_host_image "
+                  "(configured with -DEZONE_NESTED_HOST=ON)";
+  return image;
+}
+
+NestedHost::NestedHost(const Plugin& qemu, const NestedHostImage& image,
+                       const fs::path& console_log, EventQueue* events)
+    : image_(image), session_(qemu, "host", Nonce(), console_log, events) {}
+
+NestedHost::~NestedHost() { Destroy(); }
+
+ezone_status NestedHost::Start(std::string* error) {
+  port_ = FreeLocalPort();
+  if (port_ == 0) {
+    *error = "no free TCP port on 127.0.0.1 for the nested host's libvirtd";
+    return EZONE_FAILED;
+  }
+  std::string kernel = image_.kernel.string(), initramfs = image_.initramfs.string();
+  std::string cmdline = "console=ttyS0 ezone.nonce=" + session_.nonce() +
+                        " ezone.hb_ms=" + std::to_string(kHeartbeatPeriodMs) + " panic=-1";
+  std::string options = std::string("cpu=") + kCpu + ";hostfwd=tcp:127.0.0.1:" +
+                        std::to_string(port_) + "-:" + std::to_string(kLibvirtPort);
+  ezone_guest_spec spec{};
+  spec.struct_size = sizeof spec;
+  spec.kernel = kernel.c_str();
+  spec.initramfs = initramfs.c_str();
+  spec.cmdline = cmdline.c_str();
+  spec.memory_mib = kMemoryMib;
+  spec.vcpus = kVcpus;
+  spec.role = "host";
+  spec.options = options.c_str();
+  spec.restore_from = "";
+  return session_.Start(spec, error);
+}
+
+std::string NestedHost::VmmOptions() const {
+  // The boot probe is left out: the nested host's READY already means
+  // libvirtd offers kvm domains (nested-host/init), and the check's own
+  // boot shows whether KVM works.
+  return "uri=qemu+tcp://127.0.0.1:" + std::to_string(port_) + "/system;guest_dir=" +
+         kGuestDir + ";probe_boot=0";
+}
+
+std::string NestedHost::Describe() const {
+  auto get = [&](const char* key) {
+    auto it = image_.properties.find(key);
+    return it == image_.properties.end() ? std::string("?") : it->second;
+  };
+  return "nested host: Debian kernel " + get("nested_host_kernel_release") + ", " +
+         get("nested_host_libvirtd") + ", in " + session_.Version() + " on an emulated EPYC (SVM, NPT)" +
+         ", libvirtd at 127.0.0.1:" + std::to_string(port_);
+}
+
+void NestedHost::DumpLogs() {
+  std::string reply;
+  session_.AgentCommand("run /sbin/ezone-host-dump", milliseconds(5000), &reply);
+}
+
+std::unique_ptr<HostOracle> MakeNestedHostOracle(VmSession* host) {
+  return std::make_unique<NestedHostOracle>(host);
+}
+
+}  // namespace ezone

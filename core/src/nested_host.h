@@ -1,0 +1,79 @@
+// The nested host: the host under test as a VM that ezone boots and watches
+// from outside (nested-host/ builds its image). Inside it, libvirtd runs KVM
+// guests (nested KVM on QEMU's emulated AMD SVM), and E-Zone 1 faults can
+// crash its kernel without touching the machine ezone runs on.
+//
+// The core boots it with the qemu VMM plugin as a VmSession of role "host":
+// its kernel console, its agent's heartbeat and QMP's GUEST_PANICKED are
+// watched like a guest's. libvirtd inside is reached through a forwarded TCP
+// port on 127.0.0.1.
+#ifndef EZONE_CORE_NESTED_HOST_H_
+#define EZONE_CORE_NESTED_HOST_H_
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "host_oracle.h"
+#include "plugin_registry.h"
+#include "vm_session.h"
+
+namespace ezone {
+
+// vmlinuz, initramfs.cpio and the manifest, from EZONE_NESTED_HOST_DIR, the
+// build tree or the install tree.
+struct NestedHostImage {
+  std::filesystem::path kernel, initramfs, manifest;
+  std::map<std::string, std::string> properties;  // nested_host_* for reports
+  std::string missing;  // non-empty: why there is none (a skip)
+
+  static NestedHostImage Locate();
+};
+
+class NestedHost {
+ public:
+  // Memory and CPUs of the nested host; its guests get theirs from the suite.
+  static constexpr uint32_t kMemoryMib = 2048;
+  static constexpr uint32_t kVcpus = 2;
+  // An AMD CPU with SVM and nested paging: QEMU's TCG emulates both, so
+  // kvm-amd loads inside on any machine. The features TCG lacks are turned
+  // off, as QEMU would (but with a warning per CPU).
+  static constexpr const char* kCpu =
+      "EPYC,+svm,+npt,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,"
+      "-nrip-save,-xsavec";
+  // Where the image keeps the guest image for libvirt's direct kernel boot.
+  static constexpr const char* kGuestDir = "/ezone/guest";
+
+  // `qemu` is the qemu VMM plugin; events go to `events` with role "host".
+  NestedHost(const Plugin& qemu, const NestedHostImage& image,
+             const std::filesystem::path& console_log, EventQueue* events);
+  ~NestedHost();
+
+  // Starts the VM (READY follows as an event once libvirtd is ready).
+  ezone_status Start(std::string* error);
+  // The vmm-options a libvirt-based VMM plugin (kvm) needs to run its VMs
+  // here: the forwarded URI and the image's guest directory.
+  std::string VmmOptions() const;
+  std::string Describe() const;
+  VmSession& session() { return session_; }
+  // Copies libvirtd's and its QEMU's logs to the nested host's console (and
+  // so into its console log), for a check that went wrong in there.
+  void DumpLogs();
+  void Destroy() { session_.Destroy(); }
+
+ private:
+  const NestedHostImage& image_;
+  VmSession session_;
+  int port_ = 0;
+};
+
+// The host oracle of a nested host, through its agent: liveness (a ping),
+// latency (round trips of `run /bin/true`), a new kernel taint, and QEMU
+// processes left behind. Its kernel log comes with its console, which the
+// check runner watches itself.
+std::unique_ptr<HostOracle> MakeNestedHostOracle(VmSession* host);
+
+}  // namespace ezone
+
+#endif  // EZONE_CORE_NESTED_HOST_H_
