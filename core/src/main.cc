@@ -202,10 +202,18 @@ void WriteCTestScript(const Suite& suite, const PluginRegistry& registry,
     std::string labels;
     for (const auto& l : label_list) labels += (labels.empty() ? "" : ";") + l;
     long timeout = (c.boot_timeout + c.observe_timeout).count() / 1000 + 60;
+    std::string extra;
+    if (c.host == "nested") {
+      // The nested host has twice the boot timeout, and its two emulated
+      // CPUs keep both of this machine's cores busy: it runs alone.
+      timeout += 2 * c.boot_timeout.count() / 1000;
+      labels += ";nested-host";
+      extra = " PROCESSORS 2";
+    }
     // Labels are a CMake list: their ';' separators must stay unescaped.
     out << "set_tests_properties(" << CMakeQuote(test) << " PROPERTIES LABELS \""
         << labels << "\" SKIP_RETURN_CODE " << kExitAllSkipped << " TIMEOUT "
-        << timeout << " FIXTURES_REQUIRED ezone_reports)\n";
+        << timeout << extra << " FIXTURES_REQUIRED ezone_reports)\n";
   }
   out.close();
   fs::rename(script.string() + ".tmp", script);
