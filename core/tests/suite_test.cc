@@ -123,12 +123,128 @@ TEST_F(SuiteTest, MissingFile) {
 }
 
 TEST_F(SuiteTest, ShippedSuitesParse) {
-  for (const char* name : {"paper.xml", "selftest.xml"}) {
+  for (const char* name : {"paper.xml", "selftest.xml", "nested-host.xml"}) {
     Suite s = LoadSuite(fs::path(EZONE_SUITES_DIR) / name);
     EXPECT_FALSE(s.checks.empty()) << name;
   }
-  // qemu, kvm, kvm through libvirt with TCG, palacios: 5 repetitions each.
-  EXPECT_EQ(LoadSuite(fs::path(EZONE_SUITES_DIR) / "paper.xml").checks.size(), 20u);
+  // qemu, kvm, kvm through libvirt with TCG, kvm on the nested host,
+  // palacios: 5 repetitions each.
+  Suite paper = LoadSuite(fs::path(EZONE_SUITES_DIR) / "paper.xml");
+  EXPECT_EQ(paper.checks.size(), 25u);
+  int nested = 0;
+  for (const CheckSpec& c : paper.checks) {
+    if (c.host != "nested") continue;
+    ++nested;
+    EXPECT_EQ(c.vmm_label, "kvm@nested") << c.id();
+  }
+  EXPECT_EQ(nested, 5);
+}
+
+// Nested host (issue 9): where a check runs is part of what it claims.
+TEST_F(SuiteTest, HostAttributeDefaultsToLocalAndAcceptsNested) {
+  fs::path p = Write(std::string(kHeader) +
+                     "<suite name=\"a\">\n"
+                     "  <check name=\"X\" vmm=\"kvm\" fault=\"kerncrash\" variant=\"panic\"/>\n"
+                     "  <check name=\"X\" vmm=\"kvm\" fault=\"kerncrash\" variant=\"panic\" host=\"nested\"/>\n"
+                     "  <check name=\"X\" vmm=\"qemu\" fault=\"f\" variant=\"v\" host=\"local\"/>\n"
+                     "</suite>\n");
+  Suite s = LoadSuite(p);
+  ASSERT_EQ(s.checks.size(), 3u);
+  EXPECT_EQ(s.checks[0].host, "local");
+  EXPECT_EQ(s.checks[1].host, "nested");
+  EXPECT_EQ(s.checks[2].host, "local");
+  // The same check on both hosts: two checks, never "defined twice".
+  EXPECT_NE(s.checks[0].id(), s.checks[1].id());
+}
+
+TEST_F(SuiteTest, BadHostValueNamesFileAndLine) {
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n\n"
+                  "  <check name=\"X\" vmm=\"kvm\" fault=\"f\" variant=\"v\" host=\"remote\"/>\n"
+                  "</suite>\n"),
+            ":4: host must be local or nested, not 'remote'");
+  // Case matters, as for every other enumerated attribute.
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n"
+                  "  <check name=\"X\" vmm=\"kvm\" fault=\"f\" variant=\"v\" host=\"Nested\"/>\n"
+                  "</suite>\n"),
+            ":3: host must be local or nested, not 'Nested'");
+  // host is an attribute of <check>, not of <suite>.
+  std::string e = Error(std::string(kHeader) + "<suite name=\"a\" host=\"nested\">\n"
+                        "  <check name=\"X\" vmm=\"kvm\" fault=\"f\" variant=\"v\"/>\n</suite>\n");
+  EXPECT_EQ(e.rfind(":2: unknown attribute 'host' on <suite>", 0), 0u) << e;
+}
+
+TEST_F(SuiteTest, NestedHostGetsItsOwnDefaultLabelAndTestName) {
+  fs::path p = Write(std::string(kHeader) +
+                     "<suite name=\"a\">\n"
+                     "  <check name=\"HostKernelCrash\" vmm=\"kvm\" fault=\"hostkernel\" "
+                     "variant=\"panic\" host=\"nested\" repeat=\"2\"/>\n"
+                     "  <check name=\"HostKernelCrash\" vmm=\"kvm\" fault=\"hostkernel\" "
+                     "variant=\"panic\"/>\n"
+                     "</suite>\n");
+  Suite s = LoadSuite(p);
+  ASSERT_EQ(s.checks.size(), 3u);
+  EXPECT_EQ(s.checks[0].vmm, "kvm");
+  EXPECT_EQ(s.checks[0].vmm_label, "kvm@nested");
+  EXPECT_EQ(s.checks[0].name, "kvm_nested_hostkernel_panic_1");
+  EXPECT_EQ(s.checks[1].name, "kvm_nested_hostkernel_panic_2");
+  EXPECT_EQ(s.checks[0].id(), "HostKernelCrash/kvm_nested_hostkernel_panic_1");
+  // A local check is labelled by its VMM alone.
+  EXPECT_EQ(s.checks[2].vmm_label, "kvm");
+  EXPECT_EQ(s.checks[2].name, "kvm_hostkernel_panic_1");
+}
+
+TEST_F(SuiteTest, ExplicitVmmLabelWithAtIsAcceptedAndMappedInTheName) {
+  fs::path p = Write(std::string(kHeader) +
+                     "<suite name=\"a\">\n"
+                     "  <check name=\"X\" vmm=\"kvm\" vmm-label=\"kvm-tcg@nested\" fault=\"f\" "
+                     "variant=\"v\" host=\"nested\"/>\n"
+                     "  <check name=\"Y\" vmm=\"qemu\" vmm-label=\"qemu@box-2\" fault=\"f\" "
+                     "variant=\"v\"/>\n"
+                     "</suite>\n");
+  Suite s = LoadSuite(p);
+  ASSERT_EQ(s.checks.size(), 2u);
+  // An explicit label wins over the nested default, '@' and all.
+  EXPECT_EQ(s.checks[0].vmm_label, "kvm-tcg@nested");
+  EXPECT_EQ(s.checks[0].name, "kvm_tcg_nested_f_v_1");
+  EXPECT_EQ(s.checks[1].vmm_label, "qemu@box-2");
+  EXPECT_EQ(s.checks[1].name, "qemu_box_2_f_v_1");
+  EXPECT_EQ(s.checks[1].host, "local");
+}
+
+TEST_F(SuiteTest, VmmLabelStillRejectsOtherCharacters) {
+  std::string check = "<check name=\"X\" vmm=\"kvm\" fault=\"f\" variant=\"v\" host=\"nested\" ";
+  for (const char* label : {"kvm nested", "kvm/nested", "kvm.nested", "kvm#1", "kvm:nested"}) {
+    EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check + "vmm-label=\"" + label +
+                    "\"/>\n</suite>"),
+              std::string(":3: vmm-label '") + label +
+                  "' must be letters, digits, '_', '-' or '@'")
+        << label;
+  }
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check + "vmm-label=\"\"/>\n</suite>"),
+            ":3: vmm-label '' must be letters, digits, '_', '-' or '@'");
+}
+
+TEST_F(SuiteTest, PolicyDetectedIsAccepted) {
+  fs::path p = Write(std::string(kHeader) +
+                     "<suite name=\"a\" policy=\"detected\">\n"
+                     "  <check name=\"X\" vmm=\"kvm\" fault=\"f\" variant=\"v\" host=\"nested\"/>\n"
+                     "  <check name=\"Y\" vmm=\"kvm\" fault=\"f\" variant=\"v\" "
+                     "policy=\"strong-isolation\"/>\n"
+                     "</suite>\n");
+  Suite s = LoadSuite(p);
+  ASSERT_EQ(s.checks.size(), 2u);
+  EXPECT_EQ(s.checks[0].policy, "detected");
+  EXPECT_EQ(s.checks[1].policy, "strong-isolation");
+  fs::path q = Write(std::string(kHeader) +
+                     "<suite name=\"a\">\n"
+                     "  <check name=\"X\" vmm=\"kvm\" fault=\"f\" variant=\"v\" policy=\"detected\"/>\n"
+                     "</suite>\n");
+  EXPECT_EQ(LoadSuite(q).checks.at(0).policy, "detected");
+  // Near misses are still typos.
+  std::string e = Error(std::string(kHeader) + "<suite name=\"a\">\n"
+                        "  <check name=\"X\" vmm=\"kvm\" fault=\"f\" variant=\"v\" "
+                        "policy=\"detect\"/>\n</suite>\n");
+  EXPECT_EQ(e.rfind(":3: unknown policy 'detect'", 0), 0u) << e;
 }
 
 TEST(DurationTest, Units) {

@@ -86,3 +86,55 @@ TEST(VerdictTest, WitnessCrashIsGlobalAndStutterIsVaried) {
 
 }  // namespace
 }  // namespace ezone
+
+// Policy detected (issue 9, E-Zone 1 on a nested host): the fault must show;
+// whatever it did is recorded, not judged.
+namespace ezone {
+namespace {
+
+TEST(VerdictTest, DetectedPassesAHostCrashAndRecordsItAsGlobal) {
+  Observation o;
+  o.victim_showed_fault = true;  // a host sign is one of the fault's signs
+  o.host_crashed = true;
+  Decision d = Decide("detected", EZONE_ZONE_HOST_KERNEL, o);
+  EXPECT_EQ(d.verdict, report::Verdict::kPass);
+  EXPECT_EQ(d.effect, Effect::kGlobal);
+  EXPECT_NE(d.message.find("global"), std::string::npos) << d.message;
+  // The same observation under strong-isolation is a violation: the pass
+  // comes from the policy, not from the observation.
+  EXPECT_EQ(Decide("strong-isolation", EZONE_ZONE_HOST_KERNEL, o).verdict,
+            report::Verdict::kFailure);
+}
+
+TEST(VerdictTest, DetectedPassesEveryEffectOnceTheFaultShowed) {
+  Observation limited;
+  limited.victim_showed_fault = true;
+  EXPECT_EQ(Decide("detected", EZONE_ZONE_HOST_KERNEL, limited).verdict, report::Verdict::kPass);
+  EXPECT_EQ(Decide("detected", EZONE_ZONE_HOST_KERNEL, limited).effect, Effect::kLimited);
+  Observation varied = limited;
+  varied.leaked = true;
+  EXPECT_EQ(Decide("detected", EZONE_ZONE_HOST_KERNEL, varied).verdict, report::Verdict::kPass);
+  EXPECT_EQ(Decide("detected", EZONE_ZONE_HOST_KERNEL, varied).effect, Effect::kVaried);
+}
+
+TEST(VerdictTest, DetectedFailsWhenNothingShowedInsteadOfAnError) {
+  Decision d = Decide("detected", EZONE_ZONE_HOST_KERNEL, Observation{});
+  EXPECT_EQ(d.verdict, report::Verdict::kFailure);
+  EXPECT_EQ(d.effect, Effect::kNone);
+  EXPECT_NE(d.message.find("not detected"), std::string::npos) << d.message;
+  // Under the other policies the same observation is an error.
+  EXPECT_EQ(Decide("strong-isolation", EZONE_ZONE_HOST_KERNEL, Observation{}).verdict,
+            report::Verdict::kError);
+}
+
+TEST(VerdictTest, DetectedPassesAFaultOnlyItsPluginConfirmed) {
+  Observation o;
+  o.fault_confirmed = true;
+  Decision d = Decide("detected", EZONE_ZONE_HOST_KERNEL, o);
+  EXPECT_EQ(d.verdict, report::Verdict::kPass);
+  EXPECT_EQ(d.effect, Effect::kNone);
+  EXPECT_NE(d.message.find("detected"), std::string::npos) << d.message;
+}
+
+}  // namespace
+}  // namespace ezone
