@@ -118,6 +118,9 @@ ezone_status FaultGuestMemory(void* core, int write, uint64_t phys, void* buffer
 // (global). Generous, because two TCG guests share two host cores.
 constexpr milliseconds kWitnessStutter{1000};
 constexpr milliseconds kWitnessHang{5000};
+// The nested host's agent silent this long: hung. As generous as for the
+// witness, since the nested host runs under TCG beside its guests.
+constexpr milliseconds kHostHang{5000};
 
 // Everything one check carries from step to step.
 class CheckRun {
@@ -191,6 +194,7 @@ class CheckRun {
   std::string vmm_options_;
   NestedHostImage nested_image_;
   std::unique_ptr<NestedHost> host_;
+  bool host_ready_ = false;  // the nested host said READY
   std::unique_ptr<HostOracle> host_oracle_;  // the nested host's
 };
 
@@ -301,8 +305,15 @@ void CheckRun::Execute() {
   // A dead nested host goes first: the VMM's calls into it then fail at
   // once instead of waiting for libvirt's keepalive.
   bool host_dead = host_ && o_.host_crashed;
-  if (host_dead) Teardown(host_->session());
-  if (host_ && r_.verdict == Verdict::kError && !host_dead) host_->DumpLogs();
+  if (host_dead) {
+    host_oracle_.reset();  // stops its sampler, which talks to the host
+    Teardown(host_->session());
+  }
+  // A check that could not be carried out on a live nested host: its
+  // libvirtd and QEMU logs go to the host's console log (once).
+  if (host_ready_ && !host_dead && !carried_out && r_.verdict == Verdict::kError) {
+    host_->DumpLogs();
+  }
   Teardown(victim);
   if (witness) Teardown(*witness);
   std::optional<HostAssessment> nested;
@@ -385,6 +396,7 @@ bool CheckRun::Start(VmSession& vm, const std::string& restore_from) {
 bool CheckRun::BootHost() {
   if (!host_is_nested()) return true;
   Progress("booting the nested host");
+  r_.properties["host"] = "nested host (not up)";
   fs::path log = ConsoleLogPath(env_.report_dir, spec_, "host");
   r_.properties["host_console_log"] = log.string();
   for (const auto& [k, v] : nested_image_.properties) r_.properties[k] = v;
@@ -417,6 +429,7 @@ bool CheckRun::BootHost() {
       return false;
     }
   }
+  host_ready_ = true;
   r_.properties["host"] = host_->Describe();
   r_.properties["host_ready_ms"] = Fmt("%.0f", MsSince(start));
   Progress("nested host ready in " + Fmt("%.1f s", MsSince(start) / 1000));
@@ -440,10 +453,14 @@ void CheckRun::OnHostEvent(
         o_.host_crashed = true;
         sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at,
              std::string("nested host console (") + ConsoleClassName(e.cls) + "): " + e.text);
-      } else if (r_.evidence.size() < 100) {
-        if (e.cls == ConsoleClass::kWarning) o_.host_degraded = true;
-        r_.evidence.push_back(std::string("nested host console (") + ConsoleClassName(e.cls) +
-                              "): " + e.text);
+      } else {
+        // A warning from before the fault (queued while the VMs booted) is
+        // not the fault's doing.
+        if (e.cls == ConsoleClass::kWarning && e.at >= fired_at_) o_.host_degraded = true;
+        if (r_.evidence.size() < 100) {
+          r_.evidence.push_back(std::string("nested host console (") + ConsoleClassName(e.cls) +
+                                "): " + e.text);
+        }
       }
       break;
     case VmEvent::Kind::kGuestPanicked:
@@ -455,8 +472,9 @@ void CheckRun::OnHostEvent(
       sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at, "nested host is gone: its QEMU exited: " + e.text);
       break;
     case VmEvent::Kind::kGuestStopped:
+      // Its kernel reset or powered off: the host under test is gone.
       o_.host_crashed = true;
-      r_.evidence.push_back("nested host stopped: " + e.text);
+      sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at, "nested host stopped: " + e.text);
       break;
     default:
       break;
@@ -480,6 +498,24 @@ bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
       return false;
     }
     const std::string& role = e->role;
+    if (role == "host") {
+      // The nested host failing under its booting guests: the check could
+      // not be carried out, and the host under test is down (global).
+      bool died = e->kind == VmEvent::Kind::kVmmExited ||
+                  e->kind == VmEvent::Kind::kGuestPanicked ||
+                  e->kind == VmEvent::Kind::kGuestStopped ||
+                  (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls));
+      if (died) {
+        o_.host_crashed = true;
+        Finish(Verdict::kError, "the nested host failed while the guest booted: " + e->text);
+        return false;
+      }
+      if (e->kind == VmEvent::Kind::kConsole && r_.evidence.size() < 100) {
+        r_.evidence.push_back(std::string("nested host console (") + ConsoleClassName(e->cls) +
+                              ", while the guest booted): " + e->text);
+      }
+      continue;
+    }
     switch (e->kind) {
       case VmEvent::Kind::kReady:
         if (role == "victim") r_.timing.ready = MsSince(boot_start_, e->at);
@@ -680,12 +716,12 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
     // victim's (or nested host's) next heartbeat is overdue.
     auto wake = deadline;
     if (!hang_reported) wake = std::min(wake, victim.last_heartbeat() + kHeartbeatLoss);
-    if (host && !host_hang_reported) wake = std::min(wake, host->last_heartbeat() + kHeartbeatLoss);
+    if (host && !host_hang_reported) wake = std::min(wake, host->last_heartbeat() + kHostHang);
     std::optional<VmEvent> e = events_.Wait(wake);
     if (!e) {
       auto now = Clock::now();
       if (now >= deadline) break;
-      if (host && !host_hang_reported && now - host->last_heartbeat() >= kHeartbeatLoss) {
+      if (host && !host_hang_reported && now - host->last_heartbeat() >= kHostHang) {
         host_hang_reported = true;
         o_.host_crashed = true;
         sign(EZONE_SIGN_HOST_HANG, now,
@@ -707,7 +743,9 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
     }
     if (e->role == "host") {
       OnHostEvent(*e, sign);
-      if (e->kind == VmEvent::Kind::kVmmExited) deadline = std::min(deadline, e->at + spec_.settle);
+      if (e->kind == VmEvent::Kind::kVmmExited || e->kind == VmEvent::Kind::kGuestStopped) {
+        deadline = std::min(deadline, e->at + spec_.settle);
+      }
       continue;
     }
     switch (e->kind) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -74,7 +75,7 @@ class NestedHostOracle : public HostOracle {
   std::string Describe() const override { return "nested host"; }
 
   void Begin() override {
-    untainted_before_ = Untainted();
+    taint_before_ = Taint();
     std::vector<double> rounds;
     for (int i = 0; i < 3; ++i) {
       double ms = RoundTripMs();
@@ -101,13 +102,17 @@ class NestedHostOracle : public HostOracle {
       return a;
     }
     a.evidence.push_back("nested host: its agent answers");
-    int untainted_after = Untainted();
-    if (untainted_before_ == 1 && untainted_after == 0) {
-      a.taint_after = 1;  // which bit is unknown from outside; newly tainted
-      a.evidence.push_back("nested host: kernel newly tainted (/proc/sys/kernel/tainted not 0)");
+    std::optional<unsigned long long> taint_after = Taint();
+    if (taint_before_ && taint_after) {
+      a.taint_before = *taint_before_;
+      a.taint_after = *taint_after;
+      a.evidence.push_back(
+          a.taint_after == a.taint_before
+              ? "nested host: kernel taint unchanged (" + std::to_string(a.taint_after) + ")"
+              : "nested host: kernel taint " + std::to_string(a.taint_before) + " -> " +
+                    std::to_string(a.taint_after));
     } else {
-      a.evidence.push_back(std::string("nested host: kernel taint ") +
-                           (untainted_after == 1 ? "0" : "unchanged"));
+      a.evidence.push_back("nested host: kernel taint not readable through its agent");
     }
     char text[200];
     snprintf(text, sizeof text,
@@ -127,14 +132,19 @@ class NestedHostOracle : public HostOracle {
   }
 
  private:
-  // 1: /proc/sys/kernel/tainted is 0, 0: it is not, -1: cannot tell.
-  int Untainted() {
+  // /proc/sys/kernel/tainted, through the agent's runout ("exit=0 <line>").
+  std::optional<unsigned long long> Taint() {
     std::string reply;
-    if (!host_->AgentCommand("run /bin/grep -qx 0 /proc/sys/kernel/tainted", kCommandTimeout,
-                             &reply)) {
-      return -1;
+    if (!host_->AgentCommand("runout /bin/cat /proc/sys/kernel/tainted", kCommandTimeout,
+                             &reply) ||
+        reply.rfind("exit=0 ", 0) != 0) {
+      return std::nullopt;
     }
-    return reply.find("exit=0") != std::string::npos ? 1 : 0;
+    try {
+      return std::stoull(reply.substr(7));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
   }
 
   double RoundTripMs() {
@@ -153,7 +163,7 @@ class NestedHostOracle : public HostOracle {
       ++samples_;
       double slow_at = std::max(kSlowFloorMs, kSlowFactor * baseline_ms_);
       if (ms < 0 || ms > slow_at) ++slow_samples_;
-      worst_ms_ = ms < 0 ? kCommandTimeout.count() : std::max(worst_ms_, ms);
+      worst_ms_ = std::max(worst_ms_, ms < 0 ? static_cast<double>(kCommandTimeout.count()) : ms);
       cv_.wait_for(lock, kSamplePeriod, [this] { return stop_; });
     }
   }
@@ -168,7 +178,7 @@ class NestedHostOracle : public HostOracle {
   }
 
   VmSession* host_;
-  int untainted_before_ = -1;
+  std::optional<unsigned long long> taint_before_;
   double baseline_ms_ = -1, worst_ms_ = 0;
   int samples_ = 0, slow_samples_ = 0;
   std::mutex mu_;
@@ -262,6 +272,8 @@ std::string NestedHost::Describe() const {
 }
 
 void NestedHost::DumpLogs() {
+  if (logs_dumped_) return;
+  logs_dumped_ = true;
   std::string reply;
   session_.AgentCommand("run /sbin/ezone-host-dump", milliseconds(5000), &reply);
 }

@@ -66,6 +66,7 @@ class NestedHost {
   const NestedHostImage& image_;
   VmSession session_;
   int port_ = 0;
+  bool logs_dumped_ = false;
 };
 
 // The host oracle of a nested host, through its agent: liveness (a ping),

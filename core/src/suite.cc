@@ -118,8 +118,9 @@ class Parser {
     for (const char* known : kPolicies) {
       if (policy == known) return policy;
     }
-    Fail(node, "unknown policy '" + policy +
-                   "' (known: strong-isolation, performance, guest-survives)");
+    std::string known;
+    for (const char* k : kPolicies) known += (known.empty() ? "" : ", ") + std::string(k);
+    Fail(node, "unknown policy '" + policy + "' (known: " + known + ")");
   }
 
   Suite Parse(const pugi::xml_document& doc) {
