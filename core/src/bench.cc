@@ -158,6 +158,36 @@ class Janitor {
   int write_end_ = -1;
 };
 
+// A private temp directory for one bench run, outside the names the host
+// oracle treats as the runner's own temp entries (ezone-<pid>...): removed
+// when the bench returns and, by its janitor, when the bench is killed.
+class BenchWorkDir {
+ public:
+  BenchWorkDir() {
+    std::string pattern = (fs::temp_directory_path() / "ezone-bench-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      error_ = std::string("mkdtemp: ") + std::strerror(errno);
+      return;
+    }
+    path_ = pattern;
+    janitor_.emplace(path_);
+  }
+  ~BenchWorkDir() {
+    std::error_code ec;
+    if (made()) fs::remove_all(path_, ec);
+  }
+  BenchWorkDir(const BenchWorkDir&) = delete;
+  BenchWorkDir& operator=(const BenchWorkDir&) = delete;
+  bool made() const { return !path_.empty(); }
+  const fs::path& path() const { return path_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  fs::path path_;
+  std::optional<Janitor> janitor_;
+  std::string error_;
+};
+
 // When the first byte reaches a file in `dir`: the ezone check's console log
 // is written (and flushed) as the bytes arrive, so its first IN_MODIFY is
 // the check's first console byte, measured without touching the runner.
@@ -241,9 +271,7 @@ class BareBaseline {
     auto vmm = ParseOptions(spec.vmm_options);
     binary_ = sdk::FindProgram(Get(vmm, "binary", "qemu-system-x86_64"));
     std::string accel = Get(vmm, "accel", "tcg");
-    std::string cmdline = "console=ttyS0 ezone.nonce=bench ezone.hb_ms=" +
-                          std::to_string(kHeartbeatPeriodMs) + " panic=-1";
-    if (!spec.kernel_args.empty()) cmdline += " " + spec.kernel_args;
+    std::string cmdline = AgentCmdline("bench", kHeartbeatPeriodMs, spec.kernel_args);
     cmdline += " ezone.autoload=" + spec.fault + ":mode=" + spec.variant +
                ",delay_ms=" + std::to_string(delay_ms);
     args_ = {binary_, "-nodefaults", "-no-user-config", "-display", "none",
@@ -606,22 +634,12 @@ int RunBench(const BenchOptions& opt) {
   }
   int delay_ms = std::stoi(Get(ParseOptions(spec->fault_options), "delay_ms", "200"));
 
-  // Before any thread exists (the janitor forks), and outside the names the
-  // host oracle treats as the runner's own temp entries (ezone-<pid>...).
-  std::string pattern = (fs::temp_directory_path() / "ezone-bench-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) {
-    std::cerr << "ezone bench: mkdtemp: " << std::strerror(errno) << "\n";
+  BenchWorkDir work_dir;  // before any thread exists: its janitor forks
+  if (!work_dir.made()) {
+    std::cerr << "ezone bench: " << work_dir.error() << "\n";
     return 2;
   }
-  fs::path work = pattern;
-  Janitor janitor(work);
-  struct RemoveWork {
-    fs::path dir;
-    ~RemoveWork() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } remove_work{work};
+  const fs::path& work = work_dir.path();
 
   PluginRegistry registry;
   registry.Discover(DefaultPluginDirs(opt.plugin_dirs));
@@ -1002,21 +1020,12 @@ WorkloadSide RunOnVmm(const BenchOptions& opt, const WorkloadTarget& target,
   EventQueue events;
   std::string nonce = RandomNonce();
   VmSession vm(*plugin, "victim", nonce, work / (target.label + ".console.log"), &events);
-  std::string cmdline = "console=ttyS0 ezone.nonce=" + nonce +
-                        " ezone.hb_ms=" + std::to_string(kHeartbeatPeriodMs) + " panic=-1";
-  if (!target.kernel_args.empty()) cmdline += " " + target.kernel_args;
-  std::string kernel = image.kernel.string(), initramfs = image.initramfs.string();
-  std::string role = "victim";
-  ezone_guest_spec guest{};
-  guest.struct_size = sizeof guest;
-  guest.kernel = kernel.c_str();
-  guest.initramfs = initramfs.c_str();
-  guest.cmdline = cmdline.c_str();
+  BootRequest guest;
+  guest.kernel = image.kernel.string();
+  guest.initramfs = image.initramfs.string();
+  guest.cmdline = AgentCmdline(nonce, kHeartbeatPeriodMs, target.kernel_args);
   guest.memory_mib = target.memory_mib;
-  guest.vcpus = 1;
-  guest.role = role.c_str();
-  guest.options = target.options.c_str();
-  guest.restore_from = "";
+  guest.options = target.options;
   auto boot_start = Clock::now();
   std::string error;
   ezone_status started = vm.Start(guest, &error);
@@ -1154,20 +1163,12 @@ int RunWorkloadBench(const BenchOptions& opt) {
   // Plugins whose probe boots a guest (kvm) use the image chosen here.
   setenv("EZONE_GUEST_DIR", image.kernel.parent_path().c_str(), /*overwrite=*/0);
 
-  std::string pattern = (fs::temp_directory_path() / "ezone-bench-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) {
-    std::cerr << "ezone bench: mkdtemp: " << std::strerror(errno) << "\n";
+  BenchWorkDir work_dir;  // before any thread exists: its janitor forks
+  if (!work_dir.made()) {
+    std::cerr << "ezone bench: " << work_dir.error() << "\n";
     return 2;
   }
-  fs::path work = pattern;
-  Janitor janitor(work);
-  struct RemoveWork {
-    fs::path dir;
-    ~RemoveWork() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } remove_work{work};
+  const fs::path& work = work_dir.path();
 
   PluginRegistry registry;
   registry.Discover(DefaultPluginDirs(opt.plugin_dirs));

@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <random>
 
 #include "build_config.h"
@@ -356,23 +355,14 @@ bool CheckRun::Start(VmSession& vm, const std::string& restore_from) {
   const std::string& role = vm.role();
   bool is_victim = role == "victim";
   Progress("booting the " + role);
-  // The nonce proves that the READY we wait for is this boot's.
-  std::string cmdline = "console=ttyS0 ezone.nonce=" + vm.nonce() +
-                        " ezone.hb_ms=" + std::to_string(kHeartbeatPeriodMs) + " panic=-1";
-  if (!spec_.kernel_args.empty()) cmdline += " " + spec_.kernel_args;
-  std::string kernel = env_.image.kernel.string();
-  std::string initramfs = env_.image.initramfs.string();
-  ezone_guest_spec guest{};
-  guest.struct_size = sizeof guest;
-  guest.kernel = kernel.c_str();
-  guest.initramfs = initramfs.c_str();
-  guest.cmdline = cmdline.c_str();
+  BootRequest guest;
+  guest.kernel = env_.image.kernel.string();
+  guest.initramfs = env_.image.initramfs.string();
+  guest.cmdline = AgentCmdline(vm.nonce(), kHeartbeatPeriodMs, spec_.kernel_args);
   guest.memory_mib = spec_.memory_mib;
-  guest.vcpus = 1;
-  guest.role = role.c_str();
-  guest.options = vmm_options_.c_str();
-  guest.restore_from = restore_from.c_str();
-  if (is_victim) r_.properties["guest_cmdline"] = cmdline;
+  guest.options = vmm_options_;
+  guest.restore_from = restore_from;
+  if (is_victim) r_.properties["guest_cmdline"] = guest.cmdline;
 
   std::string error;
   ezone_status started = vm.Start(guest, &error);
@@ -841,43 +831,17 @@ void CheckRun::Teardown(VmSession& vm) {
   }
 }
 
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 }  // namespace
 
 GuestImage GuestImage::Locate(const fs::path& override_dir) {
-  std::vector<fs::path> candidates;
-  if (!override_dir.empty()) {
-    candidates.push_back(override_dir);
-  } else {
-    if (const char* env = std::getenv("EZONE_GUEST_DIR")) candidates.emplace_back(env);
-    std::string installed = InstallTreeDir(kInstallGuestDir);
-    candidates.emplace_back(installed.empty() ? std::string(kBuildGuestDir) : installed);
-  }
+  std::vector<fs::path> dirs = override_dir.empty()
+                                   ? BootImageDirs("EZONE_GUEST_DIR", kInstallGuestDir, kBuildGuestDir)
+                                   : std::vector<fs::path>{override_dir};
   GuestImage image;
-  for (const fs::path& dir : candidates) {
-    std::error_code ec;
-    if (!fs::exists(dir / "vmlinuz", ec) || !fs::exists(dir / "initramfs.cpio.gz", ec)) continue;
-    image.kernel = dir / "vmlinuz";
-    image.initramfs = dir / "initramfs.cpio.gz";
-    image.manifest = dir / "guest-manifest.json";
-    try {
-      auto manifest = nlohmann::json::parse(ReadText(image.manifest));
-      for (auto& [key, value] : manifest.items()) {
-        image.properties["guest_" + key] = value.is_string() ? value.get<std::string>() : value.dump();
-      }
-    } catch (const std::exception& e) {
-      image.properties["guest_manifest_error"] = image.manifest.string() + ": " + e.what();
-    }
-    return image;
-  }
-  std::string searched;
-  for (const auto& c : candidates) searched += (searched.empty() ? "" : ", ") + c.string();
-  image.missing = "guest image not found (vmlinuz and initramfs.cpio.gz in: " + searched +
-                  "); build it with: cmake --build build --target ezone_guest_image";
+  static_cast<BootImage&>(image) = FindBootImage(
+      dirs, {"vmlinuz", "initramfs.cpio.gz", "guest-manifest.json", "guest_", "guest image",
+             "build it with: cmake --build build --target ezone_guest_image"});
   return image;
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "boot_image.h"
 #include "ezone/report/check_record.h"
 #include "plugin_registry.h"
 #include "suite.h"
@@ -15,12 +16,8 @@
 namespace ezone {
 
 // The guest image built by guest/: kernel, initramfs and its manifest.
-struct GuestImage {
-  std::filesystem::path kernel, initramfs, manifest;
-  std::map<std::string, std::string> properties;  // versions for reports
-  std::string missing;  // non-empty: why the image cannot be used
-
-  // From EZONE_GUEST_DIR, else the build tree, else the install tree.
+struct GuestImage : BootImage {
+  // From override_dir; else EZONE_GUEST_DIR; else the build or install tree.
   static GuestImage Locate(const std::filesystem::path& override_dir = {});
 };
 

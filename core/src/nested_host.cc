@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <thread>
@@ -54,10 +53,6 @@ std::string Nonce() {
   return text;
 }
 
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // Oracle thresholds, as for the local host (host_oracle.cc), on round trips
 // through the agent: a slow sample is far above the baseline and above an
@@ -190,36 +185,13 @@ class NestedHostOracle : public HostOracle {
 }  // namespace
 
 NestedHostImage NestedHostImage::Locate() {
-  std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("EZONE_NESTED_HOST_DIR")) {
-    candidates.emplace_back(env);
-  } else {
-    std::string installed = InstallTreeDir(kInstallNestedHostDir);
-    candidates.emplace_back(installed.empty() ? std::string(kBuildNestedHostDir) : installed);
-  }
   NestedHostImage image;
-  for (const fs::path& dir : candidates) {
-    std::error_code ec;
-    if (!fs::exists(dir / "vmlinuz", ec) || !fs::exists(dir / "initramfs.cpio", ec)) continue;
-    image.kernel = dir / "vmlinuz";
-    image.initramfs = dir / "initramfs.cpio";
-    image.manifest = dir / "nested-host-manifest.json";
-    try {
-      auto manifest = nlohmann::json::parse(ReadText(image.manifest));
-      for (auto& [key, value] : manifest.items()) {
-        image.properties["nested_host_" + key] =
-            value.is_string() ? value.get<std::string>() : value.dump();
-      }
-    } catch (const std::exception& e) {
-      image.properties["nested_host_manifest_error"] = image.manifest.string() + ": " + e.what();
-    }
-    return image;
-  }
-  std::string searched;
-  for (const auto& c : candidates) searched += (searched.empty() ? "" : ", ") + c.string();
-  image.missing = "nested host image not found (vmlinuz and initramfs.cpio in " + searched +
-                  "); build it with: cmake --build build --target ezone_nested_host_image "
-                  "(configured with -DEZONE_NESTED_HOST=ON)";
+  static_cast<BootImage&>(image) = FindBootImage(
+      BootImageDirs("EZONE_NESTED_HOST_DIR", kInstallNestedHostDir, kBuildNestedHostDir),
+      {"vmlinuz", "initramfs.cpio", "nested-host-manifest.json", "nested_host_",
+       "nested host image",
+       "build it with: cmake --build build --target ezone_nested_host_image "
+       "(configured with -DEZONE_NESTED_HOST=ON)"});
   return image;
 }
 
@@ -235,22 +207,15 @@ ezone_status NestedHost::Start(std::string* error) {
     *error = "no free TCP port on 127.0.0.1 for the nested host's libvirtd";
     return EZONE_FAILED;
   }
-  std::string kernel = image_.kernel.string(), initramfs = image_.initramfs.string();
-  std::string cmdline = "console=ttyS0 ezone.nonce=" + session_.nonce() +
-                        " ezone.hb_ms=" + std::to_string(kHeartbeatPeriodMs) + " panic=-1";
-  std::string options = std::string("cpu=") + kCpu + ";hostfwd=tcp:127.0.0.1:" +
-                        std::to_string(port_) + "-:" + std::to_string(kLibvirtPort);
-  ezone_guest_spec spec{};
-  spec.struct_size = sizeof spec;
-  spec.kernel = kernel.c_str();
-  spec.initramfs = initramfs.c_str();
-  spec.cmdline = cmdline.c_str();
-  spec.memory_mib = kMemoryMib;
-  spec.vcpus = kVcpus;
-  spec.role = "host";
-  spec.options = options.c_str();
-  spec.restore_from = "";
-  return session_.Start(spec, error);
+  BootRequest host;
+  host.kernel = image_.kernel.string();
+  host.initramfs = image_.initramfs.string();
+  host.cmdline = AgentCmdline(session_.nonce(), kHeartbeatPeriodMs);
+  host.memory_mib = kMemoryMib;
+  host.vcpus = kVcpus;
+  host.options = std::string("cpu=") + kCpu + ";hostfwd=tcp:127.0.0.1:" +
+                 std::to_string(port_) + "-:" + std::to_string(kLibvirtPort);
+  return session_.Start(host, error);
 }
 
 std::string NestedHost::VmmOptions() const {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "boot_image.h"
 #include "host_oracle.h"
 #include "plugin_registry.h"
 #include "vm_session.h"
@@ -23,11 +24,7 @@ namespace ezone {
 
 // vmlinuz, initramfs.cpio and the manifest, from EZONE_NESTED_HOST_DIR, the
 // build tree or the install tree.
-struct NestedHostImage {
-  std::filesystem::path kernel, initramfs, manifest;
-  std::map<std::string, std::string> properties;  // nested_host_* for reports
-  std::string missing;  // non-empty: why there is none (a skip)
-
+struct NestedHostImage : BootImage {
   static NestedHostImage Locate();
 };
 

@@ -96,7 +96,23 @@ VmSession::VmSession(const Plugin& vmm, std::string role, std::string nonce,
 
 VmSession::~VmSession() { Destroy(); }
 
-ezone_status VmSession::Start(const ezone_guest_spec& spec, std::string* error) {
+std::string AgentCmdline(const std::string& nonce, int heartbeat_ms, const std::string& extra) {
+  std::string cmdline = "console=ttyS0 ezone.nonce=" + nonce +
+                        " ezone.hb_ms=" + std::to_string(heartbeat_ms) + " panic=-1";
+  return extra.empty() ? cmdline : cmdline + " " + extra;
+}
+
+ezone_status VmSession::Start(const BootRequest& request, std::string* error) {
+  ezone_guest_spec spec{};
+  spec.struct_size = sizeof spec;
+  spec.kernel = request.kernel.c_str();
+  spec.initramfs = request.initramfs.c_str();
+  spec.cmdline = request.cmdline.c_str();
+  spec.memory_mib = request.memory_mib;
+  spec.vcpus = request.vcpus;
+  spec.role = role_.c_str();
+  spec.options = request.options.c_str();
+  spec.restore_from = request.restore_from.c_str();
   char msg[1024] = {0};
   ezone_status status = ops_->create(&spec, &sink_, &vm_, msg, sizeof msg);
   if (status != EZONE_OK) {

@@ -82,6 +82,21 @@ class ConsoleRecorder {
   bool crashed_ = false;
 };
 
+// What to boot, owning its strings (ezone_guest_spec only points at them).
+struct BootRequest {
+  std::string kernel, initramfs, cmdline;
+  uint32_t memory_mib = 256;
+  uint32_t vcpus = 1;
+  std::string options;       // "key=value;..." for the VMM plugin
+  std::string restore_from;  // snapshot mode: a saved state; "" to boot
+};
+
+// The kernel command line the agent reads: the console, this boot's nonce
+// (so the READY waited for is this boot's) and its heartbeat period, then
+// `extra`.
+std::string AgentCmdline(const std::string& nonce, int heartbeat_ms,
+                         const std::string& extra = "");
+
 class VmSession {
  public:
   // The console log goes to console_log; events go to `events` tagged with
@@ -94,7 +109,7 @@ class VmSession {
 
   // Boots the VM; anything but EZONE_OK sets *error (EZONE_DECLINED: this
   // host cannot run it, a skip).
-  ezone_status Start(const ezone_guest_spec& spec, std::string* error);
+  ezone_status Start(const BootRequest& request, std::string* error);
   // Sends "<id> <command>" to the agent and waits for OK/ERR with that id.
   bool AgentCommand(const std::string& command, std::chrono::milliseconds timeout,
                     std::string* reply);
