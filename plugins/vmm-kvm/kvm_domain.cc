@@ -1,8 +1,15 @@
 #include "kvm_domain.h"
 
+#include <fcntl.h>
 #include <libvirt/virterror.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <pugixml.hpp>
 #include <sstream>
 #include <thread>
@@ -24,7 +31,126 @@ void Attr(pugi::xml_node node, const char* name, const std::string& value) {
 // reports them itself, with context.
 void QuietErrors(void*, virErrorPtr) {}
 
+// libvirt's src/qemu/qemu_saveimage.h (version 2, host byte order).
+constexpr char kSaveMagic[] = "LibvirtQemudSave";
+constexpr size_t kSaveMagicLen = sizeof kSaveMagic - 1;
+constexpr size_t kSaveHeaderLen = kSaveMagicLen + 4 * 19;
+constexpr size_t kCookieOffsetAt = kSaveMagicLen + 4 * 4;
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+struct SaveImage {
+  unsigned char header[kSaveHeaderLen];
+  uint32_t data_len = 0, cookie_offset = 0;
+  std::string data;  // data_len bytes: XML, NUL, cookie, NUL, padding
+  uint64_t size = 0;
+};
+
+uint32_t U32(const unsigned char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+SaveImage ReadSaveImage(int fd, const std::string& path) {
+  SaveImage img;
+  struct stat st{};
+  if (fstat(fd, &st) != 0) throw std::runtime_error(Errno("stat " + path));
+  img.size = static_cast<uint64_t>(st.st_size);
+  if (pread(fd, img.header, kSaveHeaderLen, 0) != static_cast<ssize_t>(kSaveHeaderLen) ||
+      std::memcmp(img.header, kSaveMagic, kSaveMagicLen) != 0 ||
+      U32(img.header + kSaveMagicLen) != 2) {
+    throw std::runtime_error(path + " is not a complete libvirt qemu save image (version 2)");
+  }
+  img.data_len = U32(img.header + kSaveMagicLen + 4);
+  img.cookie_offset = U32(img.header + kCookieOffsetAt);
+  if (img.data_len > (16u << 20) || kSaveHeaderLen + img.data_len > img.size ||
+      img.cookie_offset >= img.data_len) {
+    throw std::runtime_error(path + ": implausible save image header");
+  }
+  img.data.resize(img.data_len);
+  if (pread(fd, img.data.data(), img.data_len, kSaveHeaderLen) != static_cast<ssize_t>(img.data_len)) {
+    throw std::runtime_error(Errno("reading " + path));
+  }
+  return img;
+}
+
+int OpenOrThrow(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(Errno("opening the saved state " + path));
+  return fd;
+}
+
 }  // namespace
+
+std::string SaveImageXml(const std::string& in_path) {
+  int fd = OpenOrThrow(in_path);
+  try {
+    SaveImage img = ReadSaveImage(fd, in_path);
+    close(fd);
+    return img.data.substr(0, img.data.find('\0'));
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+}
+
+void CopySaveImageRenamed(const std::string& in_path, int out_fd, const std::string& name) {
+  int fd = OpenOrThrow(in_path);
+  try {
+    SaveImage img = ReadSaveImage(fd, in_path);
+    std::string xml = img.data.substr(0, img.data.find('\0'));
+    std::string cookie;
+    if (img.cookie_offset > 0) {
+      cookie = img.data.substr(img.cookie_offset);
+      cookie = cookie.substr(0, cookie.find('\0'));
+    }
+    pugi::xml_document doc;
+    pugi::xml_node domain;
+    if (!doc.load_string(xml.c_str(), pugi::parse_default | pugi::parse_declaration) ||
+        !(domain = doc.child("domain")) || !domain.child("name")) {
+      throw std::runtime_error(in_path + ": the saved domain XML does not parse");
+    }
+    domain.child("name").text().set(name.c_str());
+    domain.remove_child("uuid");
+    std::ostringstream out;
+    doc.save(out, "  ", pugi::format_default | pugi::format_no_declaration);
+    std::string data = out.str();
+    data.push_back('\0');
+    uint32_t cookie_offset = 0;
+    if (!cookie.empty()) {
+      cookie_offset = static_cast<uint32_t>(data.size());
+      data += cookie;
+      data.push_back('\0');
+    }
+    if (data.size() > img.data_len) {
+      throw std::runtime_error(in_path + ": the renamed domain XML does not fit its save image");
+    }
+    data.resize(img.data_len, '\0');
+    std::memcpy(img.header + kCookieOffsetAt, &cookie_offset, 4);
+    auto write_all = [&](const char* p, size_t n) {
+      while (n > 0) {
+        ssize_t w = write(out_fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) throw std::runtime_error(Errno("writing the restore image"));
+        p += w;
+        n -= static_cast<size_t>(w);
+      }
+    };
+    write_all(reinterpret_cast<const char*>(img.header), kSaveHeaderLen);
+    write_all(data.data(), data.size());
+    off_t offset = static_cast<off_t>(kSaveHeaderLen + img.data_len);
+    while (static_cast<uint64_t>(offset) < img.size) {
+      ssize_t n = sendfile(out_fd, fd, &offset, img.size - static_cast<uint64_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw std::runtime_error(Errno("copying the saved state " + in_path));
+    }
+    close(fd);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+}
 
 std::string BuildDomainXml(const DomainConfig& c) {
   pugi::xml_document doc;

@@ -30,6 +30,23 @@ struct DomainConfig {
 // pvpanic device, no disk, no NIC, destroy on crash, poweroff and reboot.
 std::string BuildDomainXml(const DomainConfig& config);
 
+// Snapshot mode. libvirt's restore refuses a domain XML whose name or uuid
+// differs from the saved one ("Target domain name ... does not match"), yet
+// every restored VM needs its own (parallel checks, victim beside witness).
+// So the plugin rewrites the XML inside a copy of the saved image: libvirt's
+// qemu save format is a 92-byte header ("LibvirtQemudSave", version 2,
+// data_len, was_running, compressed, cookieOffset, unused), then data_len
+// bytes of domain XML, NUL, migration cookie, NUL and zero padding, then
+// QEMU's migration stream, copied as it is.
+//
+// Writes to `out_fd` (at its current offset) the image `in_path` with the
+// domain renamed to `name` and its <uuid> dropped (libvirt makes a new one).
+// Throws std::runtime_error naming the file when it is not such an image.
+void CopySaveImageRenamed(const std::string& in_path, int out_fd, const std::string& name);
+
+// The domain XML of a saved image (what CopySaveImageRenamed rewrites).
+std::string SaveImageXml(const std::string& in_path);
+
 // True when the URI names this machine (no host part): only then can the
 // plugin see the qemu process (pid file, log file).
 bool IsLocalUri(const std::string& uri);

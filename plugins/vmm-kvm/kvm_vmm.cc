@@ -20,13 +20,17 @@
 #include <libvirt/virterror.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -326,8 +330,135 @@ class KvmVm : public ezone::sdk::Vm {
   std::string Version() const override { return version_; }
   const std::string& name() const { return name_; }
 
+  // Snapshot mode: libvirt saves the domain (paused, then its state written
+  // by QEMU through libvirtd), and the domain ends. The file is written
+  // beside `path` and renamed, so a failed save leaves no state to restore.
+  void SaveSnapshot(const std::string& path) override {
+    if (!settings_.local()) throw Declined(RemoteSnapshotReason());
+    {
+      // The save ends the domain; nobody waits for that end.
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      shared_->closed = true;
+    }
+    std::string partial = path + ".partial";
+    if (virDomainSaveFlags(dom_, partial.c_str(), nullptr, VIR_DOMAIN_SAVE_RUNNING) < 0) {
+      std::string why = LastError();
+      unlink(partial.c_str());
+      throw std::runtime_error("libvirt could not save domain " + name_ + " to " + partial + ": " +
+                               why);
+    }
+    if (rename(partial.c_str(), path.c_str()) != 0) {
+      int err = errno;
+      unlink(partial.c_str());
+      throw std::runtime_error("rename " + partial + ": " + std::strerror(err));
+    }
+  }
+
  private:
+  std::string RemoteSnapshotReason() const {
+    return "kvm: snapshot mode needs a local libvirt URI (the saved state is a file on the "
+           "libvirt host, " + settings_.uri + " is not this machine)";
+  }
+
+  // Restores the saved state as this VM's own domain, paused. libvirt
+  // refuses another name or uuid through its XML parameter, so the image
+  // is copied, with its XML renamed, into an anonymous memfd that libvirtd
+  // (local, and allowed to: root, or the same user for qemu:///session)
+  // opens as /proc/<pid>/fd/<n>: no temporary file, not even after a kill.
+  // virDomainRestoreFlags returns once QEMU has loaded the whole state, so
+  // nothing sent to the agent later is lost with the device state.
+  void Restore(const std::string& image) {
+    if (!settings_.local()) throw Declined(RemoteSnapshotReason());
+    int fd = memfd_create("ezone-kvm-restore", MFD_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
+    try {
+      CopySaveImageRenamed(image, fd, name_);
+    } catch (...) {
+      close(fd);
+      throw;
+    }
+    // A restored domain cannot be auto-destroyed (restore has no such
+    // flag): a small watcher destroys it should this process die.
+    StartReaper();
+    std::string proc = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(fd);
+    int rc = virDomainRestoreFlags(conn_, proc.c_str(), nullptr, VIR_DOMAIN_SAVE_PAUSED);
+    std::string why = rc < 0 ? LastError() : "";
+    close(fd);
+    if (rc < 0) {
+      throw std::runtime_error("libvirt could not restore " + image + " as domain " + name_ + ": " +
+                               why);
+    }
+    dom_ = virDomainLookupByName(conn_, name_.c_str());
+    if (!dom_) throw std::runtime_error("the restored domain " + name_ + " is gone: " + LastError());
+  }
+
+  // The watcher: a child in its own session (a signal to the runner's
+  // process group does not reach it) that waits on a pipe. A byte means
+  // the domain is gone; end of file means the runner died, and it runs
+  // `virsh destroy`. Everything it needs is prepared before fork, the child
+  // only makes async-signal-safe calls, and it holds none of the runner's
+  // other descriptors (a runner's stdout must end with the runner).
+  void StartReaper() {
+    std::string virsh;
+    for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"}) {
+      std::string candidate = std::string(dir) + "/virsh";
+      if (access(candidate.c_str(), X_OK) == 0) {
+        virsh = candidate;
+        break;
+      }
+    }
+    if (virsh.empty()) return;  // nothing to run: documented (docs/vmm-kvm.md)
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return;
+    std::string uri = settings_.uri, name = name_;
+    const char* argv[] = {virsh.c_str(), "-q", "-c", uri.c_str(), "destroy", name.c_str(), nullptr};
+    pid_t pid = fork();
+    if (pid < 0) {
+      close(p[0]);
+      close(p[1]);
+      return;
+    }
+    if (pid == 0) {
+      setsid();
+      int devnull = open("/dev/null", O_RDWR);
+      int keep = fcntl(p[0], F_DUPFD, 3);
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      dup2(keep, 3);
+      close_range(4, ~0u, 0);
+      char byte;
+      ssize_t n;
+      do {
+        n = read(3, &byte, 1);
+      } while (n < 0 && errno == EINTR);
+      if (n == 1) _exit(0);
+      close(3);
+      execv(argv[0], const_cast<char* const*>(argv));
+      _exit(127);
+    }
+    close(p[0]);
+    reaper_pid_ = pid;
+    reaper_fd_ = p[1];
+  }
+
+  void StopReaper() {
+    if (reaper_pid_ <= 0) return;
+    char byte = 1;
+    (void)!write(reaper_fd_, &byte, 1);
+    close(reaper_fd_);
+    int status;
+    while (waitpid(reaper_pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaper_pid_ = -1;
+    reaper_fd_ = -1;
+  }
+
   void Start(const GuestSpec& spec) {
+    // Snapshot mode's template (the VM the core saves) is declined at once
+    // where the state could not be saved, so the check is skipped, not
+    // booted to fail at the save.
+    if (!settings_.local() && spec.role == "template") throw Declined(RemoteSnapshotReason());
     ConnectResult c = Connect(settings_.uri);
     if (!c.conn) throw std::runtime_error(c.error);
     conn_ = c.conn;
@@ -352,15 +483,19 @@ class KvmVm : public ezone::sdk::Vm {
     shared_->name = name_;
     if (settings_.system_local()) shared_->qemu_log = "/var/log/libvirt/qemu/" + name_ + ".log";
 
-    // Paused first, so both consoles are attached before the guest prints
-    // anything (a pty nobody reads drops output, and READY is sent once).
-    // AUTODESTROY ties the domain to this connection: a killed runner
-    // closes it, and libvirtd destroys the domain.
-    dom_ = virDomainCreateXML(conn_, xml.c_str(),
-                              VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
-    if (!dom_) {
-      throw std::runtime_error("libvirt could not start domain " + name_ + " (" +
-                               settings_.domain_type + ", " + settings_.uri + "): " + LastError());
+    if (!spec.restore_from.empty()) {
+      Restore(spec.restore_from);
+    } else {
+      // Paused first, so both consoles are attached before the guest prints
+      // anything (a pty nobody reads drops output, and READY is sent once).
+      // AUTODESTROY ties the domain to this connection: a killed runner
+      // closes it, and libvirtd destroys the domain.
+      dom_ = virDomainCreateXML(conn_, xml.c_str(),
+                                VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+      if (!dom_) {
+        throw std::runtime_error("libvirt could not start domain " + name_ + " (" +
+                                 settings_.domain_type + ", " + settings_.uri + "): " + LastError());
+      }
     }
     lifecycle_id_ = virConnectDomainEventRegisterAny(
         conn_, dom_, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(&OnLifecycle),
@@ -430,6 +565,7 @@ class KvmVm : public ezone::sdk::Vm {
     for (int i = 0; pid_ > 0 && i < 250 && kill(static_cast<pid_t>(pid_), 0) == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    StopReaper();
     // libvirt keeps one log per domain name; ours are unique, so they would
     // only pile up. The console itself is in the core's report.
     if (!shared_->qemu_log.empty()) {
@@ -447,6 +583,8 @@ class KvmVm : public ezone::sdk::Vm {
   int lifecycle_id_ = -1;
   bool close_registered_ = false;
   int64_t pid_ = -1;
+  pid_t reaper_pid_ = -1;  // snapshot mode: see StartReaper
+  int reaper_fd_ = -1;
 };
 
 // ---- The functional probe: does a guest of this domain type boot? ----
@@ -677,4 +815,4 @@ EZONE_VMM_PLUGIN(KvmVmm, "kvm", "0.1.0",
                  "KVM through libvirt (transient domains, libvirt events and console streams; "
                  "domain_type=qemu for TCG)",
                  EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS |
-                     EZONE_CAP_REMOTE_HOST)
+                     EZONE_CAP_REMOTE_HOST | EZONE_CAP_SNAPSHOT)
