@@ -34,6 +34,12 @@ ConsoleRecorder::ConsoleRecorder(const std::filesystem::path& log_path)
 
 ConsoleRecorder::~ConsoleRecorder() { Close(); }
 
+void ConsoleRecorder::Reopen(std::string_view marker) {
+  if (log_ || log_path_.empty()) return;
+  log_ = std::fopen(log_path_.c_str(), "abe");
+  Write("\n[ezone: " + std::string(marker) + "]\n");
+}
+
 void ConsoleRecorder::Close() {
   if (log_) std::fclose(log_);
   log_ = nullptr;
@@ -285,6 +291,16 @@ std::string VmSession::Version() const {
   char out[256] = {0};
   if (vm_ && ops_->version(vm_, out, sizeof out) == EZONE_OK) return out;
   return std::string(vmm_.descriptor->name) + " " + vmm_.descriptor->version;
+}
+
+ezone_status VmSession::Reboot(const BootRequest& request, const std::string& why,
+                               std::string* error) {
+  Destroy();
+  {
+    std::lock_guard lock(console_mu_);
+    console_.Reopen(why + ": booting again");
+  }
+  return Start(request, error);
 }
 
 void VmSession::Destroy() {

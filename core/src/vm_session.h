@@ -68,6 +68,7 @@ class ConsoleRecorder {
   ConsoleClass AddLine(std::string_view line);
   std::string Excerpt() const;
   void Close();  // the log file; the excerpt stays
+  void Reopen(std::string_view marker);  // append to the log again, after `marker`
   const std::filesystem::path& log_path() const { return log_path_; }
 
  private:
@@ -110,6 +111,9 @@ class VmSession {
   // Boots the VM; anything but EZONE_OK sets *error (EZONE_DECLINED: this
   // host cannot run it, a skip).
   ezone_status Start(const BootRequest& request, std::string* error);
+  // Destroys the VM and boots it again; its console log goes on after a
+  // marker line. For a VM that ended before READY.
+  ezone_status Reboot(const BootRequest& request, const std::string& why, std::string* error);
   // Sends "<id> <command>" to the agent and waits for OK/ERR with that id.
   bool AgentCommand(const std::string& command, std::chrono::milliseconds timeout,
                     std::string* reply);

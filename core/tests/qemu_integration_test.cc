@@ -232,9 +232,13 @@ TEST_P(KilledRunnerTest, RebuiltReportKeepsFinishedVerdictsAndNamesTheInterrupte
   std::string message = interrupted.child("error").attribute("message").value();
   EXPECT_EQ(message.rfind("interrupted during ", 0), 0u) << message;
   EXPECT_TRUE(fs::exists(dir / "rebuilt.html"));
-  // And nothing of the killed check survives it.
-  EXPECT_TRUE(ProcessesWith("ezone-" + std::to_string(r.pid) + "-").empty())
-      << "a libvirt domain's qemu of the killed runner still runs";
+  // And nothing of the killed check survives it. The VMM's parent-death
+  // signal is delivered asynchronously: allow it a moment on a loaded host.
+  std::string marker = "ezone-" + std::to_string(r.pid) + "-";
+  for (int i = 0; i < 50 && !ProcessesWith(marker).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(ProcessesWith(marker).empty()) << "a VMM of the killed runner still runs 5 s later";
 }
 
 INSTANTIATE_TEST_SUITE_P(AtEachPhase, KilledRunnerTest,
