@@ -603,7 +603,11 @@ bool CheckRun::PrepareSnapshot(const std::string& path) {
     ok = StartAndAwaitReady(vm, template_events);
     if (ok) {
       std::string error;
-      if (vm.SaveSnapshot(path, &error) != EZONE_OK) {
+      ezone_status saved = vm.SaveSnapshot(path, &error);
+      if (saved == EZONE_DECLINED) {
+        Finish(Verdict::kSkipped, Named(spec_.vmm, "cannot save a snapshot here: " + error));
+        ok = false;
+      } else if (saved != EZONE_OK) {
         Finish(Verdict::kError, "saving the snapshot failed: " + error);
         ok = false;
       }
