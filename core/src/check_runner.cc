@@ -481,9 +481,13 @@ void CheckRun::OnHostEvent(
 bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
   r_.properties["mode"] = spec_.mode;
   if (spec_.mode == "snapshot") return Restore(victim, witness);
-  // Both VMs boot at once; the check waits for every READY.
+  // Both VMs boot at once; the check waits for every READY. On the nested
+  // host the witness boots first and the victim once it is READY: two
+  // nested guests booting at once crashed the nested host's kernel once in
+  // three runs here (a KVM vCPU thread hit its stack guard page).
   boot_start_ = Clock::now();
-  if ((witness && !Start(*witness)) || !Start(victim)) return false;
+  bool one_by_one = host_ != nullptr && witness != nullptr;
+  if ((witness && !Start(*witness)) || (!one_by_one && !Start(victim))) return false;
   int waiting = witness ? 2 : 1;
   auto deadline = boot_start_ + spec_.boot_timeout;
   std::set<std::string> booted_again;
@@ -520,6 +524,11 @@ bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
         r_.properties[role + "_ready"] = e->text;
         Progress(role + " ready in " + Fmt("%.2f s", MsSince(boot_start_, e->at) / 1000));
         --waiting;
+        if (one_by_one && role == "witness") {
+          boot_start_ = Clock::now();  // the victim's timings are its own
+          deadline = boot_start_ + spec_.boot_timeout;
+          if (!Start(victim)) return false;
+        }
         break;
       case VmEvent::Kind::kVmmExited: {
         // Nested KVM under TCG now and then resets a guest early in its

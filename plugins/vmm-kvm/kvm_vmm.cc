@@ -464,7 +464,9 @@ class KvmVm : public ezone::sdk::Vm {
     conn_ = c.conn;
     // Remote connections only: notice a dead link (keepalive needs the
     // event loop, which runs).
-    if (!settings_.local()) virConnectSetKeepAlive(conn_, 5, 3);
+    // Generous: a nested host under TCG may take over 15 s to answer while
+    // it starts a domain, and the core watches that host itself.
+    if (!settings_.local()) virConnectSetKeepAlive(conn_, 10, 12);
 
     DomainConfig config;
     config.name = name_ = DomainName(spec.cmdline, spec.role);
