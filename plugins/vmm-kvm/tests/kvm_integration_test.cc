@@ -115,14 +115,8 @@ TEST(KvmIntegrationTest, KilledRunnerLeavesNoDomainBehind) {
   EXPECT_GT(vmm_pid, 0) << text;
 
   // AUTODESTROY: libvirtd destroys the domain when its connection dies.
-  bool gone = false;
-  for (int i = 0; i < 150 && !gone; ++i) {
-    gone = testing::DomainsNamed(c.conn, prefix).empty() &&
-           (vmm_pid <= 0 || kill(vmm_pid, 0) != 0);
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_TRUE(gone) << "domain " << running[0] << " (qemu pid " << vmm_pid
-                    << ") survived its killed runner";
+  EXPECT_TRUE(testing::DomainsGoneWithin15s(c.conn, prefix, vmm_pid))
+      << "domain " << running[0] << " (qemu pid " << vmm_pid << ") survived its killed runner";
   // A killed runner cannot remove libvirt's log of its domain; do it here.
   std::error_code ec;
   fs::remove("/var/log/libvirt/qemu/" + running[0] + ".log", ec);

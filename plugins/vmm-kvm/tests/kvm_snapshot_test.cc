@@ -181,14 +181,9 @@ TEST(KvmSnapshotTest, KilledRunnerLeavesNoRestoredDomainBehind) {
   EXPECT_TRUE(Contains(text, "restored and answering")) << text;
 
   // The watcher destroys it: restore has no AUTODESTROY.
-  bool gone = false;
-  for (int i = 0; i < 150 && !gone; ++i) {
-    gone = testing::DomainsNamed(c.conn, prefix).empty() &&
-           (vmm_pid <= 0 || kill(vmm_pid, 0) != 0);
-    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_TRUE(gone) << "restored domain " << running[0] << " (qemu pid " << vmm_pid
-                    << ") survived its killed runner";
+  EXPECT_TRUE(testing::DomainsGoneWithin15s(c.conn, prefix, vmm_pid))
+      << "restored domain " << running[0] << " (qemu pid " << vmm_pid
+      << ") survived its killed runner";
   std::error_code ec;
   fs::remove("/var/log/libvirt/qemu/" + running[0] + ".log", ec);
   virConnectClose(c.conn);

@@ -8,7 +8,11 @@
 #include <libvirt/libvirt.h>
 #include <unistd.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ezone/plugin_abi.h"
@@ -41,6 +45,16 @@ inline std::vector<std::string> DomainsNamed(virConnectPtr conn, const std::stri
   }
   free(domains);
   return names;
+}
+
+// Waits up to 15 s until no domain named `prefix`... exists and the process
+// `vmm_pid` (if > 0) is gone: what must follow a killed runner.
+inline bool DomainsGoneWithin15s(virConnectPtr conn, const std::string& prefix, int vmm_pid) {
+  for (int i = 0; i < 150; ++i) {
+    if (DomainsNamed(conn, prefix).empty() && (vmm_pid <= 0 || kill(vmm_pid, 0) != 0)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 // The plugin, loaded as the core loads it (RTLD_LOCAL, through its entry).
