@@ -20,3 +20,13 @@ function(run)
   endif()
   set(last_output "${out}" PARENT_SCOPE)
 endfunction()
+
+# require_no_new_files(<glob> <files that matched before>): fails naming any
+# file matching <glob> now that did not before (what a run left behind).
+function(require_no_new_files glob)
+  file(GLOB after ${glob})
+  list(REMOVE_ITEM after ${ARGN} "")
+  if(after)
+    message(FATAL_ERROR "left behind: ${after}")
+  endif()
+endfunction()

@@ -49,8 +49,4 @@ if(NOT pools EQUAL 2 OR NOT rounds EQUAL 2 OR NOT met STREQUAL "BOOLEAN" OR rss 
 endif()
 
 # The bench removes its work directory.
-file(GLOB temp_after /tmp/ezone-bench-*)
-list(REMOVE_ITEM temp_after ${temp_before} "")
-if(temp_after)
-  message(FATAL_ERROR "left behind: ${temp_after}")
-endif()
+require_no_new_files(/tmp/ezone-bench-* ${temp_before})

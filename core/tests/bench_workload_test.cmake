@@ -74,8 +74,4 @@ if(NOT html MATCHES "data-vmm=\"qemu\"")
 endif()
 
 # The bench removes its work directory (the guest's console log included).
-file(GLOB temp_after /tmp/ezone-bench-*)
-list(REMOVE_ITEM temp_after ${temp_before} "")
-if(temp_after)
-  message(FATAL_ERROR "left behind: ${temp_after}")
-endif()
+require_no_new_files(/tmp/ezone-bench-* ${temp_before})

@@ -102,15 +102,7 @@ TEST(KvmIntegrationTest, KilledRunnerLeavesNoDomainBehind) {
   testing_support::Runner r = testing_support::StartEzone(
       EZONE_EXE, {suite, "--check", "KilledRunner/kvm_libvirt_tcg_kerncrash_divzero_1",
                   "--report-dir", (dir / "report").string()});
-  std::string text;
-  testing_support::ReadUntil(r, ": observing", &text);
-  int vmm_pid = testing_support::VmmPidIn(text);
-  pid_t runner = r.pid;
-  std::string prefix = "ezone-" + std::to_string(runner) + "-";
-  std::vector<std::string> running = testing::DomainsNamed(c.conn, prefix);
-  kill(runner, SIGKILL);
-  waitpid(runner, nullptr, 0);
-  close(r.out);
+  auto [text, vmm_pid, prefix, running] = testing::KillWhileObserving(r, c.conn);
   ASSERT_EQ(running.size(), 1u) << "the check's domain should run now: " << text;
   EXPECT_GT(vmm_pid, 0) << text;
 

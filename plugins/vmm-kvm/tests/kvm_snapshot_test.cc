@@ -168,15 +168,7 @@ TEST(KvmSnapshotTest, KilledRunnerLeavesNoRestoredDomainBehind) {
   testing_support::Runner r = testing_support::StartEzone(
       EZONE_EXE, {suite, "--report-dir", (dir / "report").string()});
   unsetenv("EZONE_CACHE_DIR");
-  std::string text;
-  testing_support::ReadUntil(r, ": observing", &text);
-  int vmm_pid = testing_support::VmmPidIn(text);
-  pid_t runner = r.pid;
-  std::string prefix = "ezone-" + std::to_string(runner) + "-";
-  std::vector<std::string> running = testing::DomainsNamed(c.conn, prefix);
-  kill(runner, SIGKILL);
-  waitpid(runner, nullptr, 0);
-  close(r.out);
+  auto [text, vmm_pid, prefix, running] = testing::KillWhileObserving(r, c.conn);
   ASSERT_EQ(running.size(), 1u) << "the restored domain should run now: " << text;
   EXPECT_TRUE(Contains(text, "restored and answering")) << text;
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "ezone/plugin_abi.h"
+#include "ezone_test_support.h"
 #include "kvm_domain.h"
 
 namespace ezone::kvm::testing {
@@ -55,6 +57,27 @@ inline bool DomainsGoneWithin15s(virConnectPtr conn, const std::string& prefix, 
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return false;
+}
+
+// A runner SIGKILLed once its check is observing, and what ran at that
+// moment: its output so far, its VMM's pid and its domains.
+struct KilledRunner {
+  std::string text;
+  int vmm_pid = 0;
+  std::string prefix;                // its domains' names start with this
+  std::vector<std::string> running;  // those domains just before the kill
+};
+
+inline KilledRunner KillWhileObserving(testing_support::Runner& r, virConnectPtr conn) {
+  KilledRunner k;
+  testing_support::ReadUntil(r, ": observing", &k.text);
+  k.vmm_pid = testing_support::VmmPidIn(k.text);
+  k.prefix = "ezone-" + std::to_string(r.pid) + "-";
+  k.running = DomainsNamed(conn, k.prefix);
+  kill(r.pid, SIGKILL);
+  waitpid(r.pid, nullptr, 0);
+  close(r.out);
+  return k;
 }
 
 // The plugin, loaded as the core loads it (RTLD_LOCAL, through its entry).
