@@ -24,7 +24,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -980,13 +979,6 @@ WorkloadSide RunNative(const BenchOptions& opt, const std::string& program) {
   return side;
 }
 
-std::string RandomNonce() {
-  std::random_device rd;
-  char text[17];
-  snprintf(text, sizeof text, "%08x%08x", rd(), rd());
-  return text;
-}
-
 // Boots the guest on one VMM through its plugin (VmSession: the check
 // runner's path), waits for READY, runs the workload through the agent
 // `runout`, tears the VM down.
@@ -1018,7 +1010,7 @@ WorkloadSide RunOnVmm(const BenchOptions& opt, const WorkloadTarget& target,
     return side;
   }
   EventQueue events;
-  std::string nonce = RandomNonce();
+  std::string nonce = MakeNonce();
   VmSession vm(*plugin, "victim", nonce, work / (target.label + ".console.log"), &events);
   BootRequest guest;
   guest.kernel = image.kernel.string();

@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <random>
 #include <set>
 
 #include "build_config.h"
@@ -36,14 +35,6 @@ constexpr milliseconds kAgentTimeout{10000};
 
 double MsSince(Clock::time_point from, Clock::time_point to = Clock::now()) {
   return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-std::string MakeNonce() {
-  std::random_device rd;
-  std::uniform_int_distribution<uint64_t> dist;
-  char text[17];
-  snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(dist(rd)));
-  return text;
 }
 
 std::string IsoNow() {

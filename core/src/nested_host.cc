@@ -12,7 +12,6 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <thread>
 #include <vector>
 
@@ -43,14 +42,6 @@ int FreeLocalPort() {
   }
   close(fd);
   return port;
-}
-
-std::string Nonce() {
-  std::random_device rd;
-  char text[17];
-  snprintf(text, sizeof text, "%016llx",
-           static_cast<unsigned long long>(std::uniform_int_distribution<uint64_t>()(rd)));
-  return text;
 }
 
 
@@ -197,7 +188,7 @@ NestedHostImage NestedHostImage::Locate() {
 
 NestedHost::NestedHost(const Plugin& qemu, const NestedHostImage& image,
                        const fs::path& console_log, EventQueue* events)
-    : image_(image), session_(qemu, "host", Nonce(), console_log, events) {}
+    : image_(image), session_(qemu, "host", MakeNonce(), console_log, events) {}
 
 NestedHost::~NestedHost() { Destroy(); }
 

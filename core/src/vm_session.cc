@@ -1,6 +1,7 @@
 #include "vm_session.h"
 
 #include <cstring>
+#include <random>
 
 namespace ezone {
 void EventQueue::Push(VmEvent event) {
@@ -101,6 +102,14 @@ VmSession::VmSession(const Plugin& vmm, std::string role, std::string nonce,
 }
 
 VmSession::~VmSession() { Destroy(); }
+
+std::string MakeNonce() {
+  std::random_device rd;
+  std::uniform_int_distribution<uint64_t> dist;
+  char text[17];
+  snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(dist(rd)));
+  return text;
+}
 
 std::string AgentCmdline(const std::string& nonce, int heartbeat_ms, const std::string& extra) {
   std::string cmdline = "console=ttyS0 ezone.nonce=" + nonce +

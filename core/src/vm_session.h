@@ -98,6 +98,9 @@ struct BootRequest {
 std::string AgentCmdline(const std::string& nonce, int heartbeat_ms,
                          const std::string& extra = "");
 
+// 16 random hex digits: a fresh nonce for one boot.
+std::string MakeNonce();
+
 class VmSession {
  public:
   // The console log goes to console_log; events go to `events` tagged with
