@@ -6,78 +6,21 @@
 #   fetch-kernel.sh <abi e.g. 6.1.0-56> <flavour e.g. cloud-amd64> <cache dir> \
 #                   <dest dir> <cmake info file to write>
 #
-# Offline when the debs for the pinned ABI are in the cache.  If the pinned ABI
-# is not served any more, the newest served 6.1.0-*-<flavour> is used instead,
-# loudly, and recorded as pinned=false.
+# resolve-kernel.sh picks the set of packages (the pin when the archive serves
+# it whole, else the newest ABI it does, loudly) and downloads it; offline when
+# the set is cached.
 set -euo pipefail
 
 abi=$1 flavour=$2 cache=$3 dest=$4 info=$5
-major=${abi%%.0-*}             # 6.1
 log() { echo "ezone-guest: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
-
-# resolved-<abi>-<flavour>.env remembers what a previous run downloaded.
-resolve_cached() {
-	local f="$cache/resolved-$1-$flavour.env"
-	[[ -f $f ]] || return 1
-	# shellcheck disable=SC1090
-	source "$f"
-	local d
-	for d in "${DEBS[@]}"; do [[ -f $cache/$d ]] || return 1; done
-	return 0
-}
-
-pinned=true
-if resolve_cached "$abi"; then
-	log "using cached debs for $abi-$flavour (offline)"
-else
-	command -v apt-cache >/dev/null || die "apt-cache not found and no cached debs for $abi-$flavour in $cache"
-	use_abi=$abi
-	img="linux-image-$abi-$flavour-unsigned"
-	if [[ -z $(apt-cache madison "$img" 2>/dev/null) ]]; then
-		newest=$(apt-cache search --names-only "^linux-image-${major//./\\.}\\.0-[0-9]+-$flavour-unsigned\$" 2>/dev/null |
-			awk '{print $1}' | sed -E "s/^linux-image-(.*)-$flavour-unsigned\$/\\1/" | sort -V | tail -n1)
-		[[ -n $newest ]] || die "neither $img nor any linux-image-$major.0-*-$flavour-unsigned is served by apt (apt-get update?)"
-		log "################################################################"
-		log "WARNING: pinned guest kernel ABI $abi is NOT served by apt any more."
-		log "WARNING: falling back to the newest served ABI: $newest (pinned=false)"
-		log "WARNING: update EZONE_GUEST_KERNEL_ABI to pin it."
-		log "################################################################"
-		use_abi=$newest
-		pinned=false
-		img="linux-image-$use_abi-$flavour-unsigned"
-	fi
-	if [[ $pinned == false ]] && resolve_cached "$use_abi"; then
-		log "using cached debs for $use_abi-$flavour"
-	else
-		ver=$(apt-cache madison "$img" | awk -F'|' 'NR==1{gsub(/ /,"",$2); print $2}')
-		[[ -n $ver ]] || die "cannot resolve version of $img"
-		pkgs=("$img=$ver"
-		      "linux-headers-$use_abi-$flavour=$ver"
-		      "linux-headers-$use_abi-common=$ver"
-		      "linux-kbuild-$major=$ver")
-		log "downloading ${pkgs[*]} into $cache"
-		(cd "$cache" && apt-get download -q "${pkgs[@]}" 2>&1 | { grep -v 'Download is performed unsandboxed' >&2 || true; }) ||
-			die "apt-get download failed for ${pkgs[*]}"
-		DEBS=()
-		for p in "${pkgs[@]}"; do
-			n=${p%%=*} v=${p#*=}
-			f=$(cd "$cache" && ls "${n}_${v//:/%3a}_"*.deb 2>/dev/null | head -n1)
-			[[ -n $f ]] || die "downloaded deb for $p not found in $cache"
-			DEBS+=("$f")
-		done
-		{
-			echo "ABI=$use_abi"
-			echo "VERSION=$ver"
-			echo "IMAGE_PKG=$img"
-			printf 'DEBS=('; printf '%q ' "${DEBS[@]}"; echo ')'
-		} > "$cache/resolved-$use_abi-$flavour.env"
-		ABI=$use_abi VERSION=$ver IMAGE_PKG=$img
-	fi
-fi
+"$here/resolve-kernel.sh" "$abi" "$flavour" "$cache" || die "no usable kernel set for $abi-$flavour (see above)"
+# shellcheck disable=SC1090
+source "$cache/resolved-$abi-$flavour.env"
 
 release="$ABI-$flavour"
 # Stamp: content hash over the debs; re-extract only when it changes.
@@ -109,7 +52,8 @@ set(EZONE_GUEST_KERNEL_RELEASE "$release")
 set(EZONE_GUEST_KERNEL_ABI_USED "$ABI")
 set(EZONE_GUEST_KERNEL_PACKAGE "$IMAGE_PKG")
 set(EZONE_GUEST_KERNEL_PACKAGE_VERSION "$VERSION")
-set(EZONE_GUEST_KERNEL_PINNED $pinned)
+set(EZONE_GUEST_KERNEL_PINNED $PINNED)
+set(EZONE_GUEST_KERNEL_PACKAGES "${PACKAGES[*]}")
 set(EZONE_GUEST_KERNEL_DEBS_SHA256 "$debsum")
 set(EZONE_GUEST_KERNEL_TREE "$dest")
 EOT

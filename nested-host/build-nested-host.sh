@@ -7,14 +7,15 @@
 #
 # Content-hashed like the guest image: when nothing changed, nothing is
 # rewritten.  Environment (set by nested-host/CMakeLists.txt):
-#   OUT_DIR KERNEL_TREE KERNEL_RELEASE KERNEL_PACKAGE_VERSION AGENT BUSYBOX
+#   OUT_DIR KERNEL_TREE KERNEL_RELEASE KERNEL_PACKAGE_VERSION KERNEL_PINNED KERNEL_PIN
+#   KERNEL_PACKAGES AGENT BUSYBOX
 #   GUEST_DIR KMOD HOST_INIT LIBVIRTD_CONF QEMU_CONF
 set -euo pipefail
 log() { echo "ezone-nested-host: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 : "${OUT_DIR:?}" "${KERNEL_TREE:?}" "${KERNEL_RELEASE:?}" "${AGENT:?}" "${BUSYBOX:?}"
 : "${GUEST_DIR:?}" "${KMOD:?}" "${HOST_INIT:?}" "${LIBVIRTD_CONF:?}" "${QEMU_CONF:?}"
-: "${KERNEL_PACKAGE_VERSION:=unknown}"
+: "${KERNEL_PACKAGE_VERSION:=unknown}" "${KERNEL_PACKAGES:=}"
 self=$(readlink -f "$0")
 mkdir -p "$OUT_DIR"
 exec 9> "$OUT_DIR/.image.lock"
@@ -62,7 +63,7 @@ mapfile -t libraries < <(libs "${binaries[@]}")
 inputs=("$self" "$(dirname "$self")/host-dump" "$vmlinuz_src" "$AGENT" "$BUSYBOX" "$KMOD" "$HOST_INIT" "$LIBVIRTD_CONF" "$QEMU_CONF"
 	"$GUEST_DIR/vmlinuz" "$GUEST_DIR/initramfs.cpio.gz" "${binaries[@]}" "${libraries[@]}")
 for m in "${modules[@]}"; do inputs+=("$moddir/$m"); done
-hash=$( { printf '%s\n' "${inputs[@]}"; sha256sum "${inputs[@]}" | cut -d' ' -f1; } | sha256sum | cut -d' ' -f1)
+hash=$( { printf '%s\n' "${inputs[@]}" "$KERNEL_PACKAGES"; sha256sum "${inputs[@]}" | cut -d' ' -f1; } | sha256sum | cut -d' ' -f1)
 if [[ -f $OUT_DIR/image.inputs.sha256 && $(cat "$OUT_DIR/image.inputs.sha256") == "$hash" &&
       -f $OUT_DIR/vmlinuz && -f $OUT_DIR/initramfs.cpio && -f $OUT_DIR/nested-host-manifest.json ]]; then
 	log "nested host image up to date"
@@ -135,6 +136,9 @@ cat > "$OUT_DIR/nested-host-manifest.json" <<JSON
 {
   "kernel_release": "$KERNEL_RELEASE",
   "kernel_package_version": "$KERNEL_PACKAGE_VERSION",
+  "pinned": ${KERNEL_PINNED:-true},
+  "kernel_pin": "${KERNEL_PIN:-}",
+  "kernel_packages": "${KERNEL_PACKAGES:-}",
   "qemu": "$qemu_version",
   "libvirtd": "$libvirt_version",
   "guest_image_sha256": "$(cat "$GUEST_DIR/initramfs.cpio.gz" "$GUEST_DIR/vmlinuz" | sha256sum | cut -d' ' -f1)",
