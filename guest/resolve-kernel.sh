@@ -24,8 +24,9 @@
 # A later run with that file and intact debs is offline.
 #
 # apt-cache and apt-get come from PATH (the tests put stand-ins there).
-# EZONE_APT_UPDATE=0 forbids the one `apt-get update` that a root run does
-# when the archive's lists are stale (a download answers 404).
+# When the archive's lists are stale (nothing resolves, or a download answers
+# 404), a root run does one `apt-get update` and resolves again;
+# EZONE_APT_UPDATE=0 forbids it.
 set -euo pipefail
 
 abi=$1 flavour=$2 cache=$3
@@ -129,7 +130,8 @@ resolve() {
 }
 
 # download <name=version>...: apt-get download into the cache, apt's own words
-# shown.  Returns apt's exit status; sets DL_404 when apt said 404/not found.
+# shown.  Returns apt's exit status; sets DL_404 once apt said 404/not found.
+DL_404=false
 download() {
 	local out rc
 	log "downloading into $cache: $*"
@@ -138,7 +140,6 @@ download() {
 	rc=$?
 	set -e
 	[[ -z $out ]] || grep -v 'Download is performed unsandboxed' <<<"$out" | sed 's/^/  apt-get: /' >&2 || true
-	DL_404=false
 	grep -qE '404|Not Found|was not found|Unable to locate' <<<"$out" && DL_404=true
 	return $rc
 }
@@ -150,10 +151,11 @@ deb_file() {
 	return 1
 }
 
-# fetch_set: download what is missing or broken, then check every deb.
+# fetch_set: download what is missing or broken (twice at most), then check
+# every deb.
 fetch_set() {
 	local p f missing=() attempt
-	for attempt in 1 2; do
+	for attempt in 1 2 3; do
 		missing=()
 		for p in "${SET_PKGS[@]}"; do
 			if f=$(deb_file "$p") && deb_ok "$cache/$f"; then continue; fi
@@ -161,7 +163,7 @@ fetch_set() {
 			missing+=("$p")
 		done
 		((${#missing[@]})) || return 0
-		((attempt == 1)) || break
+		((attempt < 3)) || break
 		download "${missing[@]}" || log "apt-get download exited $? for: ${missing[*]}"
 	done
 	FETCH_WHY="not downloaded intact: ${missing[*]}"
