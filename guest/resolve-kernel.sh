@@ -17,10 +17,14 @@
 # checked (dpkg-deb can read it whole) before the set is recorded.
 #
 #   resolve-kernel.sh <abi e.g. 6.1.0-56> <flavour e.g. cloud-amd64> <cache dir>
+#   resolve-kernel.sh --source <kernel version e.g. 6.1.192-2> <cache dir>
 #
 # Writes <cache dir>/resolved-<abi>-<flavour>.env (sourced by fetch-kernel.sh):
 #   ABI VERSION IMAGE_PKG PINNED DEBS=(...) PACKAGES=(name=version ...)
 #   SHA256S=(...)
+# --source resolves the kernel's source, linux-source-<major>, by the same rule
+# as kbuild (that version, else the newest of its upstream version), into
+# <cache dir>/resolved-source-<version>.env (VERSION PACKAGES DEBS SHA256S).
 # A later run with that file and intact debs is offline.
 #
 # apt-cache and apt-get come from PATH (the tests put stand-ins there).
@@ -29,15 +33,26 @@
 # EZONE_APT_UPDATE=0 forbids it.
 set -euo pipefail
 
-abi=$1 flavour=$2 cache=$3
-major=${abi%%.0-*}             # 6.1
 log() { echo "ezone-kernel: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ $abi =~ ^[0-9]+\.[0-9]+\.0-[0-9]+$ ]] || die "'$abi' is not a Debian kernel ABI like 6.1.0-56"
+if [[ ${1:-} == --source ]]; then
+	mode=source src_version=$2 cache=$3
+	[[ $src_version =~ ^([0-9]+:)?([0-9]+\.[0-9]+)\.[0-9]+-[0-9a-z.+~]+$ ]] ||
+		die "'$src_version' is not a Debian kernel version like 6.1.192-2"
+	major=${BASH_REMATCH[2]}
+	what="linux-source-$major for $src_version"
+	env_name="resolved-source-$src_version.env"
+else
+	mode=kernel abi=$1 flavour=$2 cache=$3
+	[[ $abi =~ ^[0-9]+\.[0-9]+\.0-[0-9]+$ ]] || die "'$abi' is not a Debian kernel ABI like 6.1.0-56"
+	major=${abi%%.0-*}             # 6.1
+	what="kernel set for $abi-$flavour"
+	env_name="resolved-$abi-$flavour.env"
+fi
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
-env_file="$cache/resolved-$abi-$flavour.env"
+env_file="$cache/$env_name"
 
 # A deb is usable when dpkg-deb can read its control and its whole data part:
 # a truncated or corrupt download fails here, not later in the build.
@@ -51,18 +66,18 @@ cached_set_ok() {
 	local DEBS=() SHA256S=() i
 	# shellcheck disable=SC1090
 	source "$env_file" || return 1
-	((${#DEBS[@]} == 4 && ${#SHA256S[@]} == 4)) || return 1
+	((${#DEBS[@]} > 0 && ${#SHA256S[@]} == ${#DEBS[@]})) || return 1
 	for i in "${!DEBS[@]}"; do
 		[[ -f $cache/${DEBS[$i]} ]] || return 1
 		[[ $(sha256sum "$cache/${DEBS[$i]}" | cut -c1-64) == "${SHA256S[$i]}" ]] || return 1
 	done
 }
 if cached_set_ok; then
-	log "using the cached kernel set for $abi-$flavour (offline; $env_file)"
+	log "using the cached $what (offline; $env_file)"
 	exit 0
 fi
 
-command -v apt-cache >/dev/null || die "apt-cache not found, and no intact cached kernel set for $abi-$flavour in $cache"
+command -v apt-cache >/dev/null || die "apt-cache not found, and no intact cached $what in $cache"
 
 # served_versions <package>: the versions apt serves, newest first.
 served_versions() {
@@ -86,22 +101,41 @@ resolve_set() {
 	for v in $imgs; do
 		if ! grep -qxF "$v" <<<"$hdrs"; then SET_WHY+="$hdr=$v not served; "; continue; fi
 		if ! grep -qxF "$v" <<<"$commons"; then SET_WHY+="$common=$v not served; "; continue; fi
-		if grep -qxF "$v" <<<"$kbuilds"; then
-			kb=$v
-		else
-			# kbuild is replaced in place by later uploads of the same upstream
-			# version (6.1.192-2 -> 6.1.192-3): the same kernel's build tools.
-			kb=$(while read -r k; do [[ -n $k && $(upstream "$k") == "$(upstream "$v")" ]] && echo "$k"; done <<<"$kbuilds" | head -n1)
-			if [[ -z $kb ]]; then
-				SET_WHY+="$kbuild of upstream $(upstream "$v") not served (served: $(echo $kbuilds)); "
-				continue
-			fi
-			log "$kbuild=$v is not served; using $kbuild=$kb (same upstream version $(upstream "$v"))"
+		if ! kb=$(same_upstream "$v" "$kbuilds"); then
+			SET_WHY+="$kbuild of upstream $(upstream "$v") not served (served: $(echo $kbuilds)); "
+			continue
 		fi
+		[[ $kb == "$v" ]] || log "$kbuild=$v is not served; using $kbuild=$kb (same upstream version $(upstream "$v"))"
 		SET_VERSION=$v
 		SET_PKGS=("$img=$v" "$hdr=$v" "$common=$v" "$kbuild=$kb")
 		return 0
 	done
+	return 1
+}
+
+# same_upstream <version> <served versions>: <version> when served, else the
+# newest served version of its upstream version (linux-kbuild-<major> and
+# linux-source-<major> carry no ABI and are replaced in place: 6.1.192-2 ->
+# 6.1.192-3 is the same kernel's tools and source).
+same_upstream() {
+	local v=$1 served=$2 k
+	if grep -qxF "$v" <<<"$served"; then echo "$v"; return 0; fi
+	while read -r k; do
+		[[ -n $k && $(upstream "$k") == "$(upstream "$v")" ]] && { echo "$k"; return 0; }
+	done <<<"$served"
+	return 1
+}
+
+resolve_source() {
+	local pkg="linux-source-$major" served v
+	served=$(served_versions "$pkg")
+	PINNED=true
+	if v=$(same_upstream "$src_version" "$served"); then
+		[[ $v == "$src_version" ]] || log "$pkg=$src_version is not served; using $pkg=$v (same upstream version)"
+		SET_VERSION=$v SET_PKGS=("$pkg=$v")
+		return 0
+	fi
+	RESOLVE_WHY="  $pkg of upstream $(upstream "$src_version") is not served (served: $(echo $served))"
 	return 1
 }
 
@@ -178,9 +212,12 @@ apt_update() {
 	updated=true
 }
 
+[[ $mode == kernel ]] || resolve() { resolve_source; }
 for round in 1 2; do
 	if ! resolve; then
 		apt_update && continue
+		[[ $mode == kernel ]] || die "$what: not served by apt.
+$RESOLVE_WHY"
 		die "no complete Debian $major kernel set of flavour $flavour is served by apt.
 Looked for linux-image-<abi>-$flavour-unsigned, linux-headers-<abi>-$flavour,
 linux-headers-<abi>-common (one version) and linux-kbuild-$major (same upstream
@@ -191,10 +228,10 @@ has 'apt-get update' run?"
 	fi
 	if fetch_set; then break; fi
 	if [[ $DL_404 == true ]] && apt_update; then continue; fi
-	die "downloading the kernel set for $ABI-$flavour failed: $FETCH_WHY (apt-get's words are above)"
+	die "downloading $what failed: $FETCH_WHY (apt-get's words are above)"
 done
 
-if [[ $PINNED == false ]]; then
+if [[ $mode == kernel && $PINNED == false ]]; then
 	log "################################################################"
 	log "WARNING: the pinned kernel ABI $abi-$flavour cannot be had as a whole set."
 	log "WARNING: using the newest ABI that can: $ABI (pinned=false in every report)."
@@ -209,14 +246,16 @@ for p in "${SET_PKGS[@]}"; do
 	SHA256S+=("$(sha256sum "$cache/$f" | cut -c1-64)")
 done
 {
-	echo "# written by guest/resolve-kernel.sh for the pin $abi-$flavour"
-	echo "ABI=$ABI"
+	echo "# written by guest/resolve-kernel.sh: $what"
+	if [[ $mode == kernel ]]; then
+		echo "ABI=$ABI"
+		echo "IMAGE_PKG=linux-image-$ABI-$flavour-unsigned"
+		echo "PINNED=$PINNED"
+	fi
 	echo "VERSION=$SET_VERSION"
-	echo "IMAGE_PKG=linux-image-$ABI-$flavour-unsigned"
-	echo "PINNED=$PINNED"
 	printf 'PACKAGES=('; printf '%q ' "${SET_PKGS[@]}"; echo ')'
 	printf 'DEBS=('; printf '%q ' "${DEBS[@]}"; echo ')'
 	printf 'SHA256S=('; printf '%q ' "${SHA256S[@]}"; echo ')'
 } > "$env_file.tmp"
 mv "$env_file.tmp" "$env_file"
-log "kernel set for $abi-$flavour: ${SET_PKGS[*]} (pinned=$PINNED)"
+log "$what: ${SET_PKGS[*]}$([[ $mode == kernel ]] && echo " (pinned=$PINNED)")"

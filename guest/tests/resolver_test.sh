@@ -161,5 +161,22 @@ cached_offline)
 	said "discarding the unreadable linux-headers-6.1.0-56-common_6.1.192-2"
 	pass "offline from the cache; a damaged cached deb is fetched again"
 	;;
+source_same_upstream)
+	# The kernel's source for LKDTM: replaced in place like kbuild.
+	{ echo "linux-source-6.1 6.1.190-1"; echo "linux-source-6.1 6.1.192-3"; } > "$STANDIN_APT_ARCHIVE"
+	set +e; "$resolver" --source 6.1.192-2 "$cache" 2> "$work/err"; rc=$?; set -e
+	((rc == 0)) || fail "exit $rc"
+	grep -qxF "PACKAGES=(linux-source-6.1=6.1.192-3 )" "$cache/resolved-source-6.1.192-2.env" || fail "not 6.1.192-3"
+	said "linux-source-6.1=6.1.192-2 is not served; using linux-source-6.1=6.1.192-3"
+	: > "$STANDIN_APT_ARCHIVE"
+	set +e; "$resolver" --source 6.1.192-2 "$cache" 2> "$work/err"; rc=$?; set -e
+	((rc == 0)) || fail "offline: exit $rc"
+	# Another upstream version is never taken.
+	echo "linux-source-6.1 6.1.190-1" > "$STANDIN_APT_ARCHIVE"
+	set +e; "$resolver" --source 6.1.195-1 "$cache" 2> "$work/err"; rc=$?; set -e
+	((rc != 0)) || fail "took the source of another upstream version"
+	said "linux-source-6.1 of upstream 6.1.195 is not served"
+	pass "the source of the same upstream version, cached"
+	;;
 *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
