@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "workload_result.h"
+
 namespace ezone {
 
 struct BenchOptions {
@@ -50,27 +52,6 @@ int RunBench(const BenchOptions& options);
 // Exit status: 0 native and every VMM ran or was skipped, 1 something failed
 // (the rest is still measured and written), 77 every VMM skipped, 2 bad input.
 int RunWorkloadBench(const BenchOptions& options);
-
-// One workload run's figures from its result line, which may follow other
-// words (the agent's reply is "exit=0 ezone-workload v=1 int_mops=..."):
-// key -> value for every numeric key=value after "ezone-workload v=1".
-// Empty, with *error set, when the text holds no such line or a known figure
-// is missing or not a positive number.
-std::map<std::string, double> ParseWorkloadResult(std::string_view text, std::string* error);
-
-// The figures every run reports, in the order they are printed.
-struct WorkloadMetric {
-  const char* key;    // in the result line and the JSON
-  const char* label;  // for people
-  const char* unit;
-  bool higher_is_better;  // false: a time per operation
-};
-inline constexpr WorkloadMetric kWorkloadMetrics[] = {
-    {"int_mops", "integer", "Mops/s", true},
-    {"fp_mflops", "floating point", "Mflop/s", true},
-    {"mem_mib_s", "memcpy", "MiB/s", true},
-    {"syscall_ns", "getppid", "ns/call", false},
-};
 
 // Targets from issue 8, printed as met / not met.
 inline constexpr double kTargetWholeCheckRatio = 1.10;

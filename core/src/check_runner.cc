@@ -334,6 +334,16 @@ void CheckRun::Execute() {
     o_.host_degraded = o_.host_degraded || nested->Degraded();
     o_.leaked = o_.leaked || nested->Leaked();
   }
+  // A VMM plugin that could no longer read its VMM (EZONE_EVENT_PLUGIN_ERROR):
+  // what was observed cannot be trusted, whatever it was.
+  std::string plugin_error;
+  for (VmSession* vm : {&victim, witness ? &*witness : nullptr, host_ ? &host_->session() : nullptr}) {
+    if (vm != nullptr && plugin_error.empty() && !vm->plugin_error().empty()) {
+      plugin_error = "the " + vm->role() + "'s VMM plugin could not go on watching it: " +
+                     vm->plugin_error();
+    }
+  }
+  if (!plugin_error.empty()) r_.evidence.push_back(plugin_error);
   if (!carried_out) {
     // The check did not happen, but a host that suffered still says so.
     if (o_.host_crashed) r_.effect = "global";
@@ -341,7 +351,8 @@ void CheckRun::Execute() {
   }
   Decision d = Decide(spec_.policy, variant_->zone, o_);
   r_.effect = EffectName(d.effect);
-  Finish(d.verdict, d.message);
+  Finish(plugin_error.empty() ? d.verdict : Verdict::kError,
+         plugin_error.empty() ? d.message : plugin_error);
 }
 
 BootRequest CheckRun::GuestBootRequest(const VmSession& vm, const std::string& restore_from) const {
@@ -807,6 +818,9 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
         break;
       case VmEvent::Kind::kNote:
         r_.evidence.push_back("vmm: " + e->text);
+        break;
+      case VmEvent::Kind::kPluginError:
+        done = true;  // nothing it says can be trusted now; Execute makes it an error
         break;
       case VmEvent::Kind::kReady:
         break;

@@ -84,7 +84,9 @@ void LineAssembler::Feed(std::string_view bytes) {
     size_t nl = bytes.find('\n');
     std::string_view chunk = bytes.substr(0, nl);
     size_t room = max_line_ - partial_.size();
-    if (chunk.size() >= room) {
+    // A line of exactly max_line bytes waits for its newline like any other
+    // (">=" here once emitted it and then the newline as an empty line).
+    if (chunk.size() > room) {
       // Too long: emit what fits as a line of its own.
       partial_.append(chunk.substr(0, room));
       on_line_(partial_);
@@ -99,6 +101,8 @@ void LineAssembler::Feed(std::string_view bytes) {
     bytes.remove_prefix(nl + 1);
   }
 }
+
+void LineAssembler::Discard() { partial_.clear(); }
 
 void LineAssembler::Flush() {
   if (!partial_.empty()) {

@@ -32,14 +32,18 @@ inline bool IsCrash(ConsoleClass c) {
 ConsoleClass ClassifyConsoleLine(std::string_view line);
 
 // Splits a byte stream into lines. Lines longer than max_line are cut into
-// pieces, so a guest that floods garbage without newlines cannot grow memory.
+// pieces of max_line bytes (a line of exactly max_line bytes is one line),
+// so a guest that floods garbage without newlines cannot grow memory.
 class LineAssembler {
  public:
   using LineFn = std::function<void(std::string_view line)>;
   explicit LineAssembler(LineFn on_line, size_t max_line = 4096)
       : on_line_(std::move(on_line)), max_line_(max_line) {}
   void Feed(std::string_view bytes);
+  // Emits the unterminated rest as a line of its own.
   void Flush();
+  // Forgets the unterminated rest: the stream it belonged to has ended.
+  void Discard();
 
  private:
   LineFn on_line_;

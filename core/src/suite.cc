@@ -4,6 +4,7 @@
 #include <cctype>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <pugixml.hpp>
 #include <set>
 #include <sstream>
@@ -12,6 +13,74 @@ namespace ezone {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Appends code point `cp` as UTF-8 (as pugixml's own conversion does).
+void AppendUtf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// The text as pugixml parses it: its offsets (node.offset_debug(),
+// xml_parse_result::offset) count bytes of its UTF-8 copy of the document,
+// not of the file (a Latin-1 file's é is one byte there, two here). Only the
+// length of each character matters for line numbers; invalid sequences may
+// be off by a few bytes, never by a line's worth of them.
+std::string AsPugixmlSeesIt(const std::string& raw, pugi::xml_encoding encoding) {
+  std::string out;
+  auto unit = [&](size_t i, size_t size, bool big_endian) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < size; ++k) {
+      uint32_t byte = static_cast<unsigned char>(raw[i + (big_endian ? k : size - 1 - k)]);
+      v = (v << 8) | byte;
+    }
+    return v;
+  };
+  switch (encoding) {
+    case pugi::encoding_latin1:
+      out.reserve(raw.size() * 2);
+      for (unsigned char c : raw) AppendUtf8(out, c);
+      return out;
+    case pugi::encoding_utf16_le:
+    case pugi::encoding_utf16_be: {
+      bool be = encoding == pugi::encoding_utf16_be;
+      for (size_t i = 0; i + 1 < raw.size(); i += 2) {
+        uint32_t u = unit(i, 2, be);
+        if (u >= 0xD800 && u < 0xDC00 && i + 3 < raw.size()) {
+          uint32_t next = unit(i + 2, 2, be);
+          if (next >= 0xDC00 && next < 0xE000) {
+            AppendUtf8(out, 0x10000 + ((u - 0xD800) << 10) + (next - 0xDC00));
+            i += 2;
+            continue;
+          }
+        }
+        AppendUtf8(out, u);
+      }
+      return out;
+    }
+    case pugi::encoding_utf32_le:
+    case pugi::encoding_utf32_be:
+    case pugi::encoding_wchar: {  // wchar_t is UTF-32 on Linux, little-endian on x86
+      bool be = encoding == pugi::encoding_utf32_be;
+      for (size_t i = 0; i + 3 < raw.size(); i += 4) AppendUtf8(out, std::min(unit(i, 4, be), 0x10FFFFu));
+      return out;
+    }
+    default:
+      return raw;
+  }
+}
 
 // Maps pugixml byte offsets to line numbers for error messages.
 class LineIndex {
@@ -32,6 +101,19 @@ class LineIndex {
  private:
   std::vector<size_t> newlines_;
 };
+
+// A whole number made of digits only, in [lo, hi]; nullopt otherwise (no
+// sign, no spaces, no hex, no overflow: a number from a file is checked, not
+// guessed at).
+std::optional<uint64_t> WholeNumber(const std::string& text, uint64_t lo, uint64_t hi) {
+  if (text.empty() || text.size() > 18 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  uint64_t v = std::stoull(text);
+  if (v < lo || v > hi) return std::nullopt;
+  return v;
+}
 
 bool IsIdentifier(const std::string& s, bool allow_dash) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
@@ -62,7 +144,8 @@ std::vector<std::string> SplitLabels(const std::string& text) {
 
 class Parser {
  public:
-  Parser(fs::path file, const std::string& text) : file_(std::move(file)), lines_(text) {}
+  Parser(fs::path file, const std::string& parsed_text)
+      : file_(std::move(file)), lines_(parsed_text) {}
 
   [[noreturn]] void Fail(pugi::xml_node node, const std::string& what) const {
     throw SuiteError(file_.string() + ":" +
@@ -98,8 +181,21 @@ class Parser {
       return ParseDuration(a.value());
     } catch (const std::invalid_argument&) {
       Fail(node, std::string("attribute '") + name + "': '" + a.value() +
-                     "' is not a duration (use e.g. 30s or 500ms)");
+                     "' is not a duration from 0 to 24h (use e.g. 30s, 500ms or 2m)");
     }
+  }
+
+  // A whole number of `unit` in [lo, hi], or `fallback` when absent.
+  uint32_t Number(pugi::xml_node node, const char* name, uint32_t fallback, uint32_t lo,
+                  uint32_t hi, const char* unit) const {
+    pugi::xml_attribute a = node.attribute(name);
+    if (!a) return fallback;
+    std::optional<uint64_t> v = WholeNumber(a.value(), lo, hi);
+    if (!v) {
+      Fail(node, std::string(name) + " must be a whole number of " + unit + " from " +
+                     std::to_string(lo) + " to " + std::to_string(hi) + ", not '" + a.value() + "'");
+    }
+    return static_cast<uint32_t>(*v);
   }
 
   std::vector<std::string> CheckedLabels(pugi::xml_node node) const {
@@ -141,7 +237,7 @@ class Parser {
     std::vector<std::string> suite_labels = CheckedLabels(root);
     auto boot = Duration(root, "boot-timeout", std::chrono::seconds(30));
     auto observe = Duration(root, "observe-timeout", std::chrono::seconds(20));
-    uint32_t memory = root.attribute("memory").as_uint(256);
+    uint32_t memory = Number(root, "memory", 256, kMinMemoryMib, kMaxMemoryMib, "MiB");
 
     std::set<std::string> ids;
     for (pugi::xml_node node : root.children()) {
@@ -188,19 +284,24 @@ class Parser {
       spec.boot_timeout = Duration(node, "boot-timeout", boot);
       spec.observe_timeout = Duration(node, "observe-timeout", observe);
       spec.settle = Duration(node, "settle", std::chrono::seconds(2));
-      spec.memory_mib = node.attribute("memory").as_uint(memory);
-      if (spec.memory_mib < 64 || spec.memory_mib > 65536) {
-        Fail(node, "memory must be between 64 and 65536 MiB");
-      }
+      spec.memory_mib = Number(node, "memory", memory, kMinMemoryMib, kMaxMemoryMib, "MiB");
       spec.labels = suite_labels;
       for (auto& l : CheckedLabels(node)) spec.labels.push_back(l);
       std::string repeat_text = node.attribute("repeat").value();
       int repeat = 1;
-      if (!repeat_text.empty()) {
-        if (!std::all_of(repeat_text.begin(), repeat_text.end(), ::isdigit) ||
-            repeat_text.size() > 4 || (repeat = std::stoi(repeat_text)) < 1) {
-          Fail(node, "repeat must be a whole number from 1 to 9999, not '" + repeat_text + "'");
+      if (node.attribute("repeat")) {
+        std::optional<uint64_t> n = WholeNumber(repeat_text, 1, kMaxRepeat);
+        if (!n) {
+          Fail(node, "repeat must be a whole number from 1 to " + std::to_string(kMaxRepeat) +
+                         ", not '" + repeat_text + "'");
         }
+        repeat = static_cast<int>(*n);
+      }
+      // Each repetition is a check, a test the runner registers and ctest
+      // lists: a few bytes of XML must not make millions of them.
+      if (suite.checks.size() + static_cast<size_t>(repeat) > kMaxChecks) {
+        Fail(node, "the suite has more than " + std::to_string(kMaxChecks) +
+                       " checks with this one (repetitions count; split it into several suites)");
       }
       // A check on the nested host is never reported as a bare-metal one.
       std::string default_label = spec.vmm + (spec.host == "nested" ? "@nested" : "");
@@ -262,11 +363,23 @@ std::chrono::milliseconds ParseDuration(const std::string& text) {
 Suite LoadSuite(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw SuiteError(file.string() + ":0: cannot open suite file");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Parser parser(file, text);
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxSuiteBytes) {
+      throw SuiteError(file.string() + ":0: larger than " + std::to_string(kMaxSuiteBytes >> 20) +
+                       " MiB: not a suite file");
+    }
+  }
+  return ParseSuite(file, text);
+}
+
+Suite ParseSuite(const fs::path& file, const std::string& text) {
   pugi::xml_document doc;
   pugi::xml_parse_result result =
       doc.load_buffer(text.data(), text.size(), pugi::parse_default);
+  Parser parser(file, AsPugixmlSeesIt(text, result.encoding));
   if (!result) {
     throw SuiteError(file.string() + ":" +
                      std::to_string(parser.LineOfOffset(result.offset)) +

@@ -3,6 +3,8 @@
 #define EZONE_CORE_SUITE_H_
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -59,6 +61,18 @@ struct Suite {
 
 // Parses a suite file; throws SuiteError naming the file and line.
 Suite LoadSuite(const std::filesystem::path& file);
+// The same for a suite's bytes (`file` names it in errors): for tests and
+// the fuzz target (fuzz/suite_fuzz.cc).
+Suite ParseSuite(const std::filesystem::path& file, const std::string& text);
+
+// Limits on what a suite may ask for (docs/suite-format.md). A suite over
+// them is an error naming the file and line, never a runner that registers
+// millions of tests or a number that wraps.
+inline constexpr size_t kMaxChecks = 10000;          // checks in one suite, repetitions included
+inline constexpr uint64_t kMaxRepeat = 9999;         // repeat="..."
+inline constexpr uint32_t kMinMemoryMib = 64;        // memory="..."
+inline constexpr uint32_t kMaxMemoryMib = 65536;
+inline constexpr size_t kMaxSuiteBytes = 4u << 20;   // the file itself
 
 // "30s", "500ms", "2m" -> milliseconds; throws std::invalid_argument.
 std::chrono::milliseconds ParseDuration(const std::string& text);

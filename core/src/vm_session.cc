@@ -1,5 +1,7 @@
 #include "vm_session.h"
 
+#include "agent_line.h"
+
 #include <cstring>
 #include <random>
 
@@ -160,6 +162,12 @@ void VmSession::OnEvent(void* self, ezone_vm_event event, const char* detail) {
     case EZONE_EVENT_VMM_EXITED: kind = VmEvent::Kind::kVmmExited; break;
     case EZONE_EVENT_GUEST_STOPPED: kind = VmEvent::Kind::kGuestStopped; break;
     case EZONE_EVENT_NOTE: break;
+    case EZONE_EVENT_PLUGIN_ERROR: {
+      kind = VmEvent::Kind::kPluginError;
+      std::lock_guard lock(s->mu_);
+      if (s->plugin_error_.empty()) s->plugin_error_ = detail && *detail ? detail : "(no detail)";
+      break;
+    }
   }
   s->Push(kind, detail ? detail : "");
 }
@@ -169,49 +177,42 @@ void VmSession::Push(VmEvent::Kind kind, std::string text, ConsoleClass cls) {
   events_->Push(std::move(e));
 }
 
-void VmSession::HandleControlLine(std::string_view line) {
-  while (!line.empty() && (line.back() == '\r')) line.remove_suffix(1);
-  auto word_end = line.find(' ');
-  std::string_view word = line.substr(0, word_end);
-  std::string_view rest = word_end == std::string_view::npos ? "" : line.substr(word_end + 1);
-  if (word == "READY") {
-    // A READY without our nonce is from another run or a stale console.
-    std::string_view nonce = rest.substr(0, rest.find(' '));
-    if (nonce == nonce_) {
-      {
-        std::lock_guard lock(mu_);
-        last_heartbeat_ = Clock::now();
+void VmSession::HandleControlLine(std::string_view raw) {
+  AgentLine line = ParseAgentLine(raw);
+  switch (line.kind) {
+    case AgentLine::Kind::kReady:
+      // A READY without our nonce is from another run or a stale console.
+      if (line.nonce == nonce_) {
+        {
+          std::lock_guard lock(mu_);
+          last_heartbeat_ = Clock::now();
+        }
+        Push(VmEvent::Kind::kReady, std::move(line.rest));
+      } else {
+        Push(VmEvent::Kind::kNote, "agent: READY with a foreign nonce ignored");
       }
-      Push(VmEvent::Kind::kReady, std::string(rest));
-    } else {
-      Push(VmEvent::Kind::kNote, "agent: READY with a foreign nonce ignored");
+      return;
+    case AgentLine::Kind::kHeartbeat: {
+      std::lock_guard lock(mu_);
+      auto now = Clock::now();
+      if (heartbeats_ > 0) max_gap_ = std::max(max_gap_, now - last_heartbeat_);
+      last_heartbeat_ = now;
+      ++heartbeats_;
+      if (beats_.size() < kMaxBeats) beats_.push_back(now);
+      return;
     }
-    return;
-  }
-  std::lock_guard lock(mu_);
-  if (word == "HB") {
-    auto now = Clock::now();
-    if (heartbeats_ > 0) max_gap_ = std::max(max_gap_, now - last_heartbeat_);
-    last_heartbeat_ = now;
-    ++heartbeats_;
-    if (beats_.size() < kMaxBeats) beats_.push_back(now);
-  } else if (word == "OK" || word == "ERR") {
-    std::string_view id_text = rest.substr(0, rest.find(' '));
-    int id = 0;
-    for (char c : id_text) {
-      if (c < '0' || c > '9' || id > 1000000) { id = -1; break; }
-      id = id * 10 + (c - '0');
-    }
-    std::string text = id_text.size() < rest.size() ? std::string(rest.substr(id_text.size() + 1)) : "";
-    if (id > 0) {
-      replies_[id] = {word == "OK", text};
+    case AgentLine::Kind::kReply: {
+      std::lock_guard lock(mu_);
+      replies_[line.id] = {line.ok, std::move(line.text)};
       replied_.notify_all();
+      return;
     }
+    case AgentLine::Kind::kOther:
+      // Only the agent talks here, and a garbled line must not confuse the
+      // oracle: ignored.
+      return;
   }
-  // Anything else on the control channel is ignored: only the agent talks
-  // there, and a garbled line must not confuse the oracle.
 }
-
 
 bool VmSession::AgentCommand(const std::string& command,
                              std::chrono::milliseconds timeout, std::string* reply) {
@@ -316,9 +317,20 @@ void VmSession::Destroy() {
   if (vm_ == nullptr) return;
   ops_->destroy(vm_);
   vm_ = nullptr;
+  {
+    // An unterminated agent line ("REA", "HB") of this VM is no message, and
+    // must not be glued to the first line of a VM booted next (Reboot).
+    std::lock_guard lock(control_mu_);
+    control_lines_.Discard();
+  }
   std::lock_guard lock(console_mu_);
-  console_lines_.Flush();
+  console_lines_.Flush();  // the console's last words are evidence
   console_.Close();  // no descriptor outlives the VM
+}
+
+std::string VmSession::plugin_error() const {
+  std::lock_guard lock(mu_);
+  return plugin_error_;
 }
 
 std::string VmSession::ConsoleExcerpt() const {

@@ -30,6 +30,7 @@ struct VmEvent {
     kGuestStopped,   // the guest shut down
     kFaultObserved,  // the fault plugin reported a sign itself (sign, text)
     kNote,           // anything else worth keeping as evidence
+    kPluginError,    // the VMM plugin can no longer watch this VM: an error
   };
   Kind kind;
   Clock::time_point at;
@@ -142,6 +143,9 @@ class VmSession {
   // Stops the VM; afterwards no callback runs. Idempotent.
   void Destroy();
   std::string ConsoleExcerpt() const;
+  // The first EZONE_EVENT_PLUGIN_ERROR's detail, or "": when set, what this
+  // session saw cannot be trusted and the check is an error.
+  std::string plugin_error() const;
   const std::filesystem::path& console_log() const { return console_.log_path(); }
 
  private:
@@ -175,6 +179,7 @@ class VmSession {
   int heartbeats_ = 0;
   static constexpr size_t kMaxBeats = 3000;  // 5 minutes at 100 ms
   std::vector<Clock::time_point> beats_;
+  std::string plugin_error_;
 };
 
 }  // namespace ezone

@@ -68,8 +68,40 @@ TEST(LineAssemblerTest, FloodWithoutNewlinesStaysBounded) {
   LineAssembler a([&](std::string_view l) { longest = std::max(longest, l.size()); ++count; }, 4096);
   std::string garbage(1 << 20, 'x');
   for (int i = 0; i < 8; ++i) a.Feed(garbage);
+  a.Flush();  // the last full piece waits for a newline that may still come
   EXPECT_EQ(longest, 4096u);
   EXPECT_EQ(count, (8u << 20) / 4096);
+}
+
+// Issue 20 #9: a line of exactly max_line bytes was emitted, then its
+// newline as a spurious empty line.
+TEST(LineAssemblerTest, ALineOfExactlyMaxLineBytesIsOneLine) {
+  for (size_t split : {0u, 1u, 4u, 5u}) {  // also with the newline in the next chunk
+    std::vector<std::string> lines;
+    LineAssembler a([&](std::string_view l) { lines.emplace_back(l); }, 4);
+    std::string input = "abcd\nef\n";
+    a.Feed(std::string_view(input).substr(0, split));
+    a.Feed(std::string_view(input).substr(split));
+    a.Flush();
+    EXPECT_EQ(lines, (std::vector<std::string>{"abcd", "ef"})) << "split at " << split;
+  }
+}
+
+TEST(LineAssemblerTest, ALongerLineIsCutIntoMaxLinePieces) {
+  std::vector<std::string> lines;
+  LineAssembler a([&](std::string_view l) { lines.emplace_back(l); }, 4);
+  a.Feed("abcdefghi\n\nz");
+  a.Flush();
+  EXPECT_EQ(lines, (std::vector<std::string>{"abcd", "efgh", "i", "", "z"}));
+}
+
+TEST(LineAssemblerTest, DiscardForgetsTheUnterminatedRest) {
+  std::vector<std::string> lines;
+  LineAssembler a([&](std::string_view l) { lines.emplace_back(l); });
+  a.Feed("one\nREA");
+  a.Discard();
+  a.Feed("READY x\n");
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "READY x"}));
 }
 
 // Classifies a whole log and returns the classes seen with their first line.

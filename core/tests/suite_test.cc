@@ -103,7 +103,70 @@ TEST_F(SuiteTest, BadRepeatAndDuration) {
             ":3: repeat must be a whole number from 1 to 9999, not 'two'");
   EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check +
                   "boot-timeout=\"soon\"/>\n</suite>"),
-            ":3: attribute 'boot-timeout': 'soon' is not a duration (use e.g. 30s or 500ms)");
+            ":3: attribute 'boot-timeout': 'soon' is not a duration from 0 to 24h (use e.g. 30s, 500ms or 2m)");
+}
+
+// Issue 20: numbers from a suite are range-checked, with file and line.
+TEST_F(SuiteTest, NumbersOutOfRangeNameFileAndLine) {
+  std::string check = "<check name=\"X\" vmm=\"q\" fault=\"f\" variant=\"v\" ";
+  for (const char* bad : {"-1", "4294967552", "99999999999999999999", "256MiB", " 256", "0x100", ""}) {
+    EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check + "memory=\"" + bad +
+                    "\"/>\n</suite>"),
+              std::string(":3: memory must be a whole number of MiB from 64 to 65536, not '") + bad + "'");
+    // The suite's default is checked as strictly as a check's.
+    EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\"\n memory=\"" + bad + "\">\n" + check +
+                    "/>\n</suite>"),
+              std::string(":2: memory must be a whole number of MiB from 64 to 65536, not '") + bad + "'");
+  }
+  EXPECT_EQ(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check + "repeat=\"99999999999999999999\"/>\n</suite>"),
+            ":3: repeat must be a whole number from 1 to 9999, not '99999999999999999999'");
+  for (const char* bad : {"25h", "1e300", "inf", "nan", "-0.5s", "1e-400x"}) {
+    EXPECT_NE(Error(std::string(kHeader) + "<suite name=\"a\">\n" + check + "observe-timeout=\"" +
+                    bad + "\"/>\n</suite>")
+                  .find(":3: attribute 'observe-timeout'"),
+              std::string::npos)
+        << bad;
+  }
+}
+
+// Issue 20: a 10 KB suite expanded to 1.6 million checks. kMaxChecks caps it.
+TEST_F(SuiteTest, TotalChecksAreCapped) {
+  std::string text = std::string(kHeader) + "<suite name=\"a\">\n";
+  for (int i = 0; i < 2; ++i) {
+    text += "<check name=\"X" + std::to_string(i) +
+            "\" vmm=\"q\" fault=\"f\" variant=\"v\" repeat=\"5000\"/>\n";
+  }
+  EXPECT_EQ(Error(text + "</suite>"), "");  // exactly the cap
+  text += "<check name=\"Y\" vmm=\"q\" fault=\"f\" variant=\"v\"/>\n</suite>";
+  EXPECT_EQ(Error(text), ":5: the suite has more than 10000 checks with this one (repetitions "
+                         "count; split it into several suites)");
+}
+
+// Issue 20 #8: newlines were counted in the file, offsets in pugixml's UTF-8
+// copy of it: a Latin-1 file said line 21 for line 5.
+TEST_F(SuiteTest, LineNumbersOfANonUtf8SuiteAreTheFilesLines) {
+  std::string latin1_text(2000, '\xe9');  // é, one byte in the file, two in pugixml's copy
+  std::string text = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<suite name=\"a\">\n"
+                     "<description>" + latin1_text + "</description>\n\n"
+                     "<check name=\"X\" vmm=\"q\" fault=\"f\" variant=\"v\" repaet=\"2\"/>\n</suite>\n";
+  EXPECT_EQ(Error(text).substr(0, 3), ":5:") << Error(text);
+  // UTF-16 with a byte order mark: every character two bytes in the file.
+  std::string utf8 = "<?xml version=\"1.0\"?>\n<suite name=\"a\">\n<description>\xc3\xa9\xe2\x82\xac"
+                     "</description>\n<check/>\n</suite>\n";
+  std::string utf16 = "\xff\xfe";
+  for (size_t i = 0; i < utf8.size();) {
+    unsigned char c = static_cast<unsigned char>(utf8[i]);
+    uint32_t cp = c < 0x80 ? c : c < 0xE0 ? ((c & 0x1F) << 6) | (utf8[i + 1] & 0x3F)
+                                          : ((c & 0x0F) << 12) | ((utf8[i + 1] & 0x3F) << 6) | (utf8[i + 2] & 0x3F);
+    i += c < 0x80 ? 1 : c < 0xE0 ? 2 : 3;
+    utf16 += static_cast<char>(cp & 0xFF);
+    utf16 += static_cast<char>(cp >> 8);
+  }
+  EXPECT_EQ(Error(utf16).substr(0, 3), ":4:") << Error(utf16);
+  // Not well-formed: the parser's own offset maps the same way.
+  std::string broken = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<suite name=\"a\">\n"
+                       "<description>" + latin1_text + "</description>\n\n<check\n</suite>\n";
+  EXPECT_EQ(Error(broken).substr(0, 3), ":6:") << Error(broken);
 }
 
 TEST_F(SuiteTest, DuplicateCheckAndEmptySuite) {

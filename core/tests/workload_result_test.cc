@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "bench.h"
+#include "workload_result.h"
 
 namespace ezone {
 namespace {
@@ -48,9 +48,16 @@ TEST(WorkloadResultTest, RejectsMissingOrMeaninglessFigures) {
                   "ezone-workload v=1 int_mops=0 fp_mflops=2 mem_mib_s=3 syscall_ns=4", &error)
                   .empty());
   EXPECT_NE(error.find("int_mops"), std::string::npos) << error;
-  // Another version of the line is not this one.
+  // Another version of the line is not this one, even when it starts alike.
   EXPECT_TRUE(ParseWorkloadResult(
                   "ezone-workload v=2 int_mops=1 fp_mflops=2 mem_mib_s=3 syscall_ns=4", &error)
+                  .empty());
+  EXPECT_TRUE(ParseWorkloadResult(
+                  "ezone-workload v=10 int_mops=1 fp_mflops=2 mem_mib_s=3 syscall_ns=4", &error)
+                  .empty());
+  // Not finite is not a figure.
+  EXPECT_TRUE(ParseWorkloadResult(
+                  "ezone-workload v=1 int_mops=inf fp_mflops=2 mem_mib_s=3 syscall_ns=1e999", &error)
                   .empty());
 }
 

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "ezone/sdk.h"
+#include "qmp.h"
 
 namespace {
 
@@ -209,7 +210,7 @@ class QemuVm : public ezone::sdk::Vm {
     wake_read_ = wake[0];
     wake_write_ = wake[1];
     pidfd_ = PidfdOpen(pid_);
-    reader_ = std::thread([this] { ReadLoop(); });
+    reader_ = std::thread([this] { GuardedReadLoop(); });
     if (!spec.restore_from.empty()) AwaitRestored();
   }
 
@@ -293,8 +294,20 @@ class QemuVm : public ezone::sdk::Vm {
   }
 
  private:
+  // No exception may leave a plugin's own thread (std::terminate would take
+  // the runner with it): the core hears of it as a plugin error instead.
+  void GuardedReadLoop() {
+    try {
+      ReadLoop();
+    } catch (const std::exception& e) {
+      sink_.Event(EZONE_EVENT_PLUGIN_ERROR, std::string("qemu plugin reader: ") + e.what());
+    } catch (...) {
+      sink_.Event(EZONE_EVENT_PLUGIN_ERROR, "qemu plugin reader: unknown exception");
+    }
+  }
+
   void ReadLoop() {
-    std::string qmp_buffer, stderr_tail;
+    std::string stderr_tail;
     char buf[65536];
     // Streams at EOF are left out of poll (fd -1), or poll would spin.
     std::array<int, 4> streams = {console_fd_, control_fd_, qmp_fd_, err_fd_};
@@ -318,7 +331,7 @@ class QemuVm : public ezone::sdk::Vm {
       };
       drain(0, [&](std::string_view b) { sink_.Console(b); });
       drain(1, [&](std::string_view b) { sink_.Control(b); });
-      drain(2, [&](std::string_view b) { OnQmp(qmp_buffer, b); });
+      drain(2, [&](std::string_view b) { OnQmp(b); });
       drain(3, [&](std::string_view b) {
         stderr_tail.append(b);
         if (stderr_tail.size() > 2048) stderr_tail.erase(0, stderr_tail.size() - 2048);
@@ -350,36 +363,40 @@ class QemuVm : public ezone::sdk::Vm {
     }
   }
 
-  void OnQmp(std::string& buffer, std::string_view bytes) {
-    buffer.append(bytes);
-    size_t nl;
-    while ((nl = buffer.find('\n')) != std::string::npos) {
-      std::string line = buffer.substr(0, nl);
-      buffer.erase(0, nl + 1);
-      nlohmann::json msg = nlohmann::json::parse(line, nullptr, false);
-      if (msg.is_discarded()) continue;
-      if (msg.contains("QMP")) {
-        static const char kCaps[] = "{\"execute\":\"qmp_capabilities\",\"id\":0}\n";
-        (void)!send(qmp_fd_, kCaps, sizeof kCaps - 1, MSG_NOSIGNAL);
-        continue;
-      }
-      if (msg.contains("id") && msg["id"].is_number_integer() &&
-          (msg.contains("return") || msg.contains("error"))) {
-        std::lock_guard lock(qmp_mu_);
-        qmp_replies_[msg["id"].get<int>()] = msg;
-        qmp_cv_.notify_all();
-        continue;
-      }
-      if (!msg.contains("event")) continue;
-      std::string event = msg["event"].get<std::string>();
-      std::string data = msg.contains("data") ? msg["data"].dump() : "{}";
-      if (event == "GUEST_PANICKED") {
-        sink_.Event(EZONE_EVENT_GUEST_PANICKED, "QMP GUEST_PANICKED " + data);
-      } else if (event == "SHUTDOWN") {
-        sink_.Event(EZONE_EVENT_GUEST_STOPPED, "QMP SHUTDOWN " + data);
+  // The reader thread's QMP handling. Parsing is qmp.cc's (no exceptions on
+  // any input); a line that is not QMP is reported once as a plugin error:
+  // the check can no longer rely on what QMP says (a panic event).
+  void OnQmp(std::string_view bytes) {
+    for (ezone::qemu::QmpMessage& msg : qmp_stream_.Feed(bytes)) {
+      using Kind = ezone::qemu::QmpMessage::Kind;
+      switch (msg.kind) {
+        case Kind::kGreeting: {
+          static const char kCaps[] = "{\"execute\":\"qmp_capabilities\",\"id\":0}\n";
+          (void)!send(qmp_fd_, kCaps, sizeof kCaps - 1, MSG_NOSIGNAL);
+          break;
+        }
+        case Kind::kReply: {
+          std::lock_guard lock(qmp_mu_);
+          qmp_replies_[msg.id] = std::move(msg.reply);
+          qmp_cv_.notify_all();
+          break;
+        }
+        case Kind::kPanicked:
+          sink_.Event(EZONE_EVENT_GUEST_PANICKED, "QMP GUEST_PANICKED " + msg.detail);
+          break;
+        case Kind::kShutdown:
+          sink_.Event(EZONE_EVENT_GUEST_STOPPED, "QMP SHUTDOWN " + msg.detail);
+          break;
+        case Kind::kInvalid:
+          if (!qmp_error_reported_) {
+            qmp_error_reported_ = true;
+            sink_.Event(EZONE_EVENT_PLUGIN_ERROR, msg.error);
+          }
+          break;
+        case Kind::kIgnored:
+          break;
       }
     }
-    if (buffer.size() > (1 << 20)) buffer.clear();  // a runaway line: drop it
   }
 
   // Sends one QMP command and waits for its answer (the reader thread files
@@ -409,6 +426,8 @@ class QemuVm : public ezone::sdk::Vm {
   std::mutex qmp_mu_;  // guards the QMP answers below
   std::condition_variable qmp_cv_;
   std::map<int, nlohmann::json> qmp_replies_;
+  ezone::qemu::QmpStream qmp_stream_;  // reader thread only
+  bool qmp_error_reported_ = false;    // reader thread only
   int qmp_next_id_ = 0;
   std::string binary_, accel_, version_;
   pid_t pid_ = -1;

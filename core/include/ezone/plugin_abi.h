@@ -29,7 +29,8 @@ extern "C" {
 /* A different major means incompatible structures: the core refuses to load. */
 #define EZONE_PLUGIN_ABI_MAJOR 1u
 /* Minor versions only append fields; struct_size tells which are present. */
-#define EZONE_PLUGIN_ABI_MINOR 1u /* 1: EZONE_SIGN_HOST_*, EZONE_CAP_REMOTE_HOST */
+/* 1: EZONE_SIGN_HOST_*, EZONE_CAP_REMOTE_HOST; 2: EZONE_EVENT_PLUGIN_ERROR */
+#define EZONE_PLUGIN_ABI_MINOR 2u
 
 #define EZONE_PLUGIN_ENTRY_SYMBOL "ezone_plugin_entry"
 
@@ -83,7 +84,11 @@ typedef enum ezone_vm_event {
   EZONE_EVENT_GUEST_PANICKED = 1, /* detail: VMM's panic information        */
   EZONE_EVENT_VMM_EXITED = 2,     /* detail: "exit status N" / "signal N"   */
   EZONE_EVENT_GUEST_STOPPED = 3,  /* guest shut down or powered off         */
-  EZONE_EVENT_NOTE = 4            /* anything worth keeping as evidence     */
+  EZONE_EVENT_NOTE = 4,           /* anything worth keeping as evidence     */
+  /* The plugin can no longer watch this VM (its VMM's channel said something
+   * it cannot read: detail says what); the check becomes an error. Since
+   * ABI 1.2; an older core keeps it as a note. */
+  EZONE_EVENT_PLUGIN_ERROR = 5
 } ezone_vm_event;
 
 /*

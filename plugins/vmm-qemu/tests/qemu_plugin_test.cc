@@ -1,0 +1,89 @@
+// The real qemu plugin against a fake QEMU: a shell script, named by the
+// binary= option, that writes on the QMP descriptor what a broken or hostile
+// QEMU could. Nothing boots; the runner must not abort.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "plugin_registry.h"
+
+namespace ezone {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Recorder {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<ezone_vm_event, std::string>> events;
+
+  static void Console(void*, const char*, size_t) {}
+  static void Control(void*, const char*, size_t) {}
+  static void Event(void* self, ezone_vm_event event, const char* detail) {
+    auto* r = static_cast<Recorder*>(self);
+    std::lock_guard lock(r->mu);
+    r->events.emplace_back(event, detail);
+    r->cv.notify_all();
+  }
+  bool WaitFor(size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return events.size() >= n; });
+  }
+};
+
+// A fake qemu-system-x86_64 that prints `qmp` on QMP (fd 5) and waits.
+fs::path FakeQemu(const std::string& name, const std::string& qmp) {
+  fs::path dir = fs::path(EZONE_TEST_WORK_DIR);
+  fs::create_directories(dir);
+  fs::path script = dir / name;
+  std::ofstream(script) << "#!/bin/sh\n"
+                           "[ \"$1\" = --version ] && { echo 'QEMU emulator version 0 (fake)'; exit 0; }\n"
+                           "printf '" << qmp << "' >&5\n"
+                           "exec sleep 60\n";
+  fs::permissions(script, fs::perms::owner_all);
+  return script;
+}
+
+// Issue 20 #1: `{"event":0}` on QMP aborted the runner (exit 134). Now the
+// plugin reports EZONE_EVENT_PLUGIN_ERROR, once, and goes on reading.
+TEST(QemuPluginTest, BadQmpIsAPluginErrorNotAnAbort) {
+  Plugin plugin = LoadPlugin(EZONE_QEMU_PLUGIN);
+  fs::path fake = FakeQemu("fake-qemu-bad-event",
+                           "{\"QMP\":{}}\\n{\"event\":0}\\n{\"event\":[]}\\n"
+                           "{\"event\":\"GUEST_PANICKED\",\"data\":{\"action\":\"pause\"}}\\n");
+  Recorder recorder;
+  ezone_vm_sink sink{&recorder, &Recorder::Console, &Recorder::Control, &Recorder::Event};
+  std::string options = "binary=" + fake.string();
+  ezone_guest_spec spec{};
+  spec.struct_size = sizeof spec;
+  spec.kernel = "/nonexistent/vmlinuz";
+  spec.initramfs = "/nonexistent/initramfs";
+  spec.cmdline = "";
+  spec.memory_mib = 64;
+  spec.vcpus = 1;
+  spec.role = "victim";
+  spec.options = options.c_str();
+  spec.restore_from = "";
+  void* vm = nullptr;
+  char msg[512] = {0};
+  ASSERT_EQ(plugin.descriptor->vmm->create(&spec, &sink, &vm, msg, sizeof msg), EZONE_OK) << msg;
+  ASSERT_TRUE(recorder.WaitFor(2));
+  plugin.descriptor->vmm->destroy(vm);
+  std::lock_guard lock(recorder.mu);
+  ASSERT_GE(recorder.events.size(), 2u);
+  EXPECT_EQ(recorder.events[0].first, EZONE_EVENT_PLUGIN_ERROR);
+  EXPECT_NE(recorder.events[0].second.find("\"event\" is not a string"), std::string::npos)
+      << recorder.events[0].second;
+  EXPECT_EQ(recorder.events[1].first, EZONE_EVENT_GUEST_PANICKED);
+}
+
+}  // namespace
+}  // namespace ezone
