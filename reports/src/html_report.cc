@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "atomic_file.h"
+#include "ezone/report/attachments.h"
 #include "ezone/report/performance.h"
 #include "ezone/report/sanitize.h"
 
@@ -175,6 +176,11 @@ std::string EncodePathForHref(const std::string& path) {
   }
   return out;
 }
+
+// The continuum chart's x range, in speed relative to native: wider than
+// any real VMM (a millionth of native is no longer a VMM that runs).
+constexpr double kMinPlottedPerformance = 1e-6;
+constexpr double kMaxPlottedPerformance = 1e6;
 
 std::string LogHref(const std::string& log_path,
                     const std::filesystem::path& link_base) {
@@ -748,6 +754,14 @@ void RenderContinuum(std::string& out, const std::vector<CheckRecord>& records,
     } else if (vmm->status != "ran" || !vmm->performance) {
       why = "workload " + (vmm->status.empty() ? "not run" : vmm->status) +
             (vmm->reason.empty() ? "" : ": " + vmm->reason);
+    } else if (!(*vmm->performance >= kMinPlottedPerformance &&
+                 *vmm->performance <= kMaxPlottedPerformance)) {
+      // The axis spans whole decades from log10 of the figures: a figure
+      // near 1e308 would make it infinite.
+      why = fmt::format(
+          "its performance figure {:g} is outside what the chart draws ({:g} "
+          "to {:g} times native)",
+          *vmm->performance, kMinPlottedPerformance, kMaxPlottedPerformance);
     }
     if (!share) {
       if (!why.empty()) why += "; ";
@@ -987,6 +1001,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 5>
 
 bool IsShownElsewhere(std::string_view key) {
   if (key.rfind(kHeartbeatPrefix, 0) == 0) return true;
+  if (IsConsoleLogProperty(key)) return true;  // linked under the excerpt
   for (const auto& [property, label] : kVersionProperties) {
     if (property == key) return true;
   }
@@ -1039,7 +1054,8 @@ void RenderCheckDetails(std::string& out,
          {"ready", &r.timing.ready},
          {"detection", &r.timing.detection},
          {"teardown", &r.timing.teardown},
-         {"total", &r.timing.total}};
+         {"total", &r.timing.total},
+         {"VMM probe", &r.timing.probe}};
     for (const auto& [label, value] : timings) {
       if (*value) field(label, FormatMs(*value));
     }
@@ -1086,6 +1102,14 @@ void RenderCheckDetails(std::string& out,
       out += fmt::format(
           "<p class=\"log\">Full console log: <a href=\"{}\">{}</a></p>\n",
           LogHref(r.console_log_path, link_base), H1(r.console_log_path));
+    }
+    for (const auto& [key, value] : r.properties) {
+      if (!IsConsoleLogProperty(key) || value.empty()) continue;
+      const std::string_view role = std::string_view(key).substr(
+          0, key.size() - kConsoleLogPropertySuffix.size());
+      out += fmt::format(
+          "<p class=\"log\">Console log of the {}: <a href=\"{}\">{}</a></p>\n",
+          H1(role), LogHref(value, link_base), H1(value));
     }
     bool any_property = false;
     for (const auto& [key, value] : r.properties) {
@@ -1205,14 +1229,16 @@ std::string RenderHtml(const RunInfo& run,
 
 void WriteHtml(const RunInfo& run, const std::vector<CheckRecord>& records,
                const std::filesystem::path& out,
-               const std::filesystem::path& performance_file) {
+               const std::filesystem::path& performance_file,
+               const std::filesystem::path& report_dir) {
   std::filesystem::path base = out.parent_path();
   if (base.empty()) base = ".";
   const std::optional<PerformanceData> performance = ReadPerformance(
       performance_file.empty() ? base / kPerformanceFileName : performance_file);
+  // The same files as the JUnit file's attachments, linked from the page.
   internal::WriteFileAtomically(
-      out, RenderHtml(run, records, base,
-                      performance ? &*performance : nullptr));
+      out, RenderHtml(run, PlaceAttachments(records, out, {report_dir, {}}),
+                      base, performance ? &*performance : nullptr));
 }
 
 std::string RenderMarkdownSummary(const RunInfo& run,

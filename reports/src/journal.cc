@@ -13,6 +13,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -38,6 +40,13 @@ constexpr std::size_t kConsoleTailBytes = 16 * 1024;
 constexpr std::size_t kMaxLineBytes = 4096;
 // An interrupted check lists at most this many phases as evidence.
 constexpr std::size_t kMaxPhaseEvidence = 64;
+// Numbers a journal may hold. Anything beyond is not something a runner
+// wrote (a torn or corrupted line): an error naming file and line, never a
+// cast out of range. Times: ms since 1970 up to about the year 5100;
+// durations up to about 30 years.
+constexpr double kMaxTimeMs = 1e14;
+constexpr double kMaxDurationMs = 1e12;
+constexpr double kMaxFormatVersion = 1e6;
 
 [[noreturn]] void ThrowErrno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -86,6 +95,7 @@ Json TimingToJson(const TimingMs& t) {
   put("detection", t.detection);
   put("teardown", t.teardown);
   put("total", t.total);
+  put("probe", t.probe);
   return out;
 }
 
@@ -150,6 +160,17 @@ std::optional<double> GetNumber(const Json& object, const char* key) {
   return it->get<double>();
 }
 
+// A number that must lie in [0, max]: the caller may then convert it.
+std::optional<double> GetBounded(const Json& object, const char* key,
+                                 double max, const char* what) {
+  const std::optional<double> value = GetNumber(object, key);
+  if (value && !(std::isfinite(*value) && *value >= 0 && *value <= max)) {
+    throw BadEvent(fmt::format("\"{}\" is out of range: {} (expected {} from 0 to {:g})",
+                               key, *value, what, max));
+  }
+  return value;
+}
+
 const Json& GetObject(const Json& object, const char* key) {
   static const Json kEmpty = Json::object();
   const auto it = object.find(key);
@@ -196,11 +217,15 @@ CheckRecord RecordFromJson(const Json& j) {
   r.policy = GetString(j, "policy");
   r.effect = GetString(j, "effect");
   const Json& timing = GetObject(j, "timing");
-  r.timing.boot = GetNumber(timing, "boot");
-  r.timing.ready = GetNumber(timing, "ready");
-  r.timing.detection = GetNumber(timing, "detection");
-  r.timing.teardown = GetNumber(timing, "teardown");
-  r.timing.total = GetNumber(timing, "total");
+  const auto duration = [&timing](const char* key) {
+    return GetBounded(timing, key, kMaxDurationMs, "milliseconds");
+  };
+  r.timing.boot = duration("boot");
+  r.timing.ready = duration("ready");
+  r.timing.detection = duration("detection");
+  r.timing.teardown = duration("teardown");
+  r.timing.total = duration("total");
+  r.timing.probe = duration("probe");
   r.console_excerpt = GetString(j, "console_excerpt");
   r.console_log_path = GetString(j, "console_log_path");
   if (const auto it = j.find("evidence"); it != j.end() && !it->is_null()) {
@@ -212,7 +237,8 @@ CheckRecord RecordFromJson(const Json& j) {
   }
   r.properties = GetStringMap(j, "properties");
   r.timestamp = GetString(j, "timestamp");
-  r.seconds = GetNumber(j, "seconds").value_or(0);
+  r.seconds =
+      GetBounded(j, "seconds", kMaxDurationMs / 1000, "seconds").value_or(0);
   return r;
 }
 
@@ -295,6 +321,9 @@ class JournalReader {
       }
     }
     CloseSegment(current_boot_id_);
+    std::filesystem::path dir = file_.parent_path();
+    if (dir.filename() == "journal") dir = dir.parent_path();
+    contents_.report_dir = dir.empty() ? "." : dir;
     for (Slot& slot : slots_)
       contents_.records.push_back(std::move(slot.record));
     return std::move(contents_);
@@ -319,14 +348,15 @@ class JournalReader {
 
   void Handle(const Json& event) {
     const std::string type = GetString(event, "event");
-    const std::int64_t t_ms =
-        static_cast<std::int64_t>(GetNumber(event, "t_ms").value_or(0));
+    const std::int64_t t_ms = static_cast<std::int64_t>(
+        GetBounded(event, "t_ms", kMaxTimeMs, "milliseconds since 1970")
+            .value_or(0));
     if (type == "run_started") {
-      if (const auto v = GetNumber(event, "v"); v && *v > kFormatVersion) {
-        throw BadEvent("journal format version " +
-                       std::to_string(static_cast<int>(*v)) +
-                       " is newer than this ezone reads (" +
-                       std::to_string(kFormatVersion) + ")");
+      const auto v = GetBounded(event, "v", kMaxFormatVersion, "a version");
+      if (v && *v > kFormatVersion) {
+        throw BadEvent(fmt::format(
+            "journal format version {:g} is newer than this ezone reads ({})",
+            *v, kFormatVersion));
       }
       const std::string boot_id = GetString(event, "boot_id");
       // A new segment: what the previous one left open is judged against
@@ -379,7 +409,12 @@ class JournalReader {
       Slot& slot = slots_[it->second];
       slot.phases.push_back(
           {GetString(event, "phase"), GetString(event, "detail"), t_ms});
-      slot.last_ms = t_ms;
+      slot.last_ms = std::max(slot.last_ms, t_ms);
+    } else if (type == "alive") {
+      // The runner was alive then: every open check ran at least this long.
+      for (const auto& [key, index] : open_) {
+        slots_[index].last_ms = std::max(slots_[index].last_ms, t_ms);
+      }
     } else if (type == "check_finished") {
       const auto found = event.find("record");
       if (found == event.end()) throw BadEvent("no \"record\"");
@@ -440,9 +475,19 @@ class JournalReader {
                  " records the check's start and phases but no verdict: the "
                  "runner was killed or crashed (the host kept running).";
     }
-    r.properties["journal.interrupted"] = phase;
-    r.seconds = static_cast<double>(slot.last_ms - slot.start_ms) / 1000.0;
     if (slot.start_ms > 0 && slot.last_ms >= slot.start_ms) {
+      r.detail += fmt::format(
+          " It ran for {:.1f} s until its last journal entry (the runner "
+          "notes every {} s that it is alive while a check runs).",
+          static_cast<double>(slot.last_ms - slot.start_ms) / 1000.0,
+          kJournalAliveInterval.count() / 1000);
+    }
+    r.properties["journal.interrupted"] = phase;
+    // The time it ran until interrupted, as far as the journal knows: its
+    // last phase or alive note (both bounded by kMaxTimeMs: no overflow).
+    r.seconds = 0;
+    if (slot.start_ms > 0 && slot.last_ms >= slot.start_ms) {
+      r.seconds = static_cast<double>(slot.last_ms - slot.start_ms) / 1000.0;
       r.timing.total = static_cast<double>(slot.last_ms - slot.start_ms);
     }
     std::size_t shown = 0;
@@ -493,8 +538,9 @@ std::string CurrentBootId() {
 // ---------------------------------------------------------------------------
 // JournalWriter
 
-JournalWriter::JournalWriter(std::filesystem::path file)
-    : path_(std::move(file)) {
+JournalWriter::JournalWriter(std::filesystem::path file,
+                             std::chrono::milliseconds alive_interval)
+    : path_(std::move(file)), alive_interval_(alive_interval) {
   if (const auto parent = path_.parent_path(); !parent.empty()) {
     std::filesystem::create_directories(parent);
   }
@@ -536,10 +582,38 @@ JournalWriter::JournalWriter(std::filesystem::path file)
       ThrowErrno("cannot truncate journal " + path_.string());
     }
   }
+  if (alive_interval_.count() > 0) {
+    alive_thread_ = std::thread([this] { NoteAlive(); });
+  }
 }
 
 JournalWriter::~JournalWriter() {
+  {
+    std::lock_guard lock(state_mutex_);
+    stopping_ = true;
+  }
+  state_changed_.notify_all();
+  if (alive_thread_.joinable()) alive_thread_.join();
   if (fd_ >= 0) ::close(fd_);
+}
+
+void JournalWriter::NoteAlive() {
+  bool warned = false;
+  std::unique_lock lock(state_mutex_);
+  while (!state_changed_.wait_for(lock, alive_interval_,
+                                  [this] { return stopping_; })) {
+    if (open_checks_ == 0) continue;
+    lock.unlock();
+    try {
+      Append(Dump(Stamp("alive")));
+    } catch (const std::exception& e) {
+      // No exception may leave this thread; the next check's events will
+      // meet the same error and throw where the runner handles it.
+      if (!warned) std::cerr << "ezone: warning: " << e.what() << "\n";
+      warned = true;
+    }
+    lock.lock();
+  }
 }
 
 void JournalWriter::Append(std::string line) {
@@ -581,6 +655,8 @@ void JournalWriter::CheckStarted(
   event["name"] = name;
   event["fields"] = fields;
   Append(Dump(event));
+  std::lock_guard lock(state_mutex_);
+  ++open_checks_;
 }
 
 void JournalWriter::CheckPhase(const std::string& classname,
@@ -598,6 +674,10 @@ void JournalWriter::CheckPhase(const std::string& classname,
 void JournalWriter::CheckFinished(const CheckRecord& record) {
   Json event = Stamp("check_finished");
   event["record"] = RecordToJson(record);
+  {
+    std::lock_guard lock(state_mutex_);
+    if (open_checks_ > 0) --open_checks_;
+  }
   Append(Dump(event));
 }
 
@@ -642,6 +722,7 @@ JournalContents ReadJournals(const std::vector<std::filesystem::path>& inputs,
       merged.run.hostname = one.run.hostname;
       merged.run.timestamp = one.run.timestamp;
       merged.boot_id = one.boot_id;
+      merged.report_dir = one.report_dir;
       first = false;
     }
     for (auto& [k, v] : one.run.properties) {
@@ -658,9 +739,16 @@ void RebuildReports(const JournalContents& contents,
                     const std::filesystem::path& junit,
                     const std::filesystem::path& html,
                     const std::filesystem::path& markdown,
-                    const std::filesystem::path& performance) {
-  if (!junit.empty()) WriteJUnit(contents.run, contents.records, junit);
-  if (!html.empty()) WriteHtml(contents.run, contents.records, html, performance);
+                    const std::filesystem::path& performance,
+                    AttachmentOptions attachments) {
+  if (attachments.report_dir.empty()) attachments.report_dir = contents.report_dir;
+  if (!junit.empty()) {
+    WriteJUnit(contents.run, contents.records, junit, attachments);
+  }
+  if (!html.empty()) {
+    WriteHtml(contents.run, contents.records, html, performance,
+              attachments.report_dir);
+  }
   if (!markdown.empty()) {
     WriteMarkdownSummary(contents.run, contents.records, markdown);
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <iostream>
@@ -87,11 +88,18 @@ std::string SystemOut(const CheckRecord& record) {
   std::string out;
   if (!record.console_excerpt.empty()) {
     out = SanitizeForXml(CapBytes(record.console_excerpt));
-    if (out.back() != '\n') out += '\n';
+    // An excerpt of escape sequences alone sanitises to nothing.
+    if (!out.empty() && out.back() != '\n') out += '\n';
   }
+  // Jenkins' junit-attachments plugin picks these lines up; GitLab shows the
+  // first as the case's attachment.
   if (!record.console_log_path.empty()) {
-    // Jenkins' junit-attachments plugin picks this line up.
     out += fmt::format("[[ATTACHMENT|{}]]\n", OneLine(record.console_log_path));
+  }
+  for (const auto& [key, value] : record.properties) {
+    if (IsConsoleLogProperty(key) && !value.empty()) {
+      out += fmt::format("[[ATTACHMENT|{}]]\n", OneLine(value));
+    }
   }
   AppendKeyValue(out, "zone", record.zone);
   AppendKeyValue(out, "vmm", record.vmm);
@@ -105,6 +113,7 @@ std::string SystemOut(const CheckRecord& record) {
   AppendTiming(out, "detection", record.timing.detection);
   AppendTiming(out, "teardown", record.timing.teardown);
   AppendTiming(out, "total", record.timing.total);
+  AppendTiming(out, "probe", record.timing.probe);
   for (const auto& [key, value] : record.properties) {
     AppendKeyValue(out, key, value);
   }
@@ -118,14 +127,42 @@ std::string SystemOut(const CheckRecord& record) {
   return out;
 }
 
-void AddTestcase(pugi::xml_node suite, const CheckRecord& record) {
+// Consumers add case times up into suite and run totals and rank the
+// slowest tests: a check that was skipped did not run, so the time its VMM's
+// probe took to say so is not charged to it (it stays in timing.probe_ms).
+double CaseSeconds(const CheckRecord& record) {
+  if (record.verdict == Verdict::kSkipped && record.timing.probe &&
+      std::isfinite(*record.timing.probe) && std::isfinite(record.seconds)) {
+    return std::max(0.0, record.seconds - *record.timing.probe / 1000.0);
+  }
+  return record.seconds;
+}
+
+// Makes (classname, name) unique within one file: the n-th repeat of a pair
+// is named "<name> #n".
+class UniqueNames {
+ public:
+  std::string Take(const std::string& classname, const std::string& name) {
+    std::string unique = name;
+    for (int n = 2; !seen_.emplace(classname, unique).second; ++n) {
+      unique = fmt::format("{} #{}", name, n);
+    }
+    return unique;
+  }
+
+ private:
+  std::set<std::pair<std::string, std::string>> seen_;
+};
+
+void AddTestcase(pugi::xml_node suite, const CheckRecord& record,
+                 UniqueNames& names) {
   pugi::xml_node testcase = suite.append_child("testcase");
-  testcase.append_attribute("classname") =
-      OneLine(record.classname.empty() ? record.suite : record.classname)
-          .c_str();
+  const std::string classname = OneLine(JUnitClassname(record));
+  testcase.append_attribute("classname") = classname.c_str();
   testcase.append_attribute("name") =
-      OneLine(record.name.empty() ? "unnamed" : record.name).c_str();
-  testcase.append_attribute("time") = FormatSeconds(record.seconds).c_str();
+      names.Take(classname, OneLine(record.name.empty() ? "unnamed" : record.name))
+          .c_str();
+  testcase.append_attribute("time") = FormatSeconds(CaseSeconds(record)).c_str();
   if (!record.timestamp.empty()) {
     testcase.append_attribute("timestamp") = OneLine(record.timestamp).c_str();
   }
@@ -148,9 +185,9 @@ void AddTestcase(pugi::xml_node suite, const CheckRecord& record) {
       break;
   }
   if (element != nullptr) {
-    const std::string message = record.message.empty()
-                                    ? DefaultMessage(record)
-                                    : OneLine(record.message);
+    // The default names effect and policy, which come from outside too.
+    const std::string message = OneLine(
+        record.message.empty() ? DefaultMessage(record) : record.message);
     pugi::xml_node node = testcase.append_child(element);
     if (type != nullptr) node.append_attribute("type") = type;
     node.append_attribute("message") = message.c_str();
@@ -246,6 +283,12 @@ void Accumulate(Counts& totals, const Counts& counts) {
 
 }  // namespace
 
+std::string JUnitClassname(const CheckRecord& record) {
+  const std::string suite = record.suite.empty() ? "ezone" : record.suite;
+  if (record.classname.empty()) return suite;
+  return suite + "." + record.classname;
+}
+
 std::string RenderJUnit(const RunInfo& run,
                         const std::vector<CheckRecord>& records) {
   // Group by suite, keeping the order in which suites first appear.
@@ -263,15 +306,15 @@ std::string RenderJUnit(const RunInfo& run,
   pugi::xml_document doc;
   AddDeclaration(doc);
   pugi::xml_node root = doc.append_child("testsuites");
-  root.append_attribute("name") =
-      OneLine(run.name.empty() ? "ezone" : run.name).c_str();
+  root.append_attribute("name") = OneLine(RunTitle(run, records)).c_str();
   Counts totals;
   std::vector<pugi::xml_node> suites;
   pugi::xml_document scratch;
+  UniqueNames names;
   for (const std::string& name : suite_names) {
     pugi::xml_node staged = scratch.append_child("testsuite");
     for (const CheckRecord* record : by_suite[name]) {
-      AddTestcase(staged, *record);
+      AddTestcase(staged, *record, names);
     }
     Accumulate(totals, CountTestcases(staged));
     suites.push_back(staged);
@@ -308,8 +351,10 @@ std::string RenderJUnit(const RunInfo& run,
 }
 
 void WriteJUnit(const RunInfo& run, const std::vector<CheckRecord>& records,
-                const std::filesystem::path& out) {
-  internal::WriteFileAtomically(out, RenderJUnit(run, records));
+                const std::filesystem::path& out,
+                const AttachmentOptions& attachments) {
+  internal::WriteFileAtomically(
+      out, RenderJUnit(run, PlaceAttachments(records, out, attachments)));
 }
 
 namespace {
@@ -322,16 +367,93 @@ struct MergedSuite {
   pugi::xml_node staging;  // holds copies of testcases and suite output
 };
 
-void CollectSuites(pugi::xml_node node, const std::string& parent_name,
-                   std::vector<pugi::xml_node>& out,
+// Nested suites (allowed by the schema, not written by us) are flattened,
+// in document order; a suite without a name takes its parent's. A loop, not
+// recursion: an input may nest suites 60,000 deep.
+void CollectSuites(pugi::xml_node top, std::vector<pugi::xml_node>& out,
                    std::vector<std::string>& suite_names) {
-  std::string name = node.attribute("name").as_string();
-  if (name.empty()) name = parent_name.empty() ? "ezone" : parent_name;
-  out.push_back(node);
-  suite_names.push_back(name);
-  // Nested suites (allowed by the schema, not written by us) are flattened.
-  for (pugi::xml_node child : node.children("testsuite")) {
-    CollectSuites(child, name, out, suite_names);
+  std::vector<std::pair<pugi::xml_node, std::string>> stack = {{top, ""}};
+  while (!stack.empty()) {
+    auto [node, parent_name] = std::move(stack.back());
+    stack.pop_back();
+    std::string name = node.attribute("name").as_string();
+    if (name.empty()) name = parent_name.empty() ? "ezone" : parent_name;
+    out.push_back(node);
+    suite_names.push_back(name);
+    const std::size_t first = stack.size();
+    for (pugi::xml_node child : node.children("testsuite")) {
+      stack.emplace_back(child, name);
+    }
+    std::reverse(stack.begin() + static_cast<std::ptrdiff_t>(first), stack.end());
+  }
+}
+
+// What an input holds may be anything a parser accepts, control characters
+// as character references included: every text and attribute is sanitised
+// again, and comments and processing instructions go. A loop over the tree,
+// not recursion.
+void SanitiseTree(pugi::xml_node top) {
+  pugi::xml_node node = top;
+  while (node) {
+    pugi::xml_node next = node.first_child();
+    if (node.type() == pugi::node_element) {
+      for (pugi::xml_attribute attribute : node.attributes()) {
+        attribute.set_value(SanitizeOneLine(attribute.value()).c_str());
+      }
+    } else if (node.type() == pugi::node_pcdata ||
+               node.type() == pugi::node_cdata) {
+      node.set_value(SanitizeForXml(node.value()).c_str());
+    }
+    if (!next) {
+      // Up until a node has a next sibling, without leaving `top`.
+      for (pugi::xml_node up = node; up && up != top; up = up.parent()) {
+        if ((next = up.next_sibling())) break;
+      }
+    }
+    if (node != top && node.type() != pugi::node_element &&
+        node.type() != pugi::node_pcdata && node.type() != pugi::node_cdata) {
+      node.parent().remove_child(node);
+    }
+    node = next;
+  }
+}
+
+// Rebases the attachments named in a testcase's <system-out>: the
+// ATTACHMENT lines and the console log properties, relative to the input's
+// directory, become paths for the merged file (or go, when the file is
+// nowhere).
+void PlaceTestcaseAttachments(pugi::xml_node testcase,
+                              const std::filesystem::path& origin,
+                              const AttachmentPlacer& placer) {
+  for (pugi::xml_node out : testcase.children("system-out")) {
+    std::istringstream lines(out.text().as_string());
+    std::string rewritten, line;
+    while (std::getline(lines, line)) {
+      constexpr std::string_view kOpen = "[[ATTACHMENT|", kClose = "]]";
+      const std::size_t equals = line.find('=');
+      if (line.starts_with(kOpen) && line.ends_with(kClose) &&
+          line.size() > kOpen.size() + kClose.size()) {
+        const std::string path = line.substr(
+            kOpen.size(), line.size() - kOpen.size() - kClose.size());
+        if (auto where = placer.Place(path, origin)) {
+          rewritten += fmt::format("{}{}{}\n", kOpen, *where, kClose);
+        }
+        continue;
+      }
+      if (equals != std::string::npos &&
+          IsConsoleLogProperty(std::string_view(line).substr(0, equals))) {
+        const std::string key = line.substr(0, equals);
+        const std::string path = line.substr(equals + 1);
+        if (auto where = placer.Place(path, origin)) {
+          rewritten += key + "=" + *where + "\n";
+        } else {
+          rewritten += key + ".missing=" + path + "\n";
+        }
+        continue;
+      }
+      rewritten += line + "\n";
+    }
+    out.text().set(rewritten.c_str());
   }
 }
 
@@ -343,12 +465,15 @@ void Warn(const std::filesystem::path& input, const std::string& why) {
 }  // namespace
 
 std::size_t MergeJUnit(const std::vector<std::filesystem::path>& inputs,
-                       const std::filesystem::path& out) {
+                       const std::filesystem::path& out,
+                       const AttachmentOptions& attachments) {
+  const AttachmentPlacer placer(out, attachments);
   pugi::xml_document scratch;
   std::vector<std::string> order;
   std::map<std::string, MergedSuite> merged;
-  std::string run_name;
+  std::vector<std::string> run_names;
   std::size_t merged_inputs = 0;
+  UniqueNames names;
 
   for (const std::filesystem::path& input : inputs) {
     pugi::xml_document doc;
@@ -361,50 +486,68 @@ std::size_t MergeJUnit(const std::vector<std::filesystem::path>& inputs,
     }
     const pugi::xml_node root = doc.document_element();
     std::vector<pugi::xml_node> suites;
-    std::vector<std::string> names;
+    std::vector<std::string> suite_names;
     if (std::string_view(root.name()) == "testsuites") {
       for (pugi::xml_node suite : root.children("testsuite")) {
-        CollectSuites(suite, "", suites, names);
+        CollectSuites(suite, suites, suite_names);
       }
-      if (run_name.empty()) run_name = root.attribute("name").as_string();
+      if (const std::string name = OneLine(root.attribute("name").as_string());
+          !name.empty() &&
+          std::find(run_names.begin(), run_names.end(), name) == run_names.end()) {
+        run_names.push_back(name);
+      }
     } else if (std::string_view(root.name()) == "testsuite") {
-      CollectSuites(root, "", suites, names);
+      CollectSuites(root, suites, suite_names);
     } else {
-      Warn(input, fmt::format("root element <{}> is not JUnit", root.name()));
+      Warn(input, fmt::format("root element <{}> is not JUnit",
+                              OneLine(root.name())));
       continue;
     }
     ++merged_inputs;
+    std::filesystem::path origin = input.parent_path();
+    if (origin.empty()) origin = ".";
 
     for (std::size_t i = 0; i < suites.size(); ++i) {
       const pugi::xml_node suite = suites[i];
-      auto [it, inserted] = merged.try_emplace(names[i]);
+      const std::string suite_name = OneLine(suite_names[i]);
+      auto [it, inserted] = merged.try_emplace(suite_name);
       MergedSuite& target = it->second;
       if (inserted) {
-        order.push_back(names[i]);
+        order.push_back(suite_name);
         target.staging = scratch.append_child("testsuite");
       }
-      const std::string timestamp = suite.attribute("timestamp").as_string();
+      const std::string timestamp =
+          OneLine(suite.attribute("timestamp").as_string());
       if (!timestamp.empty() &&
           (target.timestamp.empty() || timestamp < target.timestamp)) {
         target.timestamp = timestamp;  // ISO 8601 sorts as text
       }
       if (target.hostname.empty()) {
-        target.hostname = suite.attribute("hostname").as_string();
+        target.hostname = OneLine(suite.attribute("hostname").as_string());
       }
       for (pugi::xml_node property :
            suite.child("properties").children("property")) {
         std::pair<std::string, std::string> entry(
-            property.attribute("name").as_string(),
-            property.attribute("value").as_string());
+            OneLine(property.attribute("name").as_string()),
+            OneLine(property.attribute("value").as_string()));
         if (target.seen_properties.insert(entry).second) {
           target.properties.push_back(std::move(entry));
         }
       }
       for (pugi::xml_node child : suite.children()) {
         const std::string_view name = child.name();
-        if (name == "testcase" || name == "system-out" ||
-            name == "system-err") {
-          target.staging.append_copy(child);
+        if (name != "testcase" && name != "system-out" && name != "system-err") {
+          continue;
+        }
+        pugi::xml_node copy = target.staging.append_copy(child);
+        SanitiseTree(copy);
+        if (name == "testcase") {
+          const std::string classname = copy.attribute("classname").as_string();
+          const std::string unique =
+              names.Take(classname, copy.attribute("name").as_string());
+          if (!copy.attribute("name")) copy.append_attribute("name");
+          copy.attribute("name").set_value(unique.c_str());
+          PlaceTestcaseAttachments(copy, origin, placer);
         }
       }
     }
@@ -413,8 +556,13 @@ std::size_t MergeJUnit(const std::vector<std::filesystem::path>& inputs,
   pugi::xml_document doc;
   AddDeclaration(doc);
   pugi::xml_node root = doc.append_child("testsuites");
-  root.append_attribute("name") =
-      (run_name.empty() ? "ezone" : run_name).c_str();
+  // One run merged from several files keeps its name; several runs (or one
+  // named after one of several suites) are named after the suites.
+  RunInfo run;
+  if (run_names.size() == 1) run.name = run_names.front();
+  std::vector<CheckRecord> suite_stand_ins(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) suite_stand_ins[i].suite = order[i];
+  root.append_attribute("name") = RunTitle(run, suite_stand_ins).c_str();
   Counts totals;
   for (const std::string& name : order) {
     Accumulate(totals, CountTestcases(merged[name].staging));

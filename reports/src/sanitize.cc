@@ -139,7 +139,14 @@ std::string SanitizeForXml(std::string_view raw) {
         ++pos;  // CRLF -> LF; the LF is appended next round
         continue;
       }
-      if (c == '\t' || c == '\n' || c == '\r' || (c >= 0x20 && c < 0x7f)) {
+      if (c == '\r') {
+        // A parser turns a raw CR into LF anyway (XML end-of-line handling),
+        // so what a reader sees would differ from what was written.
+        out += '\n';
+        ++pos;
+        continue;
+      }
+      if (c == '\t' || c == '\n' || (c >= 0x20 && c < 0x7f)) {
         out += static_cast<char>(c);
       } else if (c == 0x7f) {
         AppendUtf8(out, 0x2421);  // SYMBOL FOR DELETE

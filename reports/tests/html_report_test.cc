@@ -258,5 +258,42 @@ TEST(MarkdownSummaryTest, EscapesTableBreakers) {
   EXPECT_TRUE(Contains(md, "q\\|emu&lt;x&gt;"));
 }
 
+// Issue 20, finding 6: a performance figure near 1e308 made the axis
+// infinite and cast it to int.
+TEST(ContinuumTest, FigureOutOfRangeIsListedNotDrawn) {
+  ScratchDir dir;
+  WriteText(dir.path() / "performance.json",
+            R"({"kind": "ezone-performance", "version": 1,
+                "vmms": [{"label": "qemu", "status": "ran", "performance": 1.7e308},
+                         {"label": "palacios", "status": "ran", "performance": 1e-300}]})");
+  const auto perf = ReadPerformance(dir.path() / "performance.json");
+  ASSERT_TRUE(perf);
+  const std::string html = RenderHtml(SampleRun(), SampleRecords(), {}, &*perf);
+  EXPECT_FALSE(Contains(html, "data-vmm=\"qemu\""));
+  EXPECT_TRUE(Contains(html, "its performance figure 1.7e+308 is outside what the chart draws"));
+  EXPECT_TRUE(Contains(html, "its performance figure 1e-300 is outside"));
+}
+
+// Issue 21: the page links the files the JUnit file attaches, relative to
+// the page, copied beside it when they lie outside the report directory.
+TEST(HtmlReportTest, WriteHtmlLinksTheSameFilesAsTheJUnitFile) {
+  ScratchDir dir;
+  const auto report_dir = dir.path() / "run";
+  const auto log = report_dir / "console" / "paper.C.n.log";
+  const auto witness = report_dir / "console" / "paper.C.n.witness.log";
+  std::filesystem::create_directories(log.parent_path());
+  WriteText(log, "victim\n");
+  WriteText(witness, "witness\n");
+  std::vector<CheckRecord> records = SampleRecords();
+  records[0].console_log_path = log.string();
+  records[0].properties["witness_console_log"] = witness.string();
+  WriteHtml(SampleRun(), records, report_dir / "report.html", {}, report_dir);
+  const std::string html = ReadFile(report_dir / "report.html");
+  EXPECT_TRUE(Contains(html, "href=\"console/paper.C.n.log\"")) << html;
+  EXPECT_TRUE(Contains(html, "Console log of the witness: <a href=\"console/paper.C.n.witness.log\""));
+  WriteHtml(SampleRun(), records, dir.path() / "elsewhere" / "report.html", {}, report_dir);
+  EXPECT_EQ(ReadFile(dir.path() / "elsewhere" / "console" / "paper.C.n.witness.log"), "witness\n");
+}
+
 }  // namespace
 }  // namespace ezone::report

@@ -506,5 +506,94 @@ TEST(JournalTest, ThousandChecksReadQuickly) {
             << seconds * 1000 << " ms\n";
 }
 
+// Issue 20, finding 4: extreme numbers were cast to integers (undefined
+// behaviour); now they are an error naming file and line.
+TEST(JournalTest, NumbersOutOfRangeAreAnErrorNamingFileAndLine) {
+  ScratchDir dir;
+  const auto file = dir.path() / "journal.jsonl";
+  const std::string start = "{\"event\":\"run_started\",\"boot_id\":\"b\",\"t_ms\":1}\n";
+  const std::string open_check =
+      "{\"event\":\"check_started\",\"classname\":\"C\",\"name\":\"n\",\"t_ms\":";
+  const std::pair<std::string, std::string> cases[] = {
+      {"{\"event\":\"run_started\",\"t_ms\":5e110}\n", ":1: bad journal event: \"t_ms\" is out of range"},
+      {"{\"event\":\"run_started\",\"v\":1e300}\n", ":1: bad journal event: \"v\" is out of range"},
+      {start + open_check + "-9e18}\n", ":2: bad journal event: \"t_ms\" is out of range"},
+      {start + open_check + "1}\n{\"event\":\"check_phase\",\"classname\":\"C\",\"name\":\"n\","
+                            "\"t_ms\":9e18}\n",
+       ":3: bad journal event: \"t_ms\" is out of range"},
+      {start + "{\"event\":\"check_finished\",\"record\":{\"verdict\":\"pass\",\"seconds\":1e300}}\n",
+       ":2: bad journal event: \"seconds\" is out of range"},
+      {start + "{\"event\":\"check_finished\",\"record\":{\"verdict\":\"pass\","
+               "\"timing\":{\"boot\":-1}}}\n",
+       ":2: bad journal event: \"boot\" is out of range"},
+  };
+  for (const auto& [text, expected] : cases) {
+    WriteText(file, text);
+    try {
+      ReadJournal(file, "b");
+      ADD_FAILURE() << "no exception for " << text;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(file.string() + expected), std::string::npos)
+          << e.what();
+    }
+  }
+  // The largest times a journal may hold still read, without overflow.
+  WriteText(file, start + open_check + "1e14}\n");
+  EXPECT_EQ(ReadJournal(file, "b").interrupted, 1u);
+}
+
+// Issue 21: a check killed by a ctest timeout carried time 0.000; the
+// writer's alive notes give it the time it ran until interrupted.
+TEST(JournalTest, InterruptedCheckCarriesTheTimeItRan) {
+  ScratchDir dir;
+  const auto file = dir.path() / "journal.jsonl";
+  const CheckRecord r = SampleRecords()[0];
+  {
+    JournalWriter journal(file, std::chrono::milliseconds(50));
+    journal.RunStarted(SampleRun());
+    journal.CheckStarted(r.suite, r.classname, r.name, FieldsOf(r));
+    // A probe that takes its time: no phase is written meanwhile.
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    // The runner is killed here.
+  }
+  EXPECT_NE(ReadFile(file).find("\"event\":\"alive\""), std::string::npos);
+  const JournalContents contents = ReadJournal(file, CurrentBootId());
+  ASSERT_EQ(contents.records.size(), 1u);
+  const CheckRecord& interrupted = contents.records[0];
+  EXPECT_GE(interrupted.seconds, 0.45);
+  EXPECT_LE(interrupted.seconds, 5.0);
+  EXPECT_NE(interrupted.detail.find("It ran for 0."), std::string::npos)
+      << interrupted.detail;
+  // No alive notes once the check finished.
+  const std::size_t size = std::filesystem::file_size(file);
+  {
+    JournalWriter journal(file, std::chrono::milliseconds(20));
+    journal.CheckStarted(r.suite, r.classname, "other", FieldsOf(r));
+    CheckRecord done = r;
+    done.name = "other";
+    journal.CheckFinished(done);
+    const std::size_t finished = std::filesystem::file_size(file);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    EXPECT_EQ(std::filesystem::file_size(file), finished);
+  }
+  EXPECT_GT(std::filesystem::file_size(file), size);
+}
+
+TEST(JournalTest, ProbeTimeRoundTripsAndReportDirIsTheJournalsParent) {
+  ScratchDir dir;
+  const auto file = dir.path() / "journal" / "run.jsonl";
+  CheckRecord r = SampleRecords()[3];
+  r.timing.probe = 61000;
+  {
+    JournalWriter journal(file);
+    journal.RunStarted(SampleRun());
+    JournalCheck(journal, r);
+  }
+  const JournalContents contents = ReadJournal(file, CurrentBootId());
+  ASSERT_EQ(contents.records.size(), 1u);
+  EXPECT_EQ(contents.records[0].timing.probe, 61000);
+  EXPECT_EQ(contents.report_dir, dir.path());
+}
+
 }  // namespace
 }  // namespace ezone::report

@@ -20,7 +20,7 @@ TEST(SanitizeForXmlTest, ShowsControlCharactersVisibly) {
   EXPECT_EQ(SanitizeForXml("a\0b"s), "a\u2400b");
   EXPECT_EQ(SanitizeForXml("bell\x07"), "bell\u2407");
   EXPECT_EQ(SanitizeForXml("del\x7f"), "del\u2421");
-  EXPECT_EQ(SanitizeForXml("lone\rcr"), "lone\rcr");
+  EXPECT_EQ(SanitizeForXml("lone\rcr"), "lone\ncr");
 }
 
 TEST(SanitizeForXmlTest, ReplacesInvalidUtf8) {

@@ -17,10 +17,24 @@ namespace ezone::report {
 enum class Verdict { kPass, kFailure, kError, kSkipped };
 
 // Phase timings of one check, in milliseconds; unset when the phase was not
-// reached (e.g. no detection time for a fault that never showed).
+// reached (e.g. no detection time for a fault that never showed). `probe` is
+// the time the VMM's probe took inside this check (0 when an earlier check
+// of the process already asked): reports show it as such, and a skipped
+// check's JUnit time leaves it out (reports/README.md, "Times").
 struct TimingMs {
-  std::optional<double> boot, ready, detection, teardown, total;
+  std::optional<double> boot, ready, detection, teardown, total, probe;
 };
+
+// Properties whose key ends with this hold the path of another console log
+// of the check ("witness_console_log", "host_console_log"): the reports
+// attach them like CheckRecord::console_log_path.
+inline constexpr std::string_view kConsoleLogPropertySuffix = "_console_log";
+
+constexpr bool IsConsoleLogProperty(std::string_view key) {
+  return key.size() > kConsoleLogPropertySuffix.size() &&
+         key.substr(key.size() - kConsoleLogPropertySuffix.size()) ==
+             kConsoleLogPropertySuffix;
+}
 
 struct CheckRecord {
   std::string suite;      // e.g. "paper"
@@ -50,6 +64,12 @@ struct RunInfo {
   std::string timestamp;
   std::map<std::string, std::string> properties;
 };
+
+// The name a report gives the whole run: the run's own name when it holds
+// one suite (or a name that is not a suite's), else the names of the suites
+// it holds, joined by ", " (a ctest run merges several suites' journals,
+// each of which names its run after its own suite).
+std::string RunTitle(const RunInfo& run, const std::vector<CheckRecord>& records);
 
 // "pass", "failure", "error" or "skipped": the words used in every report.
 constexpr std::string_view VerdictName(Verdict verdict) {

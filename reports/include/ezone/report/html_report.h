@@ -28,12 +28,16 @@ std::string RenderHtml(const RunInfo& run,
                        const std::filesystem::path& link_base = {},
                        const PerformanceData* performance = nullptr);
 
-// RenderHtml with link_base = out's directory, written atomically to `out`.
-// The performance figures come from `performance_file`, or, when that is
-// empty, from performance.json beside `out` if there is one.
+// RenderHtml with link_base = out's directory, written atomically to `out`,
+// of the records with their console logs placed for `out` as WriteJUnit
+// places them (PlaceAttachments with `report_dir`): the page links the same
+// files the JUnit file attaches. The performance figures come from
+// `performance_file`, or, when that is empty, from performance.json beside
+// `out` if there is one.
 void WriteHtml(const RunInfo& run, const std::vector<CheckRecord>& records,
                const std::filesystem::path& out,
-               const std::filesystem::path& performance_file = {});
+               const std::filesystem::path& performance_file = {},
+               const std::filesystem::path& report_dir = {});
 
 // A short GitHub-flavoured Markdown summary: totals, the matrix, and the
 // checks that did not pass. Suitable for appending to $GITHUB_STEP_SUMMARY

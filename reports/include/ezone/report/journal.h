@@ -10,20 +10,26 @@
 //   {"event":"check_phase","time":...,"classname":...,"name":...,"phase":...,"detail":...}
 //   {"event":"check_finished","time":...,"record":{...every CheckRecord
 //   field...}}
+//   {"event":"alive","time":...}   (every kJournalAliveInterval while a
+//   check runs: an interrupted check's time is known to that precision)
 //   {"event":"run_finished","time":...}
 // A file normally holds one run; a resumed run appending to the same file
 // starts a new run_started segment (see ReadJournal).
 #ifndef EZONE_REPORT_JOURNAL_H_
 #define EZONE_REPORT_JOURNAL_H_
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
+#include "ezone/report/attachments.h"
 #include "ezone/report/check_record.h"
 
 namespace ezone::report {
@@ -32,13 +38,22 @@ namespace ezone::report {
 // threads are serialised, each event is one whole line. Every method throws
 // std::system_error when the file cannot be written or synced: a runner that
 // cannot journal has lost its crash safety and should say so.
+inline constexpr std::chrono::milliseconds kJournalAliveInterval{5000};
+
 class JournalWriter {
  public:
   // Creates missing parent directories and opens `file` for appending
   // (O_APPEND, so several writers never interleave inside a line). If the file
   // ends in a torn line (a previous runner died mid-write), that partial line
   // is cut off first, with a warning on stderr, so the file stays line-clean.
-  explicit JournalWriter(std::filesystem::path file);
+  // While a check is open (CheckStarted without CheckFinished) a thread of
+  // the writer appends an "alive" event every `alive_interval` (0: never),
+  // so that a check interrupted by a kill (a ctest timeout) still shows how
+  // long it ran; a write error there is a warning on stderr, not an
+  // exception.
+  explicit JournalWriter(std::filesystem::path file,
+                         std::chrono::milliseconds alive_interval =
+                             kJournalAliveInterval);
   ~JournalWriter();
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
@@ -73,10 +88,17 @@ class JournalWriter {
 
  private:
   void Append(std::string line);
+  void NoteAlive();
 
   std::filesystem::path path_;
   int fd_ = -1;
   std::mutex mutex_;  // guards writes to fd_
+  std::chrono::milliseconds alive_interval_;
+  std::mutex state_mutex_;  // guards open_checks_ and stopping_
+  std::condition_variable state_changed_;
+  int open_checks_ = 0;
+  bool stopping_ = false;
+  std::thread alive_thread_;  // started last in the constructor
 };
 
 // What a journal says about a run.
@@ -88,6 +110,10 @@ struct JournalContents {
   std::string boot_id;    // recorded by the (last) run_started; "" if none
   bool finished = false;  // the (last) run reached run_finished
   std::size_t interrupted = 0;  // records made for unfinished checks
+  // The report directory the (first) journal belongs to: the parent of its
+  // directory when that is named "journal" (<report dir>/journal/*.jsonl),
+  // else its directory. Console logs are looked for there too.
+  std::filesystem::path report_dir;
 };
 
 // This host's boot id, or "" when /proc does not tell.
@@ -130,12 +156,14 @@ JournalContents ReadJournals(const std::vector<std::filesystem::path>& inputs,
 // empty) the Markdown summary, each written atomically. An empty `junit` or
 // `html` path skips that report too. The HTML page's performance figures:
 // `performance` (a performance.json), or when empty the one beside `html`
-// (WriteHtml).
+// (WriteHtml). Attachments are placed as WriteJUnit and WriteHtml do, with
+// `attachments.report_dir` defaulting to contents.report_dir.
 void RebuildReports(const JournalContents& contents,
                     const std::filesystem::path& junit,
                     const std::filesystem::path& html,
                     const std::filesystem::path& markdown = {},
-                    const std::filesystem::path& performance = {});
+                    const std::filesystem::path& performance = {},
+                    AttachmentOptions attachments = {});
 
 }  // namespace ezone::report
 

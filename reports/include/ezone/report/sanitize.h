@@ -23,7 +23,8 @@ inline constexpr std::size_t kMaxExcerptBytes = 64 * 1024;
 //    picture" (NUL -> U+2400, BEL -> U+2407, ...), DEL -> U+2421;
 //  - C1 controls (U+0080..U+009F) and the non-characters U+FFFE/U+FFFF
 //    become the text "<U+XXXX>";
-//  - "\r\n" becomes "\n"; a lone "\r" is kept.
+//  - "\r\n" and a lone "\r" become "\n" (an XML parser would turn a raw
+//    "\r" into "\n" anyway, so the text read back is the text written).
 // The result still needs markup escaping (pugixml does it for XML;
 // EscapeHtml for HTML).
 std::string SanitizeForXml(std::string_view raw);
