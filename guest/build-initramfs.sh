@@ -5,7 +5,7 @@
 #
 # Environment (set by guest/CMakeLists.txt):
 #   OUT_DIR KERNEL_TREE KERNEL_RELEASE KERNEL_PACKAGE KERNEL_PACKAGE_VERSION
-#   KERNEL_PINNED KERNEL_PIN KERNEL_PACKAGES AGENT FAULT WORKLOAD BUSYBOX BUSYBOX_VERSION KMOD_DIR KMODS BOOT_MODULES
+#   KERNEL_PINNED KERNEL_PIN KERNEL_PACKAGES LKDTM_SOURCE AGENT FAULT WORKLOAD BUSYBOX BUSYBOX_VERSION KMOD_DIR KMODS BOOT_MODULES
 #   DISK_MODULES NET_MODULES
 set -euo pipefail
 log() { echo "ezone-guest: $*" >&2; }
@@ -71,7 +71,7 @@ done
 
 # --- content hash over all inputs -------------------------------------------
 inputs_sha=$( {
-	echo "release=$KERNEL_RELEASE pkg=$KERNEL_PACKAGE=$KERNEL_PACKAGE_VERSION pinned=$KERNEL_PINNED pin=$KERNEL_PIN packages=$KERNEL_PACKAGES"
+	echo "release=$KERNEL_RELEASE pkg=$KERNEL_PACKAGE=$KERNEL_PACKAGE_VERSION pinned=$KERNEL_PINNED pin=$KERNEL_PIN packages=$KERNEL_PACKAGES lkdtm=${LKDTM_SOURCE:-}"
 	echo "busybox=$BUSYBOX_VERSION kmods=$KMODS boot=$BOOT_MODULES disk=$DISK_MODULES net=$NET_MODULES"
 	sha256sum "$self" "$vmlinuz_src" "$AGENT" "$FAULT" "$WORKLOAD" "$BUSYBOX" "${boot_kos[@]}" \
 		"${disk_kos[@]}" "${net_kos[@]}" "${kmod_files[@]}" | awk '{print $1}'
@@ -153,6 +153,7 @@ cat > "$OUT_DIR/guest-manifest.json.tmp" <<EOT
   "pinned": $KERNEL_PINNED,
   "kernel_pin": "$KERNEL_PIN",
   "kernel_packages": "$KERNEL_PACKAGES",
+  "lkdtm_source": "${LKDTM_SOURCE:-}",
   "busybox_version": "$BUSYBOX_VERSION",
   "modules": $(json_list "${all_mods[@]}"),
   "ezone_modules": $(json_list $KMODS),

@@ -13,6 +13,12 @@
  *                        O_DIRECT when the device allows it
  *   netflood [seconds]   bring eth0 up as 10.0.2.15/24 and send UDP to
  *                        10.0.2.2:9 as fast as possible (default 10 s)
+ *   lkdtm TYPE [wait_ms] fire LKDTM's crash type TYPE (lkdtm.ko loaded)
+ *                        through /sys/kernel/debug/provoke-crash/DIRECT from
+ *                        a child process, wait up to wait_ms (default 2000)
+ *                        and print one line on stdout for the lkdtm plugin:
+ *                        "child=<exited|killed|running> signal=<n>
+ *                        lkdtm=<none|fail|xfail|warning> line=<LKDTM's words>"
  *
  * The virtio drivers are not boot modules (they cost boot time and most
  * checks do not need them): diskflood and netflood load them here, from the
@@ -38,6 +44,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -467,10 +474,120 @@ static int do_netflood(unsigned long secs)
 	return 0;
 }
 
+#define LKDTM_DIR	"/sys/kernel/debug/provoke-crash"
+
+/* Lower a watchdog's threshold so LKDTM's lockups are reported in seconds. */
+static void write_sysctl(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, value, strlen(value)) < 0)
+		say("lkdtm: %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * What LKDTM said about the test, from the kernel log records since the fire:
+ * XFAIL (it cannot run here), FAIL (it ran and the kernel did not stop it),
+ * or a WARNING (the kernel noticed and went on).
+ */
+static const char *lkdtm_said(int kmsg, char *line, size_t size)
+{
+	const char *said = "none";
+	char rec[1024];
+	ssize_t n;
+
+	line[0] = '\0';
+	while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		char *text, *nl;
+
+		if (n < 0)
+			continue;	/* overwritten records: read on */
+		rec[n] = '\0';
+		text = strchr(rec, ';');	/* "<prio>,<seq>,<usec>,<flags>;text" */
+		text = text ? text + 1 : rec;
+		nl = strchr(text, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strstr(text, "lkdtm: XFAIL")) {
+			said = "xfail";
+		} else if (strstr(text, "lkdtm: FAIL") && strcmp(said, "xfail")) {
+			said = "fail";
+		} else if (!strncmp(text, "WARNING: ", 9) && !strcmp(said, "none")) {
+			said = "warning";
+		} else {
+			continue;
+		}
+		snprintf(line, size, "%.*s", (int)size - 1, text);
+	}
+	return said;
+}
+
+static int do_lkdtm(const char *type, unsigned long wait_ms)
+{
+	char direct[] = LKDTM_DIR "/DIRECT", line[300];
+	const char *said, *child = "running";
+	int kmsg, status = 0, sig = 0;
+	double deadline;
+	pid_t pid;
+
+	if (access(direct, W_OK) &&
+	    mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL) && errno != EBUSY)
+		say("lkdtm: mount debugfs: %s", strerror(errno));
+	if (access(direct, W_OK)) {
+		say("lkdtm: %s: %s (lkdtm.ko not loaded?)", direct, strerror(errno));
+		return EXIT_NODEV;
+	}
+	/* LKDTM's lockup types are meant for watchdogs set tighter than the defaults. */
+	if (!strcmp(type, "HUNG_TASK"))
+		write_sysctl("/proc/sys/kernel/hung_task_timeout_secs", "2");
+	if (strstr(type, "LOCKUP"))
+		write_sysctl("/proc/sys/kernel/watchdog_thresh", "1");
+
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg >= 0)
+		lseek(kmsg, 0, SEEK_END);
+	say("lkdtm: firing %s", type);
+	pid = fork();
+	if (pid < 0) {
+		say("lkdtm: fork: %s", strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (pid == 0) {
+		/* The crash happens in this process's context, never in the agent's. */
+		int fd = open(direct, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, type, strlen(type)) < 0)
+			_exit(errno == EINVAL ? 3 : 4);
+		_exit(0);
+	}
+	deadline = now_s() + wait_ms / 1000.0;
+	while (now_s() < deadline) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid) {
+			child = WIFSIGNALED(status) ? "killed" : "exited";
+			sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+			break;
+		}
+		usleep(20000);
+	}
+	said = kmsg >= 0 ? lkdtm_said(kmsg, line, sizeof(line)) : "none";
+	if (!strcmp(child, "exited") && WEXITSTATUS(status) == 3) {
+		say("lkdtm: this lkdtm.ko has no crash type %s", type);
+		return EXIT_USAGE;
+	}
+	/* One line, key=value, for the plugin; LKDTM's own words last. */
+	printf("child=%s signal=%d lkdtm=%s line=%s\n", child, sig, said, line);
+	fflush(stdout);
+	return 0;
+}
+
 static int usage(void)
 {
 	say("usage: ezone-fault segv | oom [MiB] | forkbomb [s] | cpuhog [s] | "
-	    "diskflood [MiB] | netflood [s]");
+	    "diskflood [MiB] | netflood [s] | lkdtm TYPE [wait_ms]");
 	return EXIT_USAGE;
 }
 
@@ -480,7 +597,7 @@ int main(int argc, char **argv)
 	const char *arg = argc > 2 ? argv[2] : NULL;
 	unsigned long n;
 
-	if (argc > 3)
+	if (argc > (strcmp(mode, "lkdtm") ? 3 : 4))
 		return usage();
 	if (!strcmp(mode, "segv") && !arg)
 		return do_segv();
@@ -494,5 +611,12 @@ int main(int argc, char **argv)
 		return do_diskflood(arg ? n : 0);
 	if (!strcmp(mode, "netflood") && !parse_num(arg, 10, &n))
 		return do_netflood(n);
+	if (!strcmp(mode, "lkdtm") && arg && argc > 2) {
+		const char *wait = argc > 3 ? argv[3] : NULL;
+
+		if (parse_num(wait, 2000, &n))
+			return usage();
+		return do_lkdtm(arg, n);
+	}
 	return usage();
 }
