@@ -56,9 +56,10 @@ std::string IsoNow() {
 // that dies halfway, or takes its host down, keeps what it finished.
 class Campaign {
  public:
-  Campaign(report::RunInfo info, fs::path junit, fs::path html, fs::path journal)
+  Campaign(report::RunInfo info, fs::path junit, fs::path html, fs::path journal,
+           report::AttachmentOptions attachments)
       : info_(std::move(info)), junit_(std::move(junit)), html_(std::move(html)),
-        journal_(std::move(journal)) {
+        journal_(std::move(journal)), attachments_(std::move(attachments)) {
     journal_.RunStarted(info_);
   }
   ~Campaign() { journal_.RunFinished(); }
@@ -69,8 +70,10 @@ class Campaign {
     journal_.CheckFinished(record);
     records_.push_back(std::move(record));
     try {
-      if (!junit_.empty()) report::WriteJUnit(info_, records_, junit_);
-      if (!html_.empty()) report::WriteHtml(info_, records_, html_);
+      // Console logs: relative paths from each report, copied beside it when
+      // it lies outside the report directory.
+      if (!junit_.empty()) report::WriteJUnit(info_, records_, junit_, attachments_);
+      if (!html_.empty()) report::WriteHtml(info_, records_, html_, {}, attachments_.report_dir);
     } catch (const std::exception& e) {
       std::cerr << "ezone: cannot write the reports: " << e.what() << "\n";
     }
@@ -81,6 +84,7 @@ class Campaign {
   report::RunInfo info_;
   fs::path junit_, html_;
   report::JournalWriter journal_;
+  report::AttachmentOptions attachments_;
   std::vector<CheckRecord> records_;
 };
 
@@ -271,7 +275,7 @@ int CmdPlugins(const std::vector<std::string>& load, const std::vector<std::stri
 struct RunOptions {
   std::vector<std::string> suites;
   std::vector<std::string> checks;
-  std::string junit, html, report_dir, guest_dir;
+  std::string junit, html, report_dir, guest_dir, attachment_base;
   std::vector<std::string> gtest_args;
   std::vector<std::string> plugin_dirs;
 };
@@ -319,7 +323,8 @@ int CmdRun(RunOptions opt, const char* argv0) {
   // One journal per process: ctest runs every check as its own process.
   fs::path journal_file = fs::path(opt.report_dir) / "journal" /
                           ("run-" + stamp + "-" + std::to_string(getpid()) + ".jsonl");
-  Campaign campaign(info, opt.junit, opt.html, journal_file);
+  Campaign campaign(info, opt.junit, opt.html, journal_file,
+                    {opt.report_dir, opt.attachment_base});
   journal = &campaign.journal();
 
   // Register the checks as tests before InitGoogleTest parses the filter.
@@ -411,6 +416,11 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--html", run.html, "HTML report (default <report-dir>/report.html)");
   run_cmd->add_option("--report-dir", run.report_dir, "where reports and console logs go");
   run_cmd->add_option("--guest-dir", run.guest_dir, "guest image directory");
+  std::string attachment_base;
+  const char* kAttachmentBaseHelp =
+      "write attachment paths relative to this directory (e.g. the CI workspace) instead of "
+      "the JUnit file's";
+  run_cmd->add_option("--attachment-base", run.attachment_base, kAttachmentBaseHelp);
   run_cmd->allow_extras();  // --gtest_* flags go to GoogleTest
 
   std::vector<std::string> list_suites;
@@ -439,12 +449,14 @@ int Main(int argc, char** argv) {
   report_cmd->add_option("--performance", report_performance,
                          "performance.json of `ezone bench --workload` for the HTML's continuum "
                          "chart (default: beside the HTML, else in the journals' report directory)");
+  report_cmd->add_option("--attachment-base", attachment_base, kAttachmentBaseHelp);
 
   std::string merge_out;
   std::vector<std::string> merge_inputs;
   auto* merge_cmd = app.add_subcommand("merge-junit", "merge JUnit files into one");
   merge_cmd->add_option("--out", merge_out, "merged file")->required();
   merge_cmd->add_option("inputs", merge_inputs, "JUnit files or directories of them")->required();
+  merge_cmd->add_option("--attachment-base", attachment_base, kAttachmentBaseHelp);
 
   BenchOptions bench;
   auto* bench_cmd = app.add_subcommand(
@@ -490,7 +502,8 @@ int Main(int argc, char** argv) {
       std::vector<fs::path> inputs(report_inputs.begin(), report_inputs.end());
       report::JournalContents contents = report::ReadJournals(inputs);
       fs::path performance = PerformanceFileFor(report_inputs, report_html, report_performance);
-      report::RebuildReports(contents, report_junit, report_html, report_md, performance);
+      report::RebuildReports(contents, report_junit, report_html, report_md, performance,
+                             {{}, attachment_base});
       std::cout << "rebuilt " << contents.records.size() << " checks ("
                 << contents.interrupted << " interrupted) from the journal\n"
                 << "JUnit report: " << fs::absolute(report_junit).string() << "\n";
@@ -515,7 +528,7 @@ int Main(int argc, char** argv) {
         }
       }
       std::sort(inputs.begin(), inputs.end());
-      size_t merged = report::MergeJUnit(inputs, merge_out);
+      size_t merged = report::MergeJUnit(inputs, merge_out, {{}, attachment_base});
       std::cout << "merged " << merged << " of " << inputs.size() << " JUnit files\n"
                 << "JUnit report: " << fs::absolute(merge_out).string() << "\n";
       return 0;

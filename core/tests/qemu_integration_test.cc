@@ -56,11 +56,11 @@ TEST(QemuIntegrationTest, SelftestSuiteProvesTheVerdictEngineSaysNo) {
   ASSERT_TRUE(doc.load_file((dir / "junit.xml").c_str())) << r.output;
 
   pugi::xml_node crash = FindCase(doc, "qemu_kerncrash_divzero_1");
-  // Both checks share that name; tell them apart by classname.
+  // Both checks share that name; tell them apart by classname (<suite>.<check>).
   pugi::xml_node survives =
-      doc.select_node("//testcase[@classname='PolicyGuestSurvivesRejectsCrash']").node();
+      doc.select_node("//testcase[@classname='selftest.PolicyGuestSurvivesRejectsCrash']").node();
   pugi::xml_node never =
-      doc.select_node("//testcase[@classname='FaultThatNeverFiresIsAnError']").node();
+      doc.select_node("//testcase[@classname='selftest.FaultThatNeverFiresIsAnError']").node();
   ASSERT_TRUE(crash && survives && never) << r.output;
 
   ASSERT_TRUE(survives.child("failure")) << r.output;
@@ -77,7 +77,7 @@ TEST(QemuIntegrationTest, SelftestSuiteProvesTheVerdictEngineSaysNo) {
 
   // The witness went down with the victim: a real isolation violation.
   pugi::xml_node escape =
-      doc.select_node("//testcase[@classname='WitnessDownIsAGlobalFailure']").node();
+      doc.select_node("//testcase[@classname='selftest.WitnessDownIsAGlobalFailure']").node();
   ASSERT_TRUE(escape) << r.output;
   ASSERT_TRUE(escape.child("failure")) << r.output;
   std::string escape_out = escape.child_value("system-out");
@@ -224,10 +224,10 @@ TEST_P(KilledRunnerTest, RebuiltReportKeepsFinishedVerdictsAndNamesTheInterrupte
   EXPECT_EQ(SchemaErrors(dir / "rebuilt.xml"), "");
   pugi::xml_document doc;
   ASSERT_TRUE(doc.load_file((dir / "rebuilt.xml").c_str()));
-  pugi::xml_node finished = doc.select_node("//testcase[@classname='Finished']").node();
+  pugi::xml_node finished = doc.select_node("//testcase[@classname='killed.Finished']").node();
   ASSERT_TRUE(finished) << "the finished verdict was lost";
   EXPECT_FALSE(finished.child("failure") || finished.child("error") || finished.child("skipped"));
-  pugi::xml_node interrupted = doc.select_node("//testcase[@classname='Interrupted']").node();
+  pugi::xml_node interrupted = doc.select_node("//testcase[@classname='killed.Interrupted']").node();
   ASSERT_TRUE(interrupted) << "the interrupted check is not named";
   std::string message = interrupted.child("error").attribute("message").value();
   EXPECT_EQ(message.rfind("interrupted during ", 0), 0u) << message;
