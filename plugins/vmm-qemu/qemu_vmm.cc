@@ -10,6 +10,9 @@
 //   hostfwd=tcp:127.0.0.1:<port>-:<guest port>  forward a host port to the
 //               guest on that NIC (implies nic=user): how the core reaches
 //               libvirtd inside a nested host;
+//   sandbox=on|off  QEMU's seccomp sandbox (default on, where the binary has
+//               it): obsolete calls, privilege elevation, spawning and
+//               resource control denied; the version string says which;
 //   guest-memory=on  guest RAM on a memfd shared with this plugin, for
 //               faults that write guest memory (EZONE_CAP_GUEST_MEMORY):
 //               no file on disk, gone with the last descriptor.
@@ -74,10 +77,64 @@ std::string QueryVersionUncached(const std::string& binary) {
   return v;
 }
 
-std::string ShellQuote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
+// QEMU's seccomp sandbox for every VM ezone starts: obsolete system calls,
+// privilege elevation, spawning processes and resource control denied. No
+// option of this plugin needs what it denies (snapshots go through file
+// descriptors, not `exec:`).
+constexpr const char* kSandbox =
+    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
+// Whether `binary` was built with seccomp (Debian's is): asked once per
+// binary by starting it with the sandbox and no machine, and quitting.
+bool SandboxSupportedUncached(const std::string& binary);
+bool SandboxSupported(const std::string& binary) {
+  static std::mutex mu;
+  static std::map<std::string, bool> supported;
+  std::lock_guard lock(mu);
+  auto it = supported.find(binary);
+  if (it == supported.end()) it = supported.emplace(binary, SandboxSupportedUncached(binary)).first;
+  return it->second;
+}
+
+bool SandboxSupportedUncached(const std::string& binary) {
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    int in[2];
+    if (pipe(in) != 0) _exit(127);
+    (void)!write(in[1], "quit\n", 5);
+    close(in[1]);
+    dup2(in[0], 0);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl(binary.c_str(), binary.c_str(), "-machine", "none", "-nodefaults", "-no-user-config",
+          "-display", "none", "-monitor", "stdio", "-sandbox", kSandbox, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// send(), with `fd` attached as SCM_RIGHTS when it is >= 0.
+ssize_t SendWithFd(int socket, const std::string& bytes, int fd) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  return sendmsg(socket, &msg, MSG_NOSIGNAL);
 }
 
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
@@ -114,7 +171,18 @@ class QemuVm : public ezone::sdk::Vm {
     binary_ = ezone::sdk::FindProgram(o.Get("binary", "qemu-system-x86_64"));
     if (binary_.empty()) throw std::runtime_error("qemu-system-x86_64 not found in PATH");
     accel_ = o.Get("accel", "tcg");
-    version_ = QueryVersion(binary_) + " (" + accel_ + ")";
+    // sandbox=off leaves QEMU's seccomp sandbox out (for a QEMU option it
+    // would deny); the VMM's version string says how it ran, for reports.
+    std::string sandbox = o.Get("sandbox", "on");
+    if (sandbox != "on" && sandbox != "off") {
+      throw std::runtime_error("sandbox=" + sandbox + ": expected on or off");
+    }
+    bool sandboxed = sandbox == "on" && SandboxSupported(binary_);
+    version_ = QueryVersion(binary_) + " (" + accel_ + ", " +
+               (sandboxed ? std::string("seccomp sandbox on")
+                : sandbox == "off" ? std::string("seccomp sandbox off: sandbox=off")
+                                   : std::string("seccomp sandbox off: this QEMU has none")) +
+               ")";
 
     // Host ends [0], guest (qemu) ends [1].
     int console[2], control[2], qmp[2], err[2], wake[2];
@@ -153,9 +221,18 @@ class QemuVm : public ezone::sdk::Vm {
         // ends the process through -no-reboot.
         "-device", "pvpanic", "-action", "panic=none", "-no-reboot"};
     args.insert(args.end(), memory_args.begin(), memory_args.end());
+    if (sandboxed) args.insert(args.end(), {"-sandbox", kSandbox});
     if (!spec.restore_from.empty()) {
-      // Snapshot mode: load the state saved at READY instead of booting.
-      args.insert(args.end(), {"-incoming", "exec:cat " + ShellQuote(spec.restore_from)});
+      // Snapshot mode: load the state saved at READY instead of booting,
+      // from a descriptor (fd 7 in the child): no shell, no spawned `cat`,
+      // which the sandbox would deny.
+      int raw = open(spec.restore_from.c_str(), O_RDONLY | O_CLOEXEC);
+      if (raw < 0) throw std::runtime_error(Errno("open " + spec.restore_from));
+      // Above the child's fds 0-7, so the child's dup2s cannot clobber it.
+      restore_fd_ = fcntl(raw, F_DUPFD_CLOEXEC, 10);
+      close(raw);
+      if (restore_fd_ < 0) throw std::runtime_error(Errno("dup " + spec.restore_from));
+      args.insert(args.end(), {"-incoming", "fd:7"});
     }
     if (o.Has("disk")) {
       std::string mib = o.Get("disk");
@@ -195,6 +272,7 @@ class QemuVm : public ezone::sdk::Vm {
       dup2(control[1], 4);
       dup2(qmp[1], 5);
       if (ram_.fd >= 0) dup2(ram_.fd, 6);
+      if (restore_fd_ >= 0) dup2(restore_fd_, 7);
       execv(binary_.c_str(), argv.data());
       _exit(127);
     }
@@ -209,6 +287,10 @@ class QemuVm : public ezone::sdk::Vm {
     err_fd_ = err[0];
     wake_read_ = wake[0];
     wake_write_ = wake[1];
+    if (restore_fd_ >= 0) {
+      close(restore_fd_);  // QEMU has its own copy
+      restore_fd_ = -1;
+    }
     pidfd_ = PidfdOpen(pid_);
     reader_ = std::thread([this] { GuardedReadLoop(); });
     if (!spec.restore_from.empty()) AwaitRestored();
@@ -258,8 +340,19 @@ class QemuVm : public ezone::sdk::Vm {
   // until the copy converges, so QEMU restores it running).
   void SaveSnapshot(const std::string& path) override {
     std::string partial = path + ".partial";
-    Qmp({{"execute", "migrate"},
-         {"arguments", {{"uri", "exec:cat > " + ShellQuote(partial)}}}});
+    // QEMU writes to a descriptor the plugin opened and hands it over QMP
+    // (getfd): no shell, no spawned `cat` (the sandbox denies spawning).
+    int fd = open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error(Errno("open " + partial));
+    try {
+      Qmp({{"execute", "getfd"}, {"arguments", {{"fdname", "ezone-snapshot"}}}}, fd);
+    } catch (...) {
+      close(fd);
+      unlink(partial.c_str());
+      throw;
+    }
+    close(fd);
+    Qmp({{"execute", "migrate"}, {"arguments", {{"uri", "fd:ezone-snapshot"}}}});
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     for (;;) {
       nlohmann::json info = Qmp({{"execute", "query-migrate"}});
@@ -401,7 +494,8 @@ class QemuVm : public ezone::sdk::Vm {
 
   // Sends one QMP command and waits for its answer (the reader thread files
   // answers by id); throws on an error answer or after 10 s.
-  nlohmann::json Qmp(nlohmann::json command) {
+  // With `fd` >= 0 the descriptor goes along (SCM_RIGHTS), as getfd wants.
+  nlohmann::json Qmp(nlohmann::json command, int fd = -1) {
     std::unique_lock lock(qmp_mu_);
     // id 0 answers qmp_capabilities: commands may go once it is in.
     if (!qmp_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return qmp_replies_.count(0); })) {
@@ -410,7 +504,7 @@ class QemuVm : public ezone::sdk::Vm {
     int id = ++qmp_next_id_;
     command["id"] = id;
     std::string line = command.dump() + "\n";
-    if (send(qmp_fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    if (SendWithFd(qmp_fd_, line, fd) != static_cast<ssize_t>(line.size())) {
       throw std::runtime_error(Errno("QMP send"));
     }
     if (!qmp_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return qmp_replies_.count(id); })) {
@@ -434,6 +528,7 @@ class QemuVm : public ezone::sdk::Vm {
   int console_fd_ = -1, control_fd_ = -1, qmp_fd_ = -1, err_fd_ = -1;
   int wake_read_ = -1, wake_write_ = -1, pidfd_ = -1;
   GuestRam ram_;  // only with guest-memory=on
+  int restore_fd_ = -1;  // snapshot mode, until QEMU has it
   std::atomic<bool> exited_{false};
   std::thread reader_;
 };

@@ -46,6 +46,7 @@ fs::path FakeQemu(const std::string& name, const std::string& qmp) {
   fs::path script = dir / name;
   std::ofstream(script) << "#!/bin/sh\n"
                            "[ \"$1\" = --version ] && { echo 'QEMU emulator version 0 (fake)'; exit 0; }\n"
+                           "case \"$*\" in *-monitor*) exit 1;; esac\n"
                            "printf '" << qmp << "' >&5\n"
                            "exec sleep 60\n";
   fs::permissions(script, fs::perms::owner_all);
@@ -61,7 +62,7 @@ TEST(QemuPluginTest, BadQmpIsAPluginErrorNotAnAbort) {
                            "{\"event\":\"GUEST_PANICKED\",\"data\":{\"action\":\"pause\"}}\\n");
   Recorder recorder;
   ezone_vm_sink sink{&recorder, &Recorder::Console, &Recorder::Control, &Recorder::Event};
-  std::string options = "binary=" + fake.string();
+  std::string options = "binary=" + fake.string() + ";sandbox=off";
   ezone_guest_spec spec{};
   spec.struct_size = sizeof spec;
   spec.kernel = "/nonexistent/vmlinuz";
@@ -83,6 +84,44 @@ TEST(QemuPluginTest, BadQmpIsAPluginErrorNotAnAbort) {
   EXPECT_NE(recorder.events[0].second.find("\"event\" is not a string"), std::string::npos)
       << recorder.events[0].second;
   EXPECT_EQ(recorder.events[1].first, EZONE_EVENT_GUEST_PANICKED);
+}
+
+// Issue 20: QEMU runs under its seccomp sandbox, and the version string,
+// which reports carry, says so. A real QEMU, asked to boot nothing: it exits
+// at once, which is all this needs.
+TEST(QemuPluginTest, QemuRunsSandboxedAndTheVersionSaysSo) {
+  if (system("command -v qemu-system-x86_64 >/dev/null") != 0) GTEST_SKIP() << "no QEMU here";
+  Plugin plugin = LoadPlugin(EZONE_QEMU_PLUGIN);
+  for (const char* sandbox : {"", "sandbox=off"}) {
+    Recorder recorder;
+    ezone_vm_sink sink{&recorder, &Recorder::Console, &Recorder::Control, &Recorder::Event};
+    ezone_guest_spec spec{};
+    spec.struct_size = sizeof spec;
+    spec.kernel = "/nonexistent/vmlinuz";
+    spec.initramfs = "/nonexistent/initramfs";
+    spec.cmdline = "";
+    spec.memory_mib = 64;
+    spec.vcpus = 1;
+    spec.role = "victim";
+    spec.options = sandbox;
+    spec.restore_from = "";
+    void* vm = nullptr;
+    char msg[512] = {0};
+    ASSERT_EQ(plugin.descriptor->vmm->create(&spec, &sink, &vm, msg, sizeof msg), EZONE_OK) << msg;
+    char version[256] = {0};
+    ASSERT_EQ(plugin.descriptor->vmm->version(vm, version, sizeof version), EZONE_OK);
+    EXPECT_NE(std::string(version).find(*sandbox ? "seccomp sandbox off: sandbox=off"
+                                                 : "seccomp sandbox on"),
+              std::string::npos)
+        << version;
+    ASSERT_TRUE(recorder.WaitFor(1));  // it exits: no kernel
+    plugin.descriptor->vmm->destroy(vm);
+    std::lock_guard lock(recorder.mu);
+    EXPECT_EQ(recorder.events[0].first, EZONE_EVENT_VMM_EXITED);
+    // Not refused for its sandbox: QEMU got as far as the missing kernel.
+    EXPECT_EQ(recorder.events[0].second.find("seccomp"), std::string::npos)
+        << recorder.events[0].second;
+  }
 }
 
 }  // namespace
