@@ -9,6 +9,7 @@
 //   ezone merge-junit --out F INPUT...
 //   ezone bench [--rounds N] [--parallel] [--json F]
 //   ezone bench --workload [--vmm LABEL] [--json DIR/performance.json]
+//   ezone slurm submit|merge|status|cancel ...   (slurm_cli.cc)
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@
 #include "ezone/report/journal.h"
 #include "ezone/report/junit_writer.h"
 #include "plugin_registry.h"
+#include "slurm.h"
+#include "slurm_cli.h"
 #include "suite.h"
 #include "verdict.h"
 
@@ -126,12 +129,16 @@ class CheckTest : public testing::Test {
       : spec_(spec), env_(env), campaign_(campaign), progress_(progress) {}
 
   void TestBody() override {
-    campaign_->journal().CheckStarted(
-        spec_->suite, spec_->classname, spec_->name,
-        {{"vmm", spec_->vmm_label}, {"fault", spec_->fault}, {"variant", spec_->variant},
-         {"policy", spec_->policy}, {"suite_file", spec_->where()},
-         {"console_log_path", ConsoleLogPath(env_->report_dir, *spec_).string()}});
+    // Inside a Slurm task: the node and job, for the merged report.
+    const std::map<std::string, std::string> slurm_props = slurm::TaskProperties();
+    std::map<std::string, std::string> fields = {
+        {"vmm", spec_->vmm_label}, {"fault", spec_->fault}, {"variant", spec_->variant},
+        {"policy", spec_->policy}, {"suite_file", spec_->where()},
+        {"console_log_path", ConsoleLogPath(env_->report_dir, *spec_).string()}};
+    fields.insert(slurm_props.begin(), slurm_props.end());
+    campaign_->journal().CheckStarted(spec_->suite, spec_->classname, spec_->name, fields);
     CheckRecord r = RunCheck(*spec_, *env_);
+    r.properties.insert(slurm_props.begin(), slurm_props.end());
     Verdict verdict = r.verdict;
     std::string message = r.message;
     std::string effect = r.effect.empty() ? "n/a" : r.effect;
@@ -480,7 +487,11 @@ int Main(int argc, char** argv) {
   bench_cmd->add_option("--workload-buf-mib", bench.workload_buf_mib,
                         "--workload: MiB of each memcpy buffer (default 16)");
 
+  SlurmCli slurm_cli;
+  AddSlurmCommands(app, slurm_cli);
+
   CLI11_PARSE(app, argc, argv);
+  if (*slurm_cli.command) return RunSlurmCommand(slurm_cli, plugin_dirs, ExecutablePath(argv[0]));
   try {
     if (*run_cmd) {
       run.gtest_args = run_cmd->remaining();
