@@ -39,6 +39,21 @@ struct Recorder {
   }
 };
 
+// A spec that boots nothing: no kernel, so a real QEMU exits at once.
+ezone_guest_spec NoGuest(const char* options) {
+  ezone_guest_spec spec{};
+  spec.struct_size = sizeof spec;
+  spec.kernel = "/nonexistent/vmlinuz";
+  spec.initramfs = "/nonexistent/initramfs";
+  spec.cmdline = "";
+  spec.memory_mib = 64;
+  spec.vcpus = 1;
+  spec.role = "victim";
+  spec.options = options;
+  spec.restore_from = "";
+  return spec;
+}
+
 // A fake qemu-system-x86_64 that prints `qmp` on QMP (fd 5) and waits.
 fs::path FakeQemu(const std::string& name, const std::string& qmp) {
   fs::path dir = fs::path(EZONE_TEST_WORK_DIR);
@@ -63,16 +78,7 @@ TEST(QemuPluginTest, BadQmpIsAPluginErrorNotAnAbort) {
   Recorder recorder;
   ezone_vm_sink sink{&recorder, &Recorder::Console, &Recorder::Control, &Recorder::Event};
   std::string options = "binary=" + fake.string() + ";sandbox=off";
-  ezone_guest_spec spec{};
-  spec.struct_size = sizeof spec;
-  spec.kernel = "/nonexistent/vmlinuz";
-  spec.initramfs = "/nonexistent/initramfs";
-  spec.cmdline = "";
-  spec.memory_mib = 64;
-  spec.vcpus = 1;
-  spec.role = "victim";
-  spec.options = options.c_str();
-  spec.restore_from = "";
+  ezone_guest_spec spec = NoGuest(options.c_str());
   void* vm = nullptr;
   char msg[512] = {0};
   ASSERT_EQ(plugin.descriptor->vmm->create(&spec, &sink, &vm, msg, sizeof msg), EZONE_OK) << msg;
@@ -95,16 +101,7 @@ TEST(QemuPluginTest, QemuRunsSandboxedAndTheVersionSaysSo) {
   for (const char* sandbox : {"", "sandbox=off"}) {
     Recorder recorder;
     ezone_vm_sink sink{&recorder, &Recorder::Console, &Recorder::Control, &Recorder::Event};
-    ezone_guest_spec spec{};
-    spec.struct_size = sizeof spec;
-    spec.kernel = "/nonexistent/vmlinuz";
-    spec.initramfs = "/nonexistent/initramfs";
-    spec.cmdline = "";
-    spec.memory_mib = 64;
-    spec.vcpus = 1;
-    spec.role = "victim";
-    spec.options = sandbox;
-    spec.restore_from = "";
+    ezone_guest_spec spec = NoGuest(sandbox);
     void* vm = nullptr;
     char msg[512] = {0};
     ASSERT_EQ(plugin.descriptor->vmm->create(&spec, &sink, &vm, msg, sizeof msg), EZONE_OK) << msg;
