@@ -17,6 +17,7 @@
 #include "ezone/report/attachments.h"
 #include "ezone/report/performance.h"
 #include "ezone/report/sanitize.h"
+#include "node_view.h"
 
 namespace ezone::report {
 namespace {
@@ -1215,6 +1216,7 @@ std::string RenderHtml(const RunInfo& run,
     out += "<p>No checks were recorded.</p>\n";
   } else {
     RenderMatrix(out, BuildMatrix(records), records);
+    out += RenderNodeView(records);  // campaigns over several nodes only
     RenderContinuum(out, records, performance);
     RenderCheckTable(out, records);
     RenderCheckDetails(out, records, link_base);
