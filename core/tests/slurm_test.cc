@@ -1,7 +1,7 @@
 // Unit tests of slurm.h without a cluster: the shard plan, Slurm's state
 // lines, the scripts Submit writes, and the merge of task journals written
 // by the real JournalWriter (what a cancelled, failed or finished task
-// leaves).
+// leaves), and the HTML's per-node view.
 #include "slurm.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "ezone/report/journal.h"
+#include "node_view.h"  // reports/src: the HTML's per-node view
 #include "plugin_registry.h"
 
 namespace ezone::slurm {
@@ -264,3 +265,41 @@ TEST(SubmitTest, NoSubmitWritesReadableScriptsAndThePlan) {
 
 }  // namespace
 }  // namespace ezone::slurm
+
+namespace ezone::report {
+namespace {
+
+CheckRecord OnNode(const std::string& name, const std::string& node, Verdict verdict,
+                   const std::string& effect) {
+  CheckRecord r;
+  r.classname = "C";
+  r.name = name + "@" + node;
+  r.verdict = verdict;
+  r.effect = effect;
+  r.properties["node"] = node;
+  return r;
+}
+
+TEST(NodeViewTest, TheOneOddNodeStandsOut) {
+  std::vector<CheckRecord> records;
+  for (const char* node : {"n1", "n2", "n3"}) {
+    const bool odd = std::string(node) == "n2";
+    records.push_back(OnNode("a", node, Verdict::kPass, "limited"));
+    records.push_back(OnNode("b", node, odd ? Verdict::kFailure : Verdict::kPass,
+                             odd ? "global" : "limited"));
+  }
+  const std::string html = RenderNodeView(records);
+  EXPECT_NE(html.find("<b>n2</b> (1 of 2)"), std::string::npos) << html;
+  EXPECT_NE(html.find("n2 <span class=\"tag bad\">differs in 1</span>"), std::string::npos);
+  EXPECT_EQ(html.find("n1 <span"), std::string::npos);
+  EXPECT_NE(html.find("effect-global differs"), std::string::npos);
+  EXPECT_NE(html.find("<th>C/b</th>"), std::string::npos);  // one column per check, not per node
+}
+
+TEST(NodeViewTest, NothingForOneNode) {
+  EXPECT_EQ(RenderNodeView({OnNode("a", "n1", Verdict::kPass, "limited")}), "");
+  EXPECT_EQ(RenderNodeView({}), "");
+}
+
+}  // namespace
+}  // namespace ezone::report

@@ -4,6 +4,7 @@
 # journals.
 add_executable(ezone_slurm_unit_tests slurm_test.cc)
 target_link_libraries(ezone_slurm_unit_tests PRIVATE ezone::core GTest::gtest_main)
+target_include_directories(ezone_slurm_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/reports/src)
 gtest_discover_tests(ezone_slurm_unit_tests PROPERTIES LABELS "unit;core")
 
 # With the real binary: GoogleTest sharding of `ezone run`, and campaigns
