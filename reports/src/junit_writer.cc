@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -388,17 +389,94 @@ void CollectSuites(pugi::xml_node top, std::vector<pugi::xml_node>& out,
   }
 }
 
+// Decodes one strict UTF-8 sequence at name[pos] (no overlongs, surrogates
+// or code points above U+10FFFF). Returns its length, 0 when invalid.
+std::size_t DecodeNameChar(std::string_view name, std::size_t pos,
+                           std::uint32_t* cp) {
+  const auto byte = [&](std::size_t i) {
+    return static_cast<unsigned char>(name[i]);
+  };
+  const unsigned char lead = byte(pos);
+  std::size_t length = 0;
+  std::uint32_t min = 0;
+  if (lead < 0x80) {
+    *cp = lead;
+    return 1;
+  } else if ((lead & 0xE0) == 0xC0) {
+    length = 2, *cp = lead & 0x1F, min = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3, *cp = lead & 0x0F, min = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4, *cp = lead & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (pos + length > name.size()) return 0;
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(pos + i) & 0xC0) != 0x80) return 0;
+    *cp = (*cp << 6) | (byte(pos + i) & 0x3F);
+  }
+  if (*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF)) return 0;
+  return length;
+}
+
+// XML 1.0 (fifth edition) NameStartChar and NameChar.
+bool IsNameStartChar(std::uint32_t c) {
+  return c == ':' || c == '_' || (c >= 'A' && c <= 'Z') ||
+         (c >= 'a' && c <= 'z') || (c >= 0xC0 && c <= 0xD6) ||
+         (c >= 0xD8 && c <= 0xF6) || (c >= 0xF8 && c <= 0x2FF) ||
+         (c >= 0x370 && c <= 0x37D) || (c >= 0x37F && c <= 0x1FFF) ||
+         (c >= 0x200C && c <= 0x200D) || (c >= 0x2070 && c <= 0x218F) ||
+         (c >= 0x2C00 && c <= 0x2FEF) || (c >= 0x3001 && c <= 0xD7FF) ||
+         (c >= 0xF900 && c <= 0xFDCF) || (c >= 0xFDF0 && c <= 0xFFFD) ||
+         (c >= 0x10000 && c <= 0xEFFFF);
+}
+
+bool IsNameChar(std::uint32_t c) {
+  return IsNameStartChar(c) || c == '-' || c == '.' ||
+         (c >= '0' && c <= '9') || c == 0xB7 || (c >= 0x300 && c <= 0x36F) ||
+         (c >= 0x203F && c <= 0x2040);
+}
+
+// pugixml takes any byte >= 0x80 as part of a name, so a name in an input
+// may be invalid UTF-8 or hold characters XML forbids in names (issue 20:
+// `a\x91="1"` made the merged file ill-formed). Such a name cannot be
+// mended into the one its writer meant, so its attribute or element goes.
+bool IsXmlName(std::string_view name) {
+  if (name.empty()) return false;
+  for (std::size_t pos = 0; pos < name.size();) {
+    std::uint32_t cp = 0;
+    const std::size_t length = DecodeNameChar(name, pos, &cp);
+    if (length == 0 || !(pos == 0 ? IsNameStartChar(cp) : IsNameChar(cp))) {
+      return false;
+    }
+    pos += length;
+  }
+  return true;
+}
+
 // What an input holds may be anything a parser accepts, control characters
 // as character references included: every text and attribute is sanitised
-// again, and comments and processing instructions go. A loop over the tree,
-// not recursion.
+// again, and comments and processing instructions go, as do attributes and
+// elements whose names are not XML names. A loop over the tree, not
+// recursion.
 void SanitiseTree(pugi::xml_node top) {
   pugi::xml_node node = top;
   while (node) {
-    pugi::xml_node next = node.first_child();
-    if (node.type() == pugi::node_element) {
-      for (pugi::xml_attribute attribute : node.attributes()) {
-        attribute.set_value(SanitizeOneLine(attribute.value()).c_str());
+    const bool bad_element = node != top &&
+                             node.type() == pugi::node_element &&
+                             !IsXmlName(node.name());
+    // A removed element's children are not visited.
+    pugi::xml_node next = bad_element ? pugi::xml_node() : node.first_child();
+    if (node.type() == pugi::node_element && !bad_element) {
+      for (pugi::xml_attribute attribute = node.first_attribute(); attribute;) {
+        const pugi::xml_attribute following = attribute.next_attribute();
+        if (IsXmlName(attribute.name())) {
+          attribute.set_value(SanitizeOneLine(attribute.value()).c_str());
+        } else {
+          node.remove_attribute(attribute);
+        }
+        attribute = following;
       }
     } else if (node.type() == pugi::node_pcdata ||
                node.type() == pugi::node_cdata) {
@@ -410,8 +488,9 @@ void SanitiseTree(pugi::xml_node top) {
         if ((next = up.next_sibling())) break;
       }
     }
-    if (node != top && node.type() != pugi::node_element &&
-        node.type() != pugi::node_pcdata && node.type() != pugi::node_cdata) {
+    if (node != top && (bad_element || (node.type() != pugi::node_element &&
+                                        node.type() != pugi::node_pcdata &&
+                                        node.type() != pugi::node_cdata))) {
       node.parent().remove_child(node);
     }
     node = next;

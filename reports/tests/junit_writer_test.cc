@@ -462,5 +462,42 @@ TEST(MergeJUnitTest, DeeplyNestedSuitesDoNotOverflowTheStack) {
             1);
 }
 
+// Issue 20, the junit_merge fuzz target: pugixml takes any byte >= 0x80 as
+// part of a name, and MergeJUnit copied an attribute name of invalid UTF-8
+// (`a\x91="1"`, fuzz/regressions/junit_merge) into the merged file, which
+// was then not well-formed. Attributes and elements whose names are not XML
+// names go; a valid non-ASCII name stays.
+TEST(MergeJUnitTest, NamesThatAreNotXmlNamesAreDropped) {
+  ScratchDir dir;
+  const auto input = dir.path() / "in.xml";
+  WriteText(input,
+            "<testsuites><testsuite name=\"s\">"
+            "<testcase classname=\"c\" name=\"n\" a\x91=\"1\" "
+            "caf\xC3\xA9=\"2\" b\xC0\xAF=\"3\" time=\"1\">"
+            "<failure message=\"m\">body</failure>"
+            "<x\xED\xA0\x80><y>inside</y></x\xED\xA0\x80>"
+            "<system-out>out</system-out></testcase>"
+            "</testsuite></testsuites>");
+  const auto merged = dir.path() / "merged.xml";
+  ASSERT_EQ(MergeJUnit({input}, merged), 1u);
+  const std::string text = ReadFile(merged);
+  // Valid UTF-8 of XML 1.0 characters: sanitising changes nothing.
+  EXPECT_EQ(SanitizeForXml(text), text);
+  ExpectNoControlBytes(text);
+  EXPECT_EQ(text.find("inside"), std::string::npos);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(text.c_str()));
+  const pugi::xml_node testcase =
+      Suite(doc, "s").child("testcase");
+  ASSERT_TRUE(testcase);
+  EXPECT_STREQ(testcase.attribute("name").value(), "n");
+  EXPECT_STREQ(testcase.attribute("caf\xC3\xA9").value(), "2");
+  EXPECT_EQ(std::distance(testcase.attributes_begin(), testcase.attributes_end()),
+            4);  // classname, name, café, time
+  EXPECT_TRUE(testcase.child("failure"));
+  EXPECT_TRUE(testcase.child("system-out"));
+  EXPECT_EQ(doc.child("testsuites").attribute("failures").as_int(), 1);
+}
+
 }  // namespace
 }  // namespace ezone::report
