@@ -32,7 +32,8 @@ LIBVIRTD=$(command -v libvirtd || echo /usr/sbin/libvirtd)
 multiarch=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 LIBVIRT_DRIVER="$multiarch/libvirt/connection-driver/libvirt_driver_qemu.so"
 [[ -f $LIBVIRT_DRIVER ]] || die "$LIBVIRT_DRIVER missing (apt-get install libvirt-daemon-driver-qemu)"
-HOST_MODULES=(kvm kvm-amd virtio_pci virtio_net pvpanic-mmio)
+# qemu_fw_cfg: the per-run TLS credentials arrive as fw_cfg items (init).
+HOST_MODULES=(kvm kvm-amd virtio_pci virtio_net pvpanic-mmio qemu_fw_cfg)
 
 # --- module closure (the package has no modules.dep: ask modinfo) ---------------
 command -v modinfo >/dev/null || die "modinfo not found (apt-get install kmod)"

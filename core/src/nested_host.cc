@@ -1,14 +1,19 @@
 #include "nested_host.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -24,7 +29,86 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-constexpr int kLibvirtPort = 16509;  // libvirtd's TCP port inside
+constexpr int kLibvirtPort = 16514;  // libvirtd's TLS port inside
+
+extern "C" char** environ;
+
+// Every name the credentials directory can hold, for the watcher, which
+// may not list a directory after fork. Files first, then directories.
+constexpr const char* kCredentialFiles[] = {
+    "host/cacert.pem",   "host/servercert.pem",   "host/serverkey.pem",
+    "client/cacert.pem", "client/clientcert.pem", "client/clientkey.pem",
+    "ca.key",            "server.csr",            "client.csr",
+    "openssl.cnf"};
+constexpr const char* kCredentialDirs[] = {"host", "client"};
+
+// What openssl needs beyond its command line: the extensions libvirt checks
+// (virnettlscontext.c: a CA with CA:TRUE, leaves without it; no keyUsage on
+// the leaves, which libvirt would then require to include keyEncipherment).
+constexpr const char* kOpensslConfig =
+    "[req]\n"
+    "distinguished_name = dn\n"
+    "prompt = no\n"
+    "[dn]\n"
+    "CN = ezone\n"
+    "[ca]\n"
+    "basicConstraints = critical,CA:TRUE\n"
+    "keyUsage = critical,keyCertSign,cRLSign\n"
+    "subjectKeyIdentifier = hash\n"
+    "[server]\n"
+    "basicConstraints = critical,CA:FALSE\n"
+    "subjectAltName = IP:127.0.0.1\n"
+    "extendedKeyUsage = serverAuth\n"
+    "[client]\n"
+    "basicConstraints = critical,CA:FALSE\n"
+    "extendedKeyUsage = clientAuth\n";
+
+// Runs openssl with `args` in `cwd`; false and its output in `error` if it
+// fails.
+bool RunOpenssl(const std::vector<std::string>& args, const fs::path& cwd, std::string* error) {
+  std::vector<std::string> full = {"openssl"};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    *error = std::string("pipe: ") + strerror(errno);
+    return false;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, "openssl", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  std::string output;
+  if (rc == 0) {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(out[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+      if (n > 0) output.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  close(out[0]);
+  if (rc != 0) {
+    *error = std::string("cannot run openssl (") + strerror(rc) +
+             "): the nested host's libvirtd takes only a client certificate made for the run";
+    return false;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    *error = "openssl " + args.front() + " failed: " + output.substr(0, 2000);
+    return false;
+  }
+  return true;
+}
 
 // A free TCP port on 127.0.0.1 for QEMU's forward. Another process may take
 // it before QEMU binds it; QEMU then fails to start and says so.
@@ -175,6 +259,132 @@ class NestedHostOracle : public HostOracle {
 
 }  // namespace
 
+bool NestedHostCredentials::Create(std::string* error) {
+  Remove();
+  std::string pattern = (fs::temp_directory_path() / "ezone-nested-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {  // 0700
+    *error = "cannot make a directory for the nested host's credentials: " +
+             std::string(strerror(errno));
+    return false;
+  }
+  dir_ = pattern;
+  StartWatcher();
+  std::error_code ec;
+  fs::create_directory(host_dir(), ec);
+  fs::create_directory(client_dir(), ec);
+  {
+    std::ofstream config(dir_ / "openssl.cnf");
+    config << kOpensslConfig;
+  }
+  const std::vector<std::string> key = {"-newkey", "ec", "-pkeyopt",
+                                        "ec_paramgen_curve:prime256v1", "-nodes"};
+  auto with_key = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 1, key.begin(), key.end());
+    return args;
+  };
+  bool ok =
+      RunOpenssl(with_key({"req", "-x509", "-config", "openssl.cnf", "-extensions", "ca",
+                           "-keyout", "ca.key", "-out", "host/cacert.pem", "-days", "2",
+                           "-subj", "/CN=ezone nested host CA"}),
+                 dir_, error) &&
+      RunOpenssl(with_key({"req", "-new", "-config", "openssl.cnf", "-keyout",
+                           "host/serverkey.pem", "-out", "server.csr", "-subj", "/CN=127.0.0.1"}),
+                 dir_, error) &&
+      RunOpenssl({"x509", "-req", "-in", "server.csr", "-CA", "host/cacert.pem", "-CAkey",
+                  "ca.key", "-set_serial", "2", "-days", "2", "-extfile", "openssl.cnf",
+                  "-extensions", "server", "-out", "host/servercert.pem"},
+                 dir_, error) &&
+      RunOpenssl(with_key({"req", "-new", "-config", "openssl.cnf", "-keyout",
+                           "client/clientkey.pem", "-out", "client.csr", "-subj",
+                           "/CN=ezone runner"}),
+                 dir_, error) &&
+      RunOpenssl({"x509", "-req", "-in", "client.csr", "-CA", "host/cacert.pem", "-CAkey",
+                  "ca.key", "-set_serial", "3", "-days", "2", "-extfile", "openssl.cnf",
+                  "-extensions", "client", "-out", "client/clientcert.pem"},
+                 dir_, error);
+  if (ok) {
+    fs::copy_file(host_dir() / "cacert.pem", client_dir() / "cacert.pem", ec);
+    if (ec) {
+      *error = "copying the nested host's CA certificate: " + ec.message();
+      ok = false;
+    }
+  }
+  // No one signs anything more with this CA.
+  for (const char* scratch : {"ca.key", "server.csr", "client.csr", "openssl.cnf"}) {
+    fs::remove(dir_ / scratch, ec);
+  }
+  if (!ok) Remove();
+  return ok;
+}
+
+// The watcher: a child in its own session (a signal to the runner's process
+// group does not reach it) that waits on a pipe. A byte means the runner
+// removes the directory itself; end of file means the runner died, and it
+// removes it. Paths are prepared before fork; the child makes only
+// async-signal-safe calls and holds none of the runner's other descriptors.
+void NestedHostCredentials::StartWatcher() {
+  std::vector<std::string> paths;
+  for (const char* file : kCredentialFiles) paths.push_back((dir_ / file).string());
+  for (const char* sub : kCredentialDirs) paths.push_back((dir_ / sub).string());
+  paths.push_back(dir_.string());
+  std::vector<const char*> c_paths;
+  for (const auto& path : paths) c_paths.push_back(path.c_str());
+  const size_t files = std::size(kCredentialFiles);
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(p[0]);
+    close(p[1]);
+    return;
+  }
+  if (pid == 0) {
+    setsid();
+    int devnull = open("/dev/null", O_RDWR);
+    int keep = fcntl(p[0], F_DUPFD, 3);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    dup2(keep, 3);
+    close_range(4, ~0u, 0);
+    char byte;
+    ssize_t n;
+    do {
+      n = read(3, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) {
+      for (size_t i = 0; i < c_paths.size(); ++i) {
+        if (i < files) {
+          unlink(c_paths[i]);
+        } else {
+          rmdir(c_paths[i]);
+        }
+      }
+    }
+    _exit(0);
+  }
+  close(p[0]);
+  watcher_pid_ = pid;
+  watcher_fd_ = p[1];
+}
+
+void NestedHostCredentials::Remove() {
+  if (watcher_pid_ > 0) {
+    char byte = 1;
+    (void)!write(watcher_fd_, &byte, 1);
+    close(watcher_fd_);
+    while (waitpid(watcher_pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    watcher_pid_ = -1;
+    watcher_fd_ = -1;
+  }
+  if (!dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    dir_.clear();
+  }
+}
+
 NestedHostImage NestedHostImage::Locate() {
   NestedHostImage image;
   static_cast<BootImage&>(image) = FindBootImage(
@@ -193,6 +403,7 @@ NestedHost::NestedHost(const Plugin& qemu, const NestedHostImage& image,
 NestedHost::~NestedHost() { Destroy(); }
 
 ezone_status NestedHost::Start(std::string* error) {
+  if (!credentials_.Create(error)) return EZONE_FAILED;
   port_ = FreeLocalPort();
   if (port_ == 0) {
     *error = "no free TCP port on 127.0.0.1 for the nested host's libvirtd";
@@ -209,8 +420,11 @@ ezone_status NestedHost::Start(std::string* error) {
                               "rcupdate.rcu_cpu_stall_suppress=1 nowatchdog");
   host.memory_mib = kMemoryMib;
   host.vcpus = kVcpus;
+  // The forwarded port speaks TLS only (nested-host/libvirtd.conf); the
+  // server's certificate and key reach the nested host over fw_cfg.
   host.options = std::string("cpu=") + kCpu + ";hostfwd=tcp:127.0.0.1:" +
-                 std::to_string(port_) + "-:" + std::to_string(kLibvirtPort);
+                 std::to_string(port_) + "-:" + std::to_string(kLibvirtPort) +
+                 ";fw_cfg_dir=" + credentials_.host_dir().string();
   return session_.Start(host, error);
 }
 
@@ -218,8 +432,9 @@ std::string NestedHost::VmmOptions() const {
   // The boot probe is left out: the nested host's READY already means
   // libvirtd offers kvm domains (nested-host/init), and the check's own
   // boot shows whether KVM works.
-  return "uri=qemu+tcp://127.0.0.1:" + std::to_string(port_) + "/system;guest_dir=" +
-         kGuestDir + ";probe_boot=0";
+  return "uri=qemu+tls://127.0.0.1:" + std::to_string(port_) +
+         "/system?pkipath=" + credentials_.client_dir().string() + ";guest_dir=" + kGuestDir +
+         ";probe_boot=0";
 }
 
 std::string NestedHost::Describe() const {
@@ -229,7 +444,8 @@ std::string NestedHost::Describe() const {
   };
   return "nested host: Debian kernel " + get("nested_host_kernel_release") + ", " +
          get("nested_host_libvirtd") + ", in " + session_.Version() + " on an emulated EPYC (SVM, NPT)" +
-         ", libvirtd at 127.0.0.1:" + std::to_string(port_);
+         ", libvirtd at 127.0.0.1:" + std::to_string(port_) +
+         " (TLS, a client certificate made for this run)";
 }
 
 void NestedHost::DumpLogs() {

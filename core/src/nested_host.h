@@ -10,6 +10,8 @@
 #ifndef EZONE_CORE_NESTED_HOST_H_
 #define EZONE_CORE_NESTED_HOST_H_
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -24,6 +26,42 @@ namespace ezone {
 
 // vmlinuz, initramfs.cpio and the manifest, from EZONE_NESTED_HOST_DIR, the
 // build tree or the install tree.
+// Per-run TLS credentials for the nested host's libvirtd (issue 20): a
+// CA, a server and a client certificate made for one nested host in a
+// directory only the runner's user can open (mkdtemp, 0700), the CA's key
+// deleted once both are signed. host/ goes to the nested host over fw_cfg;
+// the kvm plugin reads client/ through its URI's pkipath. Other local users
+// reach the forwarded port but not a libvirtd: it takes only a client
+// certificate of this CA. The directory goes with the object and, should
+// the runner be killed, with a watcher child that outlives it.
+class NestedHostCredentials {
+ public:
+  NestedHostCredentials() = default;
+  NestedHostCredentials(const NestedHostCredentials&) = delete;
+  NestedHostCredentials& operator=(const NestedHostCredentials&) = delete;
+  ~NestedHostCredentials() { Remove(); }
+
+  // Makes the directory and the certificates with openssl (EC P-256,
+  // valid two days, the server's for IP 127.0.0.1). False and `error` if
+  // that fails; nothing is left behind then.
+  bool Create(std::string* error);
+  // Removes the directory; the watcher ends. Idempotent.
+  void Remove();
+
+  const std::filesystem::path& dir() const { return dir_; }
+  // cacert.pem, servercert.pem, serverkey.pem: the nested host's.
+  std::filesystem::path host_dir() const { return dir_ / "host"; }
+  // cacert.pem, clientcert.pem, clientkey.pem: libvirt's pkipath layout.
+  std::filesystem::path client_dir() const { return dir_ / "client"; }
+
+ private:
+  void StartWatcher();
+
+  std::filesystem::path dir_;
+  pid_t watcher_pid_ = -1;
+  int watcher_fd_ = -1;
+};
+
 struct NestedHostImage : BootImage {
   static NestedHostImage Locate();
 };
@@ -50,17 +88,23 @@ class NestedHost {
   // Starts the VM (READY follows as an event once libvirtd is ready).
   ezone_status Start(std::string* error);
   // The vmm-options a libvirt-based VMM plugin (kvm) needs to run its VMs
-  // here: the forwarded URI and the image's guest directory.
+  // here: the forwarded TLS URI with the run's client certificate
+  // (pkipath) and the image's guest directory.
   std::string VmmOptions() const;
   std::string Describe() const;
   VmSession& session() { return session_; }
   // Copies libvirtd's and its QEMU's logs to the nested host's console (and
   // so into its console log), for a check that went wrong in there.
   void DumpLogs();
-  void Destroy() { session_.Destroy(); }
+  // Stops the VM, then removes its credentials.
+  void Destroy() {
+    session_.Destroy();
+    credentials_.Remove();
+  }
 
  private:
   const NestedHostImage& image_;
+  NestedHostCredentials credentials_;
   VmSession session_;
   int port_ = 0;
   bool logs_dumped_ = false;

@@ -10,6 +10,11 @@
 //   hostfwd=tcp:127.0.0.1:<port>-:<guest port>  forward a host port to the
 //               guest on that NIC (implies nic=user): how the core reaches
 //               libvirtd inside a nested host;
+//   fw_cfg_dir=<dir>  each regular file of <dir> given to the guest as the
+//               fw_cfg item opt/ezone/<file name> (read by QEMU at start;
+//               the guest reads /sys/firmware/qemu_fw_cfg/by_name/...): how
+//               the core hands the nested host its per-run TLS credentials
+//               without a file or command line other users could read;
 //   sandbox=on|off  QEMU's seccomp sandbox (default on, where the binary has
 //               it): obsolete calls, privilege elevation, spawning and
 //               resource control denied; the version string says which;
@@ -26,12 +31,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -250,6 +257,26 @@ class QemuVm : public ezone::sdk::Vm {
       std::string nic = "user,model=virtio-net-pci";
       if (o.Has("hostfwd")) nic += ",hostfwd=" + o.Get("hostfwd");
       args.insert(args.end(), {"-nic", nic});
+    }
+    if (o.Has("fw_cfg_dir")) {
+      std::error_code ec;
+      std::vector<std::filesystem::path> files;
+      for (const auto& entry : std::filesystem::directory_iterator(o.Get("fw_cfg_dir"), ec)) {
+        if (entry.is_regular_file()) files.push_back(entry.path());
+      }
+      if (ec) throw std::runtime_error("fw_cfg_dir=" + o.Get("fw_cfg_dir") + ": " + ec.message());
+      std::sort(files.begin(), files.end());
+      for (const auto& file : files) {
+        // QEMU's option syntax doubles a comma inside a value.
+        std::string path;
+        for (char c : file.string()) path += c == ',' ? std::string(",,") : std::string(1, c);
+        const std::string name = "opt/ezone/" + file.filename().string();
+        if (name.size() > 55 || name.find(',') != std::string::npos) {
+          throw std::runtime_error("fw_cfg_dir: " + file.filename().string() +
+                                   ": fw_cfg names are at most 55 bytes, no commas");
+        }
+        args.insert(args.end(), {"-fw_cfg", "name=" + name + ",file=" + path});
+      }
     }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

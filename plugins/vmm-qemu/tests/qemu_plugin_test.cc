@@ -10,6 +10,7 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -119,6 +120,51 @@ TEST(QemuPluginTest, QemuRunsSandboxedAndTheVersionSaysSo) {
     EXPECT_EQ(recorder.events[0].second.find("seccomp"), std::string::npos)
         << recorder.events[0].second;
   }
+}
+
+// Issue 20: the nested host gets its per-run TLS credentials as fw_cfg
+// items, one per file of fw_cfg_dir, named opt/ezone/<file>; a comma in the
+// path is doubled, as QEMU's option syntax wants. A fake QEMU records its
+// arguments.
+TEST(QemuPluginTest, FwCfgDirGivesEachFileAsAnItem) {
+  fs::path work = fs::path(EZONE_TEST_WORK_DIR) / "fw_cfg";
+  fs::remove_all(work);
+  fs::path dir = work / "a,b";
+  fs::create_directories(dir / "subdir");
+  std::ofstream(dir / "cacert.pem") << "ca";
+  std::ofstream(dir / "serverkey.pem") << "key";
+  fs::path args = work / "args";
+  fs::path fake = work / "fake-qemu";
+  std::ofstream(fake) << "#!/bin/sh\n"
+                         "[ \"$1\" = --version ] && { echo 'QEMU emulator version 0 (fake)'; exit 0; }\n"
+                         "for a in \"$@\"; do echo \"$a\"; done > '" << args.string() << ".tmp'\n"
+                         "mv '" << args.string() << ".tmp' '" << args.string() << "'\n"
+                         "exec sleep 60\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  Plugin plugin = LoadPlugin(EZONE_QEMU_PLUGIN);
+  Recorder recorder;
+  ezone_vm_sink sink{&recorder, &Recorder::Console, &Recorder::Control, &Recorder::Event};
+  std::string options = "binary=" + fake.string() + ";sandbox=off;fw_cfg_dir=" + dir.string();
+  ezone_guest_spec spec = NoGuest(options.c_str());
+  void* vm = nullptr;
+  char msg[512] = {0};
+  ASSERT_EQ(plugin.descriptor->vmm->create(&spec, &sink, &vm, msg, sizeof msg), EZONE_OK) << msg;
+  for (int i = 0; i < 100 && !fs::exists(args); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  plugin.descriptor->vmm->destroy(vm);
+  std::ifstream in(args);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::vector<std::string> items;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    if (lines[i] == "-fw_cfg") items.push_back(lines[i + 1]);
+  }
+  const std::string quoted = (work / "a,,b").string();
+  EXPECT_EQ(items, (std::vector<std::string>{
+                       "name=opt/ezone/cacert.pem,file=" + quoted + "/cacert.pem",
+                       "name=opt/ezone/serverkey.pem,file=" + quoted + "/serverkey.pem"}));
+  fs::remove_all(work);
 }
 
 }  // namespace
