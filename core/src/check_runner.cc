@@ -24,6 +24,10 @@
 namespace ezone {
 namespace {
 
+// Set on a record whose nested host failed while the guests booted, before
+// any fault: the value is what it did (RunCheck).
+constexpr const char* kHostFailedBooting = "nested_host_failed_booting";
+
 namespace fs = std::filesystem;
 using report::CheckRecord;
 using report::Verdict;
@@ -515,6 +519,8 @@ bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
                   (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls));
       if (died) {
         o_.host_crashed = true;
+        // Before any fault: RunCheck may run the check again (kHostFailedBooting).
+        r_.properties[kHostFailedBooting] = e->text;
         Finish(Verdict::kError, "the nested host failed while the guest booted: " + e->text);
         return false;
       }
@@ -901,7 +907,24 @@ fs::path ConsoleLogPath(const fs::path& report_dir, const CheckSpec& spec, const
 }
 
 CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {
-  return CheckRun(spec, env).Run();
+  CheckRecord first = CheckRun(spec, env).Run();
+  // Under TCG the nested host now and then resets while its guests boot,
+  // before any fault was fired (once in a loaded CI run here, with a witness
+  // and a victim booting on it). That is the test bed failing, not the
+  // check's subject: once, and on the record, the check runs again on a
+  // fresh nested host. A second failure stands.
+  auto failed = first.properties.find(kHostFailedBooting);
+  if (failed == first.properties.end()) return first;
+  if (env.progress) {
+    env.progress(spec, "the nested host failed while the guests booted; running the check again "
+                       "on a fresh nested host");
+  }
+  CheckRecord second = CheckRun(spec, env).Run();
+  second.properties["nested_host_attempts"] = "2";
+  second.evidence.insert(second.evidence.begin(),
+                         "first attempt: the nested host failed while the guests booted (" +
+                             failed->second + "); the check ran again on a fresh nested host");
+  return second;
 }
 
 }  // namespace ezone
