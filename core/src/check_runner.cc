@@ -24,8 +24,8 @@
 namespace ezone {
 namespace {
 
-// Set on a record whose nested host failed while the guests booted, before
-// any fault: the value is what it did (RunCheck).
+// Set on a record whose nested host failed before any fault (while it or
+// the guests booted): the value says what it did (RunCheck).
 constexpr const char* kHostFailedBooting = "nested_host_failed_booting";
 
 namespace fs = std::filesystem;
@@ -422,14 +422,16 @@ bool CheckRun::BootHost() {
   for (;;) {
     std::optional<VmEvent> e = events_.Wait(deadline);
     if (!e) {
-      Finish(Verdict::kError, "the nested host did not reach READY in " +
-                                  Fmt("%.0f s", 2 * spec_.boot_timeout.count() / 1000.0) +
-                                  " (see " + log.string() + ")");
+      std::string what = "the nested host did not reach READY in " +
+                         Fmt("%.0f s", 2 * spec_.boot_timeout.count() / 1000.0);
+      r_.properties[kHostFailedBooting] = what;  // RunCheck may run the check again
+      Finish(Verdict::kError, what + " (see " + log.string() + ")");
       return false;
     }
     if (e->kind == VmEvent::Kind::kReady) break;
     if (e->kind == VmEvent::Kind::kVmmExited || e->kind == VmEvent::Kind::kGuestPanicked ||
         (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls))) {
+      r_.properties[kHostFailedBooting] = "it failed while booting: " + e->text;
       Finish(Verdict::kError, "the nested host failed while booting: " + e->text);
       return false;
     }
@@ -520,7 +522,7 @@ bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
       if (died) {
         o_.host_crashed = true;
         // Before any fault: RunCheck may run the check again (kHostFailedBooting).
-        r_.properties[kHostFailedBooting] = e->text;
+        r_.properties[kHostFailedBooting] = "it failed while the guests booted: " + e->text;
         Finish(Verdict::kError, "the nested host failed while the guest booted: " + e->text);
         return false;
       }
@@ -908,21 +910,21 @@ fs::path ConsoleLogPath(const fs::path& report_dir, const CheckSpec& spec, const
 
 CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {
   CheckRecord first = CheckRun(spec, env).Run();
-  // Under TCG the nested host now and then resets while its guests boot,
-  // before any fault was fired (once in a loaded CI run here, with a witness
-  // and a victim booting on it). That is the test bed failing, not the
-  // check's subject: once, and on the record, the check runs again on a
-  // fresh nested host. A second failure stands.
+  // Under TCG the nested host now and then fails before any fault was
+  // fired: it reset while a witness and a victim booted on it, or it never
+  // reached READY (once each in loaded CI runs here). That is the test bed
+  // failing, not the check's subject: once, and on the record, the check
+  // runs again on a fresh nested host. A second failure stands.
   auto failed = first.properties.find(kHostFailedBooting);
   if (failed == first.properties.end()) return first;
   if (env.progress) {
-    env.progress(spec, "the nested host failed while the guests booted; running the check again "
-                       "on a fresh nested host");
+    env.progress(spec, "the nested host failed before the fault (" + failed->second +
+                           "); running the check again on a fresh nested host");
   }
   CheckRecord second = CheckRun(spec, env).Run();
   second.properties["nested_host_attempts"] = "2";
   second.evidence.insert(second.evidence.begin(),
-                         "first attempt: the nested host failed while the guests booted (" +
+                         "first attempt: the nested host failed before the fault (" +
                              failed->second + "); the check ran again on a fresh nested host");
   return second;
 }

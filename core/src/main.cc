@@ -218,6 +218,8 @@ void WriteCTestScript(const Suite& suite, const PluginRegistry& registry,
       // The nested host has twice the boot timeout, and its two emulated
       // CPUs keep both of this machine's cores busy: it runs alone.
       timeout += 2 * c.boot_timeout.count() / 1000;
+      // Room for RunCheck's one rerun on a fresh nested host.
+      timeout *= 2;
       labels += ";nested-host";
       extra = " PROCESSORS 2";
     }
