@@ -161,6 +161,32 @@ class Vm {
   }
 };
 
+// Bytes in the form the agent's write/append take for <path> and <data>
+// (guest/agent/PROTOCOL.md): printable ASCII as it is, backslash, newline,
+// CR, tab and space escaped, any other byte as \xHH.
+inline std::string AgentEscape(std::string_view bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case ' ': out += "\\s"; break;
+      default:
+        if (c > ' ' && c < 0x7f) {
+          out += static_cast<char>(c);
+        } else {
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        }
+    }
+  }
+  return out;
+}
+
 // The outcome of one agent command (see ezone_fault_target.agent_command).
 struct AgentReply {
   ezone_status status = EZONE_FAILED;
@@ -194,6 +220,28 @@ class FaultTarget {
       reply.status = EZONE_TIMEOUT;
     }
     return reply;
+  }
+  // `sh <line>`: the line, verbatim, to /bin/sh -c in the guest. One
+  // printable line: no newline (use WriteFile for arbitrary bytes). OK with
+  // "exit=<code> <last stdout line>", or refused with "signal=<n> ...".
+  AgentReply Shell(const std::string& line, uint32_t timeout_ms = 10000) const {
+    return AgentCall("sh " + line, timeout_ms);
+  }
+  // `write <path> <data>` (append: `append`), escaped for the agent: the
+  // bytes land in one write(). OK with "wrote=<n>".
+  AgentReply WriteFile(const std::string& path, std::string_view data, bool append = false,
+                       uint32_t timeout_ms = 10000) const {
+    return AgentCall(std::string(append ? "append " : "write ") + AgentEscape(path) + " " +
+                         AgentEscape(data),
+                     timeout_ms);
+  }
+  // `nowait <command>`: for a command that takes the guest down. The agent
+  // acknowledges ("started") before it runs the command and never replies
+  // again; ok() means the command was received and is running. What it did
+  // is for the core to observe (the variant's signs). E.g.
+  //   target.NoWait("write /proc/sysrq-trigger c");
+  AgentReply NoWait(const std::string& command, uint32_t timeout_ms = 10000) const {
+    return AgentCall("nowait " + command, timeout_ms);
   }
   // Returns the agent's reply text; throws std::runtime_error on ERR,
   // timeout or a VM gone.

@@ -234,3 +234,38 @@ TEST(AbiCompatTest, AgentCallTellsATimeoutFromAnErrByStatus) {
 
 }  // namespace
 }  // namespace ezone
+
+namespace ezone {
+namespace {
+
+// The SDK's escaping for the agent's write/append (guest/agent/PROTOCOL.md):
+// the agent's side is tested in guest/agent/tests/agent_protocol_test.py.
+TEST(SdkAgentTest, AgentEscapeMakesOnePrintableWordOfAnyBytes) {
+  EXPECT_EQ(sdk::AgentEscape("c"), "c");
+  EXPECT_EQ(sdk::AgentEscape(std::string("a b\\\n\r\t\x01\xff~", 10)),
+            "a\\sb\\\\\\n\\r\\t\\x01\\xff~");
+  EXPECT_EQ(sdk::AgentEscape(std::string(1, '\0')), "\\x00");
+  Scripted script{EZONE_OK, "wrote=3"};
+  std::string sent;
+  ezone_fault_target t{};
+  static std::string* last = nullptr;
+  last = &sent;
+  t.core = &script;
+  t.agent_command = [](void* core, const char* command, uint32_t, char* reply, size_t size) {
+    *last = command;
+    snprintf(reply, size, "%s", static_cast<Scripted*>(core)->text);
+    return static_cast<Scripted*>(core)->status;
+  };
+  sdk::FaultTarget target(t);
+  EXPECT_TRUE(target.WriteFile("/tmp/a b", "x y\n").ok());
+  EXPECT_EQ(sent, "write /tmp/a\\sb x\\sy\\n");
+  target.WriteFile("/f", "z", /*append=*/true);
+  EXPECT_EQ(sent, "append /f z");
+  target.Shell("echo 'a  b' > /tmp/x");
+  EXPECT_EQ(sent, "sh echo 'a  b' > /tmp/x");
+  target.NoWait("write /proc/sysrq-trigger c");
+  EXPECT_EQ(sent, "nowait write /proc/sysrq-trigger c");
+}
+
+}  // namespace
+}  // namespace ezone
