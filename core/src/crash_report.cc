@@ -601,7 +601,9 @@ bool CrashReportParser::FoldPanic(std::string_view reason) {
   // the panic_on_warn / softlockup_panic / hung_task_panic consequences.
   static constexpr std::string_view kConsequences[] = {
       "Fatal exception", "panic_on_warn", "softlockup", "hung_task", "Hard LOCKUP", "hardlockup",
-      "RCU Stall", "rcu", "Oops", "KASAN", "UBSAN", "kfence"};
+      "RCU Stall", "rcu", "Oops", "KASAN", "UBSAN", "kfence",
+      // the oops killed init or the idle task
+      "Attempted to kill init", "Attempted to kill the idle task"};
   bool consequence = false;
   for (std::string_view c : kConsequences) consequence |= Contains(reason, c);
   if (open_) {
