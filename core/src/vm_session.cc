@@ -84,11 +84,21 @@ std::string ConsoleRecorder::Excerpt() const {
   return out;
 }
 
-VmSession::VmSession(const Plugin& vmm, std::string role, std::string nonce,
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kVictim: return "victim";
+    case Role::kWitness: return "witness";
+    case Role::kHost: return "host";
+    case Role::kTemplate: return "template";
+  }
+  return "?";
+}
+
+VmSession::VmSession(const Plugin& vmm, Role role, std::string nonce,
                      const std::filesystem::path& console_log, EventQueue* events)
     : vmm_(vmm),
       ops_(vmm.descriptor->vmm),
-      role_(std::move(role)),
+      role_(role),
       nonce_(std::move(nonce)),
       events_(events),
       console_(console_log),
@@ -120,6 +130,10 @@ std::string AgentCmdline(const std::string& nonce, int heartbeat_ms, const std::
 }
 
 ezone_status VmSession::Start(const BootRequest& request, std::string* error) {
+  {
+    std::lock_guard lock(mu_);
+    gone_.clear();  // a VM booted (again) can answer
+  }
   ezone_guest_spec spec{};
   spec.struct_size = sizeof spec;
   spec.kernel = request.kernel.c_str();
@@ -127,7 +141,7 @@ ezone_status VmSession::Start(const BootRequest& request, std::string* error) {
   spec.cmdline = request.cmdline.c_str();
   spec.memory_mib = request.memory_mib;
   spec.vcpus = request.vcpus;
-  spec.role = role_.c_str();
+  spec.role = RoleName(role_);
   spec.options = request.options.c_str();
   spec.restore_from = request.restore_from.c_str();
   char msg[1024] = {0};
@@ -159,8 +173,19 @@ void VmSession::OnEvent(void* self, ezone_vm_event event, const char* detail) {
   VmEvent::Kind kind = VmEvent::Kind::kNote;
   switch (event) {
     case EZONE_EVENT_GUEST_PANICKED: kind = VmEvent::Kind::kGuestPanicked; break;
-    case EZONE_EVENT_VMM_EXITED: kind = VmEvent::Kind::kVmmExited; break;
-    case EZONE_EVENT_GUEST_STOPPED: kind = VmEvent::Kind::kGuestStopped; break;
+    case EZONE_EVENT_VMM_EXITED:
+    case EZONE_EVENT_GUEST_STOPPED: {
+      kind = event == EZONE_EVENT_VMM_EXITED ? VmEvent::Kind::kVmmExited
+                                             : VmEvent::Kind::kGuestStopped;
+      // Nothing will answer a command now: waiting commands return at once.
+      std::lock_guard lock(s->mu_);
+      if (s->gone_.empty()) {
+        s->gone_ = std::string(event == EZONE_EVENT_VMM_EXITED ? "its VMM exited" : "it stopped") +
+                   (detail && *detail ? std::string(" (") + detail + ")" : "");
+      }
+      s->replied_.notify_all();
+      break;
+    }
     case EZONE_EVENT_NOTE: break;
     case EZONE_EVENT_PLUGIN_ERROR: {
       kind = VmEvent::Kind::kPluginError;
@@ -214,29 +239,38 @@ void VmSession::HandleControlLine(std::string_view raw) {
   }
 }
 
-bool VmSession::AgentCommand(const std::string& command,
-                             std::chrono::milliseconds timeout, std::string* reply) {
+AgentStatus VmSession::Command(const std::string& command, std::chrono::milliseconds timeout,
+                               std::string* reply) {
   int id;
   {
     std::lock_guard lock(mu_);
     id = next_command_id_++;
+    if (!gone_.empty()) {
+      *reply = "the VM cannot answer: " + gone_;
+      return AgentStatus::kVmGone;
+    }
   }
   std::string line = std::to_string(id) + " " + command + "\n";
   char msg[512] = {0};
   if (vm_ == nullptr ||
       ops_->send_control(vm_, line.data(), line.size(), msg, sizeof msg) != EZONE_OK) {
     *reply = std::string("cannot send to the agent: ") + msg;
-    return false;
+    return AgentStatus::kUnreachable;
   }
   std::unique_lock lock(mu_);
-  if (!replied_.wait_for(lock, timeout, [&] { return replies_.count(id) != 0; })) {
+  if (!replied_.wait_for(lock, timeout,
+                         [&] { return replies_.count(id) != 0 || !gone_.empty(); })) {
     *reply = "no reply from the agent within " + std::to_string(timeout.count()) + " ms";
-    return false;
+    return AgentStatus::kTimeout;
+  }
+  if (replies_.count(id) == 0) {
+    *reply = "the VM cannot answer: " + gone_;
+    return AgentStatus::kVmGone;
   }
   auto [ok, text] = replies_[id];
   replies_.erase(id);
   *reply = text;
-  return ok;
+  return ok ? AgentStatus::kOk : AgentStatus::kError;
 }
 
 Clock::time_point VmSession::last_heartbeat() const {

@@ -21,6 +21,15 @@ namespace ezone {
 
 using Clock = std::chrono::steady_clock;
 
+// Which VM of a check an event or a session belongs to.
+enum class Role {
+  kVictim,    // the VM the fault is fired into
+  kWitness,   // a VM beside it that must not notice
+  kHost,      // the nested host (host="nested")
+  kTemplate,  // snapshot mode: the VM booted once to save its state
+};
+const char* RoleName(Role role);  // "victim", "witness", "host", "template"
+
 struct VmEvent {
   enum class Kind {
     kConsole,        // a console line the classifier flagged (cls != kNone)
@@ -36,7 +45,7 @@ struct VmEvent {
   Clock::time_point at;
   std::string text;
   ConsoleClass cls = ConsoleClass::kNone;
-  std::string role;   // "victim" or "witness": which VM it came from
+  Role role = Role::kVictim;  // which VM it came from
   uint32_t sign = 0;  // kFaultObserved: EZONE_SIGN_*
 };
 
@@ -84,6 +93,16 @@ class ConsoleRecorder {
   bool crashed_ = false;
 };
 
+// How an agent command ended. Only kOk and kError are the agent's answer;
+// the others say why there is none.
+enum class AgentStatus {
+  kOk,           // OK <text>
+  kError,        // ERR <text>: the agent ran it and it failed
+  kTimeout,      // no reply within the timeout
+  kUnreachable,  // the command could not be sent
+  kVmGone,       // the VM stopped or its VMM exited: no reply can come
+};
+
 // What to boot, owning its strings (ezone_guest_spec only points at them).
 struct BootRequest {
   std::string kernel, initramfs, cmdline;
@@ -106,7 +125,7 @@ class VmSession {
  public:
   // The console log goes to console_log; events go to `events` tagged with
   // `role`. The plugin and the queue must outlive the session.
-  VmSession(const Plugin& vmm, std::string role, std::string nonce,
+  VmSession(const Plugin& vmm, Role role, std::string nonce,
             const std::filesystem::path& console_log, EventQueue* events);
   ~VmSession();
   VmSession(const VmSession&) = delete;
@@ -118,9 +137,16 @@ class VmSession {
   // Destroys the VM and boots it again; its console log goes on after a
   // marker line. For a VM that ended before READY.
   ezone_status Reboot(const BootRequest& request, const std::string& why, std::string* error);
-  // Sends "<id> <command>" to the agent and waits for OK/ERR with that id.
+  // Sends "<id> <command>" to the agent and waits for OK/ERR with that id,
+  // the timeout, or the VM's end (a VM that has exited returns at once).
+  // *reply: the agent's text, or why there is none.
+  AgentStatus Command(const std::string& command, std::chrono::milliseconds timeout,
+                      std::string* reply);
+  // The same; true for OK.
   bool AgentCommand(const std::string& command, std::chrono::milliseconds timeout,
-                    std::string* reply);
+                    std::string* reply) {
+    return Command(command, timeout, reply) == AgentStatus::kOk;
+  }
   Clock::time_point last_heartbeat() const;
   int heartbeats() const;
   // When the heartbeats arrived (the first kMaxBeats of them), for the
@@ -136,7 +162,8 @@ class VmSession {
   // Guest-physical memory through the VMM (EZONE_CAP_GUEST_MEMORY).
   ezone_status GuestMemory(bool write, uint64_t phys, void* buffer, size_t size,
                            std::string* error);
-  const std::string& role() const { return role_; }
+  Role role() const { return role_; }
+  const char* role_name() const { return RoleName(role_); }
   const std::string& nonce() const { return nonce_; }
   int64_t Pid() const;
   std::string Version() const;
@@ -158,7 +185,7 @@ class VmSession {
 
   const Plugin& vmm_;
   const ezone_vmm_ops* ops_;
-  std::string role_;
+  Role role_;
   std::string nonce_;
   EventQueue* events_;
   void* vm_ = nullptr;
@@ -180,6 +207,7 @@ class VmSession {
   static constexpr size_t kMaxBeats = 3000;  // 5 minutes at 100 ms
   std::vector<Clock::time_point> beats_;
   std::string plugin_error_;
+  std::string gone_;  // why the VM cannot answer any more; "" while it can
 };
 
 }  // namespace ezone

@@ -475,31 +475,10 @@ void RenderCheckTable(std::string& out,
 // Per-check timeline: an inline SVG drawn from TimingMs (and heartbeat
 // properties when the runner recorded them). No script, no fonts to load.
 
-// Runner-recorded heartbeats: property "heartbeat.<role>" = the arrival
-// times of the agent's heartbeats in ms since the check started, separated
-// by spaces or commas (e.g. "heartbeat.victim" = "1020 1520 2021").
+// Old reports carried heartbeats as properties "heartbeat.<role>"; the
+// journal reader turns those into CheckRecord::heartbeats_ms, and these
+// keys stay out of the property list.
 constexpr std::string_view kHeartbeatPrefix = "heartbeat.";
-
-std::vector<double> ParseBeats(std::string_view text) {
-  std::vector<double> beats;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t end = text.find_first_of(" ,;\t\n", pos);
-    const std::string token(
-        text.substr(pos, end == std::string_view::npos ? end : end - pos));
-    if (!token.empty()) {
-      char* stop = nullptr;
-      const double value = std::strtod(token.c_str(), &stop);
-      if (stop != token.c_str() && std::isfinite(value) && value >= 0) {
-        beats.push_back(value);
-      }
-    }
-    if (end == std::string_view::npos) break;
-    pos = end + 1;
-  }
-  std::sort(beats.begin(), beats.end());
-  return beats;
-}
 
 struct Segment {
   double from, to;
@@ -552,13 +531,15 @@ std::string RenderTimeline(const CheckRecord& r) {
   }
   end = std::max(end, cursor);
   std::vector<std::pair<std::string, std::vector<double>>> heartbeats;
-  for (const auto& [key, value] : r.properties) {
-    if (key.rfind(kHeartbeatPrefix, 0) != 0) continue;
-    std::vector<double> beats = ParseBeats(value);
+  for (const auto& [role, times] : r.heartbeats_ms) {
+    std::vector<double> beats;
+    for (double t : times) {
+      if (std::isfinite(t) && t >= 0) beats.push_back(t);
+    }
     if (beats.empty()) continue;
+    std::sort(beats.begin(), beats.end());
     end = std::max(end, beats.back());
-    heartbeats.emplace_back(key.substr(kHeartbeatPrefix.size()),
-                            std::move(beats));
+    heartbeats.emplace_back(role, std::move(beats));
   }
   if (finite(t.teardown)) {
     const double from = std::max(cursor, end - *t.teardown);
@@ -967,27 +948,17 @@ void RenderContinuum(std::string& out, const std::vector<CheckRecord>& records,
   }
 }
 
-// Evidence lines that come from the host oracle (core/src/host_oracle.cc
-// and the teardown check): "host: ...", "host kernel: ...", "host kernel
-// warning: ...".
-bool IsHostReading(std::string_view line) {
-  return line.rfind("host:", 0) == 0 || line.rfind("host kernel", 0) == 0;
-}
-
-// "bad" for readings that say the host suffered, "good" for the all-clear
-// lines, "" otherwise; the wording is host_oracle.cc's.
-std::string_view HostReadingClass(std::string_view line) {
-  const auto has = [&](std::string_view what) {
-    return line.find(what) != std::string_view::npos;
-  };
-  if (line.rfind("host kernel", 0) == 0 || has("->") || has("FAILED") ||
-      has("rebooted") || has("still exists") || has("not readable") ||
-      has("leak")) {
-    return "bad";
-  }
-  if (has("no new") || has("unchanged") || has("reaped") ||
-      has("back to baseline")) {
-    return "good";
+// The CSS class of a host reading: "bad" when the host suffered, "good"
+// for an all-clear, "" otherwise (the oracle typed it; no wording is read).
+std::string_view HostReadingClass(const Evidence& e) {
+  switch (e.severity) {
+    case Severity::kBad:
+    case Severity::kWarning:
+      return "bad";
+    case Severity::kGood:
+      return "good";
+    case Severity::kInfo:
+      break;
   }
   return "";
 }
@@ -1077,22 +1048,22 @@ void RenderCheckDetails(std::string& out,
     if (const std::string timeline = RenderTimeline(r); !timeline.empty()) {
       out += "<h4>Timeline</h4>\n" + timeline;
     }
-    std::vector<const std::string*> host, other;
-    for (const std::string& line : r.evidence) {
-      (IsHostReading(line) ? host : other).push_back(&line);
+    std::vector<const Evidence*> host, other;
+    for (const Evidence& e : r.evidence) {
+      (IsHostReading(e) ? host : other).push_back(&e);
     }
     if (!host.empty()) {
       out += "<h4>Host oracle</h4>\n<ul class=\"evidence host\">\n";
-      for (const std::string* line : host) {
-        out += fmt::format("<li class=\"{}\">{}</li>\n",
-                           HostReadingClass(*line), H1(*line));
+      for (const Evidence* e : host) {
+        out += fmt::format("<li class=\"{}\">{}</li>\n", HostReadingClass(*e),
+                           H1(e->text));
       }
       out += "</ul>\n";
     }
     if (!other.empty()) {
       out += "<h4>Evidence</h4>\n<ul class=\"evidence\">\n";
-      for (const std::string* line : other)
-        out += "<li>" + H1(*line) + "</li>\n";
+      for (const Evidence* e : other)
+        out += "<li>" + H1(e->text) + "</li>\n";
       out += "</ul>\n";
     }
     if (!r.console_excerpt.empty()) {

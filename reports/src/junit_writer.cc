@@ -61,9 +61,9 @@ std::string VerdictBody(const CheckRecord& record, const std::string& message) {
   }
   if (!record.evidence.empty()) {
     body += "\n\nevidence:";
-    for (const std::string& line : record.evidence) {
+    for (const Evidence& e : record.evidence) {
       body += "\n  ";
-      body += OneLine(line);
+      body += OneLine(e.text);
     }
   }
   return body;
@@ -118,11 +118,19 @@ std::string SystemOut(const CheckRecord& record) {
   for (const auto& [key, value] : record.properties) {
     AppendKeyValue(out, key, value);
   }
+  for (const auto& [role, times] : record.heartbeats_ms) {
+    std::string beats;
+    for (double t : times) {
+      if (!std::isfinite(t)) continue;
+      beats += fmt::format("{}{:.0f}", beats.empty() ? "" : " ", t);
+    }
+    AppendKeyValue(out, "heartbeat." + role, beats);
+  }
   // A passing check has no verdict element to carry its evidence.
   if (record.verdict == Verdict::kPass && !record.evidence.empty()) {
     out += "evidence:\n";
-    for (const std::string& line : record.evidence) {
-      out += "  " + OneLine(line) + "\n";
+    for (const Evidence& e : record.evidence) {
+      out += "  " + OneLine(e.text) + "\n";
     }
   }
   return out;

@@ -12,6 +12,7 @@
 namespace ezone::report {
 namespace {
 
+using testing::Ev;
 using testing::ReadFile;
 using testing::SampleRecords;
 using testing::SampleRun;
@@ -41,7 +42,7 @@ TEST(HtmlReportTest, EscapesConsoleText) {
   records[0].console_excerpt =
       "<script>alert(1)</script>\x1b[31mred\x1b[0m\x07\xff";
   records[0].message = "<img src=x onerror=alert(1)>";
-  records[0].evidence.push_back("console: <b>bold</b> & co");
+  records[0].evidence.push_back(Ev("console: <b>bold</b> & co"));
   records[0].properties["weird\"key"] = "</td><script>";
   const std::string html = RenderHtml(SampleRun(), records);
   EXPECT_FALSE(Contains(html, "<script")) << "unescaped script tag";
@@ -82,9 +83,9 @@ TEST(HtmlReportTest, DetailsShowTimelineHostReadingsAndVersions) {
   records[0].properties["guest_kernel_release"] = "6.1.0-21-cloud-amd64";
   records[0].properties["guest_image_sha256"] = std::string(64, 'a');
   records[0].properties["vmm_version"] = "QEMU 7.2.9";
-  records[0].properties["heartbeat.victim"] = "1020 1520 2020";
-  records[0].properties["heartbeat.witness"] = "500,1000,1500,2000,<x>";
-  records[0].evidence.push_back("host kernel: BUG: unable to handle");
+  records[0].heartbeats_ms["victim"] = {1020, 1520, 2020};
+  records[0].heartbeats_ms["witness"] = {500, 1000, 1500, 2000};
+  records[0].evidence.push_back(Ev("host kernel: BUG: unable to handle"));
   const std::string html = RenderHtml(SampleRun(), records);
   // Timeline: the phases TimingMs gives, as an inline SVG.
   EXPECT_TRUE(Contains(html, "<svg class=\"timeline\""));
@@ -114,7 +115,7 @@ TEST(HtmlReportTest, DetailsShowTimelineHostReadingsAndVersions) {
 TEST(HtmlReportTest, LostHeartbeatIsMarked) {
   std::vector<CheckRecord> records = {SampleRecords()[1]};
   records[0].timing.total = 7000;
-  records[0].properties["heartbeat.witness"] = "500 1000 1500 2000 4600";
+  records[0].heartbeats_ms["witness"] = {500, 1000, 1500, 2000, 4600};
   const std::string html = RenderHtml(SampleRun(), records);
   EXPECT_TRUE(Contains(html, "no heartbeat for 2.60 s"));
   EXPECT_TRUE(Contains(html, "no heartbeat for the last 2.40 s"));

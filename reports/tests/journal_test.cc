@@ -15,6 +15,7 @@
 namespace ezone::report {
 namespace {
 
+using testing::Ev;
 using testing::ReadFile;
 using testing::SampleRecords;
 using testing::SampleRun;
@@ -77,7 +78,7 @@ TEST(JournalTest, RoundTripKeepsEveryField) {
   std::vector<CheckRecord> records = SampleRecords();
   records[0].detail = "line one\n\ttab \"quoted\" \\ back";
   records[0].timing.detection = 35.123456789;
-  records[0].evidence.push_back("unicode: ✓ µs");
+  records[0].evidence.push_back(Ev("unicode: ✓ µs"));
   records[0].properties["guest_kernel_release"] = "6.1.0-21-cloud-amd64";
   {
     JournalWriter journal(file);
@@ -106,7 +107,7 @@ TEST(JournalTest, EveryLineIsOneJsonObjectEvenForHostileBytes) {
   r.console_excerpt = std::string("oops\0\x07\xff\xfe\x1b[31mred\n", 17) +
                       std::string(200 * 1024, 'x');
   r.message = "bad \xc3 utf8\nnext line";
-  r.evidence = {"\x80\x81 stray continuation"};
+  r.evidence = {Ev("\x80\x81 stray continuation")};
   r.properties["k\xff"] = "v\x01";
   {
     JournalWriter journal(file);
@@ -215,8 +216,8 @@ TEST(JournalTest, StartedButNotFinishedIsInterruptedAtItsLastPhase) {
   EXPECT_EQ(r.console_log_path, console.string());
   EXPECT_NE(r.console_excerpt.find("divide error"), std::string::npos);
   ASSERT_EQ(r.evidence.size(), 2u);
-  EXPECT_EQ(r.evidence[0].rfind("journal: phase booting at +", 0), 0u);
-  EXPECT_NE(r.evidence[1].find(": waiting for signs"), std::string::npos);
+  EXPECT_EQ(r.evidence[0].text.rfind("journal: phase booting at +", 0), 0u);
+  EXPECT_NE(r.evidence[1].text.find(": waiting for signs"), std::string::npos);
   EXPECT_FALSE(r.timestamp.empty());
 }
 

@@ -15,6 +15,7 @@
 namespace ezone::report {
 namespace {
 
+using testing::Ev;
 using testing::ReadFile;
 using testing::SampleRecords;
 using testing::SampleRun;
@@ -134,7 +135,7 @@ TEST(JUnitWriterTest, RandomConsoleBytesStayWellFormedAndValid) {
     record.console_excerpt = noise;
     record.message = noise.substr(0, 300);
     record.detail = noise.substr(300, 500);
-    record.evidence.push_back(noise.substr(800, 80));
+    record.evidence.push_back(Ev(noise.substr(800, 80)));
     record.properties["noise"] = noise.substr(900, 100);
     record.console_log_path = noise.substr(1000, 40);
   }

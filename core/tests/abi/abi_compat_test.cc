@@ -72,7 +72,7 @@ TEST(AbiCompatTest, A10VmmAndA10FaultRunInTodaysCore) {
   ASSERT_EQ(fault.declared->abi_minor, 0u);
   EventQueue events;
   std::string nonce = MakeNonce();
-  VmSession session(vmm, "victim", nonce, fs::temp_directory_path() / "ezone-abi10-console.log",
+  VmSession session(vmm, Role::kVictim, nonce, fs::temp_directory_path() / "ezone-abi10-console.log",
                     &events);
   BootRequest request;
   request.cmdline = AgentCmdline(nonce, 50);
