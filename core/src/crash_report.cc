@@ -571,7 +571,7 @@ void CrashReportParser::Start(ReportKind kind, std::string headline, std::string
 
 void CrashReportParser::Complete(bool cut_short) {
   if (!open_) return;
-  Open& o = *open_;
+  OpenCrashReport& o = *open_;
   std::string func = !o.header_func.empty() ? o.header_func : o.rip_func;
   if (func.empty()) func = o.unreliable_func;  // every frame was "? func"
   // Panics, OOM kills, user faults and reboots are titled by what they say,
@@ -703,7 +703,7 @@ std::optional<ReportKind> CrashReportParser::FeedLine(std::string_view line) {
   }
   if (m.type == MatchType::kStart) {
     if (open_) {
-      Open& o = *open_;
+      OpenCrashReport& o = *open_;
       // The lines of one die(): "kernel BUG at" then "invalid opcode: [#1]",
       // "BUG: unable to handle" then "Oops: 0002 [#1]".
       bool same_oops = m.oops_family && o.report.kind == ReportKind::kOops && !o.saw_die_line &&
@@ -726,7 +726,7 @@ std::optional<ReportKind> CrashReportParser::FeedLine(std::string_view line) {
 }
 
 void CrashReportParser::Continue(std::string_view msg) {
-  Open& o = *open_;
+  OpenCrashReport& o = *open_;
   ++o.lines;
   o.report.last_line = line_no_;
   if (!o.saw_die_line && Contains(msg, "[#")) o.saw_die_line = true;
@@ -769,7 +769,7 @@ void CrashReportParser::Continue(std::string_view msg) {
 
 void CrashReportParser::Finish() {
   if (open_) {
-    Open& o = *open_;
+    OpenCrashReport& o = *open_;
     // A report whose stack trace came whole (or that needs none) is sound
     // even without its end marker: the kernel often stops right there.
     bool cut = !(o.saw_trace && o.trace_frames > 0) && o.wants_frame;
