@@ -735,10 +735,12 @@ void CrashReportParser::Continue(std::string_view msg) {
     Complete(false);
     return;
   }
-  std::string rip = RipFunc(body);
+  // The RIP line may arrive glued after another message on the same line.
+  size_t rip_at = body.find("RIP: ");
+  std::string rip = RipFunc(rip_at == std::string_view::npos ? body : body.substr(rip_at));
   if (!rip.empty()) {
     if (o.rip_func.empty() && !IsGenericFrame(rip, o.hung_task)) o.rip_func = rip;
-  } else if (StartsWith(body, "Call Trace:") || StartsWith(body, "Call trace:")) {
+  } else if (Contains(body, "Call Trace:") || StartsWith(body, "Call trace:")) {
     o.in_trace = true;
     o.saw_trace = true;
   } else if (o.in_trace) {
