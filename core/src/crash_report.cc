@@ -383,7 +383,9 @@ Match Recognise(std::string_view msg) {
     m.die_line = die_line;
     return m;
   }
-  if ((p = msg.find("Oops: ")) != std::string_view::npos && (die_line || AtMessageStart(msg, p))) {
+  // "Oops: 0002 [#1]" (x86 after "BUG: unable to handle", 6.9+ "Oops: Oops:"):
+  // only with its die counter; "Oops: " alone is too common a word.
+  if ((p = msg.find("Oops: ")) != std::string_view::npos && die_line) {
     start(ReportKind::kOops, "Oops");
     m.oops_family = true;
     m.die_line = die_line;

@@ -420,7 +420,8 @@ TEST(CrashReportTest, LookalikesAreNotReports) {
                         "[ 1.0] insmod kerncrash mode=panic", "grep 'BUG: ' /var/log/syslog",
                         "[ 1.0] x86/fpu: Supporting XSAVE feature 0x001: 'x87 floating point registers'",
                         "[ 1.0] NMI watchdog: Enabled. Permanently consumes one hw-PMU counter.",
-                        "[ 1.0] rcu: Hierarchical RCU implementation.", ""}) {
+                        "[ 1.0] rcu: Hierarchical RCU implementation.", "Oops: file not found",
+                        "[ 1.0] INFO: task list printed below", ""}) {
     EXPECT_FALSE(LineStartsReport(l)) << l;
     EXPECT_TRUE(Parse({l}).empty()) << l;
   }
