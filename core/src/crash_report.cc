@@ -112,6 +112,8 @@ bool IsGenericFrame(std::string_view f, bool hung_task) {
   if (f == "list_add" || f == "list_del" || f == "BUG" || f == "bug_handler") return true;
   // The scheduler reports ("scheduling while atomic") from inside itself.
   if (f == "__schedule" || f == "schedule" || StartsWith(f, "preempt_schedule")) return true;
+  // 6.x function-padding symbols ("? __pfx_kernel_init+0x10/0x10").
+  if (StartsWith(f, "__pfx_")) return true;
   if (StartsWith(f, "__sanitizer_") || StartsWith(f, "__stack_chk_fail") ||
       StartsWith(f, "refcount_") || StartsWith(f, "__refcount_"))
     return true;
