@@ -44,6 +44,16 @@ size_t BracketPrefixLen(std::string_view s) {
   return timestamp || caller ? close + 1 : 0;
 }
 
+// A terminal escape sequence (SeaBIOS and the kernel's early console reset
+// the screen: ESC c, ESC [ ? 7 l, ESC [ 2 J, ESC [ 0 m).
+size_t EscapeLen(std::string_view s) {
+  if (s.size() < 2 || s.front() != '\x1b') return 0;
+  if (s[1] != '[') return 2;
+  size_t i = 2;
+  while (i < s.size() && !(s[i] >= 0x40 && s[i] <= 0x7e)) ++i;
+  return i < s.size() ? i + 1 : s.size();
+}
+
 // "<4>" printk level (also the "<4>[  1.2] " of /dev/kmsg-like dumps).
 size_t LevelPrefixLen(std::string_view s) {
   if (s.size() < 3 || s.front() != '<') return 0;
@@ -453,10 +463,14 @@ Match Recognise(std::string_view msg) {
 
 enum class Banner { kNone, kFirmware, kKernel };
 
+// The banners arrive glued: "Probing EDD ... ok<ESC>c<ESC>[2J[    0.000000]
+// Linux version 6.1.0-56-cloud-amd64 ..." is one line of a real console.
 Banner BootBanner(std::string_view msg) {
-  if (StartsWith(msg, "Linux version ") && msg.size() > 14 && IsDigit(msg[14])) return Banner::kKernel;
-  if (StartsWith(msg, "SeaBIOS (version ") || StartsWith(msg, "BdsDxe: ") ||
-      StartsWith(msg, "U-Boot "))
+  size_t p = msg.find("Linux version ");
+  if (p != std::string_view::npos && p + 14 < msg.size() && IsDigit(msg[p + 14]) &&
+      AtMessageStart(msg, p))
+    return Banner::kKernel;
+  if (Contains(msg, "SeaBIOS (version ") || StartsWith(msg, "BdsDxe: ") || StartsWith(msg, "U-Boot "))
     return Banner::kFirmware;
   return Banner::kNone;
 }
@@ -525,6 +539,7 @@ std::string_view StripConsolePrefix(std::string_view line) {
     line = TrimLeft(line);
     size_t n = LevelPrefixLen(line);
     if (n == 0) n = BracketPrefixLen(line);
+    if (n == 0) n = EscapeLen(line);
     if (n == 0) break;
     line.remove_prefix(n);
   }

@@ -5,7 +5,8 @@ that our own guest does not (docs/crash-detection.md, "Corpus").
     make-mangled.py <ezone> [source log ...]
 
 For each source log (relative to this directory) it writes
-mangled/<name>.<form>.log for the forms below and mangled/EXPECTED.reports:
+mangled/<name>.<form>.log for the forms below, clean-poweroff.reboot.log (a
+second boot with nothing to explain it), and mangled/EXPECTED.reports:
 the verdict and titles are the source log's (from its EXPECTED.reports),
 except the cut-short form, whose expectation is taken from `ezone classify`
 and must be reviewed by eye (the report loses its stack: corrupted).
@@ -116,6 +117,13 @@ for rel in sources:
             rows.append(" | ".join([name, j["verdict"], *got]))
         else:
             rows.append(" | ".join([name, *exp]))
+# A guest that boots again with no report before (a reset nobody asked
+# for): the clean poweroff log, its poweroff cut, then the whole log again.
+clean = (here / "clean-poweroff.log").read_bytes().split(b"\n")
+cut_at = next(i for i, l in enumerate(clean) if b"reboot: Power down" in l or b"Preparing to enter" in l)
+(out / "clean-poweroff.reboot.log").write_bytes(b"\n".join(clean[:cut_at]) + b"\n" + b"\n".join(clean))
+rows.append("clean-poweroff.reboot.log | crash | reboot: unexpected reboot")
+
 (out / "EXPECTED.reports").write_text(
     "# <log> | <verdict> | <kind>: <title>[ (corrupted)] | ...  (docs/crash-detection.md)\n"
     "# Made by ../make-mangled.py from the real logs named in each file name; the\n"
