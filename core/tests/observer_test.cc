@@ -240,6 +240,23 @@ TEST_F(ObserverTest, FaultConfirmationAloneIsAbsorbed) {
   EXPECT_NE(d.message.find("absorbed"), std::string::npos);
 }
 
+TEST_F(ObserverTest, ARebootNobodyReportedIsACrash) {
+  config_.signs = EZONE_SIGN_GUEST_KERNEL_CRASH;
+  Observer o(config_);
+  BeatUntil(o, 100);
+  VmEvent reboot = Event(150, VmEvent::Kind::kReport, Role::kVictim, "reboot");
+  reboot.report = CrashReport{ReportKind::kReboot, true, "unexpected reboot", 40, 40, false, ""};
+  o.OnEvent(reboot);
+  EXPECT_TRUE(o.observation().victim_showed_fault);
+  EXPECT_TRUE(HasEvidence(o, "booted again after READY"));
+  // Any other whole report adds nothing: its first line was the sign.
+  Observer quiet(config_);
+  VmEvent oops = Event(150, VmEvent::Kind::kReport, Role::kVictim, "divide error in f");
+  oops.report = CrashReport{ReportKind::kOops, true, "divide error in f", 1, 30, false, ""};
+  quiet.OnEvent(oops);
+  EXPECT_FALSE(quiet.detection_ms());
+}
+
 TEST_F(ObserverTest, PluginErrorEndsWatching) {
   Observer o(config_);
   o.OnEvent(Event(10, VmEvent::Kind::kPluginError, Role::kVictim, "QMP: bad JSON"));
