@@ -65,7 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ezone::Plugin plugin;
   plugin.descriptor = &descriptor;
   ezone::EventQueue events;
-  ezone::VmSession session(plugin, "victim", "0123456789abcdef", "", &events);
+  ezone::VmSession session(plugin, ezone::Role::kVictim, "0123456789abcdef", "", &events);
   ezone::BootRequest request;
   std::string error;
   if (session.Start(request, &error) != EZONE_OK) std::abort();
