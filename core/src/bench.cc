@@ -30,9 +30,12 @@
 
 #include "build_config.h"
 #include "check_runner.h"
+#include "ezone/report/performance.h"
 #include "ezone/sdk.h"
 #include "console_classifier.h"
+#include "crash_report.h"
 #include "plugin_registry.h"
+#include "ready_watch.h"
 #include "suite.h"
 #include "vm_session.h"
 
@@ -45,6 +48,10 @@ using Json = nlohmann::ordered_json;
 using std::chrono::milliseconds;
 
 constexpr int kExitSkipped = 77;
+// What a guest's console delivers at most: 115200 baud, 8N1 = 10 bits a
+// byte. The crash report parser's speed is printed against it.
+constexpr int kSerialConsoleBaud = 115200;
+constexpr double kSerialConsoleBytesPerSecond = kSerialConsoleBaud / 10.0;
 // A bare run that has not ended by then is stuck: kill it, count an error.
 constexpr milliseconds kBareTimeout{60000};
 
@@ -665,6 +672,24 @@ int RunBench(const BenchOptions& opt) {
   std::cout << "ezone bench: " << spec->id() << " (" << suite_file << ")\n"
             << "bare baseline: " << bare.binary() << ", the agent loads " << spec->fault
             << " mode=" << spec->variant << " delay_ms=" << delay_ms << " itself after READY\n";
+  // The crash report parser's speed against what it is fed: a serial
+  // console at 115200 baud, 8N1 (10 bits a byte), the baseline measured in
+  // the same run's units. Before the rounds, while no VM of ours runs.
+  {
+    constexpr size_t kParserMb = 20;
+    constexpr double kSerialMBps = kSerialConsoleBytesPerSecond / (1 << 20);
+    const double mbps = MeasureClassifyMBps(kParserMb);
+    const double headroom = mbps / kSerialMBps;
+    printf("crash report parser: %.1f MB/s over %zu MB of synthetic console text; "
+           "a 115200-baud serial console delivers %.4f MB/s (%.2f KiB/s): %.0fx its rate\n",
+           mbps, kParserMb, kSerialMBps, kSerialConsoleBytesPerSecond / 1024, headroom);
+    fflush(stdout);
+    json["crash_report_parser"] = {{"mb", kParserMb},
+                                   {"mb_per_s", std::round(mbps * 10) / 10},
+                                   {"serial_baseline_mb_per_s", std::round(kSerialMBps * 1e6) / 1e6},
+                                   {"serial_baud", kSerialConsoleBaud},
+                                   {"x_serial", std::round(headroom)}};
+  }
   std::vector<Phases> bare_phases, ezone_phases;
   // Snapshot mode: the same check restored from a state saved at READY. The
   // state lives in the bench's work dir (removed with it); one warm-up run
@@ -992,18 +1017,30 @@ WorkloadSide RunOnVmm(const BenchOptions& opt, const WorkloadTarget& target,
     return side;
   }
   side.version = vm.Version();
-  auto deadline = boot_start + target.boot_timeout;
+  // The one wait for READY (ReadyWatch), as a check's boot waits: a VMM
+  // exit, a panic or a crash line before READY fails the boot.
+  ReadyWatch watch({});
+  watch.Expect(Role::kVictim, boot_start + target.boot_timeout);
   bool ready = false;
-  while (!ready && error.empty()) {
-    std::optional<VmEvent> e = events.Wait(deadline);
-    if (!e) {
-      error = "no READY from the agent within " + Fmt("%.0f s", target.boot_timeout.count() / 1000.0);
-    } else if (e->kind == VmEvent::Kind::kReady) {
-      ready = true;
-      side.ready_ms = MsBetween(boot_start, e->at);
-    } else if (e->kind == VmEvent::Kind::kVmmExited || e->kind == VmEvent::Kind::kGuestPanicked ||
-               (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls))) {
-      error = "the guest did not boot: " + e->text;
+  while (watch.waiting() && error.empty()) {
+    std::optional<VmEvent> e = events.Wait(watch.deadline());
+    const ReadyWatch::Step step = e ? watch.OnEvent(*e) : watch.OnTimeout(Clock::now());
+    switch (step.outcome) {
+      case ReadyWatch::Outcome::kNothing:
+        break;
+      case ReadyWatch::Outcome::kReady:
+        ready = true;
+        side.ready_ms = MsBetween(boot_start, step.at);
+        break;
+      case ReadyWatch::Outcome::kTimedOut:
+        error = "no READY from the agent within " +
+                Fmt("%.0f s", target.boot_timeout.count() / 1000.0);
+        break;
+      case ReadyWatch::Outcome::kBootAgain:  // not asked for (boot_again_once)
+      case ReadyWatch::Outcome::kFailed:
+      case ReadyWatch::Outcome::kHostFailed:  // not asked for (host_underneath)
+        error = "the guest did not boot: " + step.why;
+        break;
     }
   }
   std::string command = "runout ezone-workload";
@@ -1060,12 +1097,6 @@ double Score(const std::map<std::string, double>& relative) {
     ++n;
   }
   return n ? std::exp(log_sum / n) : NAN;
-}
-
-Json Round(double v, int digits) {
-  if (!std::isfinite(v)) return nullptr;
-  double f = std::pow(10.0, digits);
-  return std::round(v * f) / f;
 }
 
 std::string IsoNowUtc() {
@@ -1194,80 +1225,61 @@ int RunWorkloadBench(const BenchOptions& opt) {
   printf("\n(x) = speed relative to native, 1 = native; \"vs native\" = their geometric mean "
          "(the chart's x); overhead = 1 / that - 1\n");
 
-  Json json;
-  json["kind"] = "ezone-performance";
-  json["version"] = 1;
-  json["created"] = IsoNowUtc();
+  // performance.json: filled here, written by the reports library beside
+  // its reader (ezone/report/performance.h).
+  report::PerformanceData perf;
+  perf.created = IsoNowUtc();
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
-  json["host"] = host;
-  json["host_cpus"] = std::thread::hardware_concurrency();
-  json["suite_file"] = fs::absolute(suite_file).string();
-  json["workload"] = {{"program", program},
-                      {"guest_program", "/bin/ezone-workload"},
-                      {"args", args_text.empty() ? "" : args_text.substr(1)},
-                      {"runs", opt.workload_runs},
-                      {"test_ms", opt.workload_ms},
-                      {"buffer_mib", opt.workload_buf_mib}};
+  perf.host = host;
+  perf.host_cpus = std::thread::hardware_concurrency();
+  perf.suite_file = fs::absolute(suite_file).string();
+  perf.workload_program = program;
+  perf.workload_guest_program = "/bin/ezone-workload";
+  perf.workload_args = args_text.empty() ? "" : args_text.substr(1);
+  perf.workload_runs = opt.workload_runs;
+  perf.workload_test_ms = opt.workload_ms;
+  perf.workload_buffer_mib = opt.workload_buf_mib;
   if (image.properties.count("guest_image_sha256")) {
-    json["guest_image_sha256"] = image.properties.at("guest_image_sha256");
+    perf.guest_image_sha256 = image.properties.at("guest_image_sha256");
   }
-  Json metrics = Json::array();
   for (const WorkloadMetric& m : kWorkloadMetrics) {
-    metrics.push_back({{"key", m.key}, {"label", m.label}, {"unit", m.unit},
-                       {"higher_is_better", m.higher_is_better}});
+    perf.metrics.push_back({m.key, m.label, m.unit, m.higher_is_better});
   }
-  json["metrics"] = metrics;
-  json["definitions"] = {
-      {"relative", "speed relative to native per metric: vm/native for rates, native/vm for "
-                   "ns per call; 1 = native, 0.1 = ten times slower"},
-      {"performance", "geometric mean of the relative speeds over the metrics"},
-      {"overhead", "1 / performance - 1 (0 = native, 9 = ten times slower)"}};
-  auto side_json = [&](const WorkloadSide& side, bool is_native) {
-    Json j;
-    j["label"] = side.label;
-    if (!is_native) {
-      j["vmm"] = side.vmm;
-      j["vmm_options"] = side.options;
-    }
-    j["status"] = side.status;
-    if (!side.reason.empty()) j["reason"] = side.reason;
-    if (!side.version.empty()) j["version"] = side.version;
-    if (side.status != "ran") return j;
-    if (!is_native) j["ready_ms"] = Round(side.ready_ms, 1);
-    Json med;
-    for (const WorkloadMetric& m : kWorkloadMetrics) med[m.key] = Round(side.median.at(m.key), 2);
-    j["median"] = med;
-    j["result_lines"] = side.lines;
-    Json trips = Json::array();
-    for (double t : side.round_trip_ms) trips.push_back(Round(t, 1));
-    // Host wall time per run (command sent -> reply): next to the line's
-    // own wall_ms, it shows whether the guest's clock kept time.
-    j["host_round_trip_ms"] = trips;
+  auto figures = [&](const WorkloadSide& side, bool is_native) {
+    report::VmmPerformance p;
+    p.label = side.label;
+    p.vmm = side.vmm;
+    p.vmm_options = side.options;
+    p.status = side.status;
+    p.reason = side.reason;
+    p.version = side.version;
+    if (side.status != "ran") return p;
+    if (!is_native && std::isfinite(side.ready_ms)) p.ready_ms = side.ready_ms;
+    for (const WorkloadMetric& m : kWorkloadMetrics) p.median[m.key] = side.median.at(m.key);
+    p.result_lines = side.lines;
+    p.host_round_trip_ms = side.round_trip_ms;
     if (!is_native && native.status == "ran") {
-      std::map<std::string, double> rel = Relative(side, native);
-      Json r;
-      for (const WorkloadMetric& m : kWorkloadMetrics) r[m.key] = Round(rel[m.key], 4);
-      j["relative"] = r;
-      double score = Score(rel);
-      j["performance"] = Round(score, 4);
-      j["overhead"] = Round(1 / score - 1, 3);
+      p.relative = Relative(side, native);
+      const double score = Score(p.relative);
+      if (std::isfinite(score)) {
+        p.performance = score;
+        p.overhead = 1 / score - 1;
+      }
     }
-    return j;
+    return p;
   };
-  json["native"] = side_json(native, true);
-  Json vmms = Json::array();
-  for (const WorkloadSide& side : sides) vmms.push_back(side_json(side, false));
-  json["vmms"] = vmms;
+  perf.native_run = figures(native, /*is_native=*/true);
+  perf.native = perf.native_run.median;
+  for (const WorkloadSide& side : sides) perf.vmms.push_back(figures(side, /*is_native=*/false));
 
   if (!opt.json.empty()) {
-    fs::path out = opt.json;
-    std::error_code ec;
-    if (out.has_parent_path()) fs::create_directories(out.parent_path(), ec);
-    std::ofstream file(opt.json + ".tmp");
-    file << json.dump(2) << "\n";
-    file.close();
-    fs::rename(opt.json + ".tmp", opt.json);
+    try {
+      report::WritePerformance(perf, opt.json);
+    } catch (const std::exception& e) {
+      std::cerr << "ezone bench: cannot write " << opt.json << ": " << e.what() << "\n";
+      return 1;
+    }
     std::cout << "JSON: " << fs::absolute(opt.json).string() << "\n";
   }
   if (!ok) return 1;
