@@ -73,6 +73,9 @@ static char nonce[128] = "-";
  * without a host command. Used by the bare-QEMU baseline of the benchmark. */
 static char autoload[256];
 static unsigned long hb_ms = DEFAULT_HB_MS;
+/* ezone.ctl=<tty>: the control channel, /dev/ttyS1 unless told (the xen
+ * plugin's HVM domUs: hvc0, Xen's PV console; issue 22). */
+static char control_tty[64] = CONTROL_TTY;
 
 static uint64_t now_ms(void)
 {
@@ -216,6 +219,9 @@ static void parse_cmdline(void)
 			snprintf(nonce, sizeof(nonce), "%s", tok + 12);
 		} else if (!strncmp(tok, "ezone.autoload=", 15)) {
 			snprintf(autoload, sizeof(autoload), "%s", tok + 15);
+		} else if (!strncmp(tok, "ezone.ctl=", 10) && tok[10] &&
+			   !strchr(tok + 10, '/') && strlen(tok + 10) < 32) {
+			snprintf(control_tty, sizeof(control_tty), "/dev/%s", tok + 10);
 		} else if (!strncmp(tok, "ezone.hb_ms=", 12)) {
 			char *end;
 			unsigned long v = strtoul(tok + 12, &end, 10);
@@ -233,13 +239,13 @@ static int open_control(void)
 
 	/* devtmpfs may need a moment for the UART node on a slow boot. */
 	for (i = 0; i < 200; i++) {
-		fd = open(CONTROL_TTY, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		fd = open(control_tty, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		if (fd >= 0)
 			break;
 		usleep(10000);
 	}
 	if (fd < 0) {
-		klog("open %s: %s", CONTROL_TTY, strerror(errno));
+		klog("open %s: %s", control_tty, strerror(errno));
 		return -1;
 	}
 	if (tcgetattr(fd, &t) == 0) {

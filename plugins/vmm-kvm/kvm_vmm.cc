@@ -54,6 +54,15 @@ using ezone::sdk::Options;
 using ezone::sdk::VmSink;
 using namespace ezone::kvm;
 
+// libvirt's libxl driver does not take VIR_DOMAIN_START_AUTODESTROY; a Xen
+// domU of a killed runner goes with its nested host, which dies with the
+// runner (its QEMU has the runner's parent-death signal).
+#ifdef EZONE_LIBVIRT_XEN
+constexpr unsigned kAutoDestroy = 0;
+#else
+constexpr unsigned kAutoDestroy = VIR_DOMAIN_START_AUTODESTROY;
+#endif
+
 // After the domain stopped, wait this long for the console stream's end so
 // the last console lines reach the core before VMM_EXITED.
 constexpr int kExitGraceMs = 1000;
@@ -71,6 +80,15 @@ struct Settings {
 
   static Settings From(const Options& o) {
     Settings s;
+#ifdef EZONE_LIBVIRT_XEN
+    // The xen plugin (plugins/vmm-xen): libvirt's libxl driver, HVM domUs.
+    s.uri = o.Get("uri", kDefaultXenUri);
+    s.domain_type = o.Get("domain_type", "xen");
+    if (s.domain_type != "xen") {
+      throw std::runtime_error("xen: domain_type must be xen, not '" + s.domain_type + "'");
+    }
+    s.machine = o.Get("machine", "xenfv");
+#else
     s.uri = o.Get("uri", kDefaultUri);
     s.domain_type = o.Get("domain_type", "kvm");
     if (s.domain_type != "kvm" && s.domain_type != "qemu") {
@@ -78,6 +96,7 @@ struct Settings {
                                s.domain_type + "'");
     }
     s.machine = o.Get("machine", "q35");
+#endif
     s.cpu_mode = o.Get("cpu");
     s.emulator = o.Get("emulator");
     s.guest_dir = o.Get("guest_dir");
@@ -479,6 +498,10 @@ class KvmVm : public ezone::sdk::Vm {
     config.kernel = remote_image ? settings_.guest_dir + "/vmlinuz" : spec.kernel;
     config.initrd = remote_image ? settings_.guest_dir + "/initramfs.cpio.gz" : spec.initramfs;
     config.cmdline = spec.cmdline;
+#ifdef EZONE_LIBVIRT_XEN
+    // The agent talks on Xen's PV console (kvm_domain.cc, BuildXenDomainXml).
+    config.cmdline += " ezone.ctl=hvc0";
+#endif
     config.memory_mib = spec.memory_mib;
     config.vcpus = spec.vcpus;
     std::string xml = BuildDomainXml(config);
@@ -492,8 +515,7 @@ class KvmVm : public ezone::sdk::Vm {
       // anything (a pty nobody reads drops output, and READY is sent once).
       // AUTODESTROY ties the domain to this connection: a killed runner
       // closes it, and libvirtd destroys the domain.
-      dom_ = virDomainCreateXML(conn_, xml.c_str(),
-                                VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+      dom_ = virDomainCreateXML(conn_, xml.c_str(), VIR_DOMAIN_START_PAUSED | kAutoDestroy);
       if (!dom_) {
         throw std::runtime_error("libvirt could not start domain " + name_ + " (" +
                                  settings_.domain_type + ", " + settings_.uri + "): " + LastError());
@@ -508,9 +530,16 @@ class KvmVm : public ezone::sdk::Vm {
     }
     for (int port : {0, 1}) {
       std::string dev = "serial" + std::to_string(port);
+#ifdef EZONE_LIBVIRT_XEN
+      // The agent's channel is the domain's (PV) console: no name.
+      const char* dev_name = port == 0 ? dev.c_str() : nullptr;
+      if (port == 1) dev = "console (hvc0)";
+#else
+      const char* dev_name = dev.c_str();
+#endif
       streams_[port] = virStreamNew(conn_, VIR_STREAM_NONBLOCK);
       if (!streams_[port] ||
-          virDomainOpenConsole(dom_, dev.c_str(), streams_[port], VIR_DOMAIN_CONSOLE_FORCE) < 0) {
+          virDomainOpenConsole(dom_, dev_name, streams_[port], VIR_DOMAIN_CONSOLE_FORCE) < 0) {
         throw std::runtime_error("opening " + dev + " of " + name_ + ": " + LastError());
       }
       if (virStreamEventAddCallback(streams_[port],
@@ -532,7 +561,10 @@ class KvmVm : public ezone::sdk::Vm {
     const char* type = virConnectGetType(conn_);
     version_ = "libvirt " + VersionText(lib) + ", " + (type ? type : "hypervisor") + " " +
                VersionText(hv) + ", domain type " + settings_.domain_type +
-               (settings_.domain_type == "qemu" ? " (TCG)" : " (KVM)") + " at " + settings_.uri;
+               (settings_.domain_type == "qemu"  ? " (TCG)"
+                : settings_.domain_type == "xen" ? " (HVM domU, libxl)"
+                                                 : " (KVM)") +
+               " at " + settings_.uri;
   }
 
   // Stops the domain and drops every libvirt object; safe on a half-built Vm.
@@ -813,8 +845,17 @@ class KvmVmm {
 
 }  // namespace
 
+#ifdef EZONE_LIBVIRT_XEN
+EZONE_VMM_PLUGIN(KvmVmm, "xen", "0.1.0",
+                 "Xen through libvirt's libxl driver (HVM domUs: kernel console on an emulated UART, agent on "
+                 "Xen's PV console; "
+                 "transient domains, libvirt events and console streams); runs on the Xen "
+                 "nested host (xen@nested)",
+                 EZONE_CAP_PANIC_EVENT | EZONE_CAP_WITNESS | EZONE_CAP_REMOTE_HOST)
+#else
 EZONE_VMM_PLUGIN(KvmVmm, "kvm", "0.1.0",
                  "KVM through libvirt (transient domains, libvirt events and console streams; "
                  "domain_type=qemu for TCG)",
                  EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS |
                      EZONE_CAP_REMOTE_HOST | EZONE_CAP_SNAPSHOT)
+#endif
