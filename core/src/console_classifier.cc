@@ -15,6 +15,11 @@ struct Pattern {
 // because "BUG: soft lockup" is a lockup, not a generic BUG.
 constexpr std::array kPatterns = {
     Pattern{"Kernel panic - not syncing", ConsoleClass::kPanic, false},
+    // Xen's own console lines (the Xen nested host, issue 22): the
+    // hypervisor's panic, and Xen's word that dom0 (the host kernel) crashed.
+    // A domU's crash ("domain_crash called from") is not the host's.
+    Pattern{"(XEN) Panic on CPU", ConsoleClass::kPanic, false},
+    Pattern{"(XEN) Hardware Dom0 crashed", ConsoleClass::kPanic, false},
     Pattern{"BUG: soft lockup", ConsoleClass::kLockup, false},
     Pattern{"Watchdog detected hard LOCKUP", ConsoleClass::kLockup, false},
     Pattern{"rcu_sched self-detected stall", ConsoleClass::kLockup, false},

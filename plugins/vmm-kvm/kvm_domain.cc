@@ -159,12 +159,13 @@ namespace {
 // console on the first emulated 16550 UART (ttyS0), as on QEMU and KVM, so a
 // crash shows on the same kind of console (QEMU, Xen's device model in
 // dom0, emulates the UART; libxl hands libvirt its pty). A PVH domU has no
-// UARTs at all. The agent's channel is Xen's PV console (hvc0, served by
-// xenconsoled; the agent's ezone.ctl=hvc0), not a second UART: libvirt 9.0's
-// libxl driver crashes (NULL write in its serial_list setup) on a domain with
-// two <serial> devices. libxl has no pvpanic device: a guest kernel crash
-// shows on the console, and the guest's panic ends the domain (on_crash /
-// on_reboot: destroy).
+// UARTs at all. The agent shares that UART (ezone.ctl=ttyS0; the plugin
+// splits its lines from the kernel's): libvirt 9.0's libxl driver crashes
+// (a NULL write in its serial_list setup) on a domain with two <serial>
+// devices, and it opens no console but the first (libvirt puts a copy of
+// the serial port before any Xen PV console) and no channel. libxl has no
+// pvpanic device: a guest kernel crash shows on the console, and the
+// guest's panic ends the domain (on_crash / on_reboot: destroy).
 std::string BuildXenDomainXml(const DomainConfig& c) {
   pugi::xml_document doc;
   pugi::xml_node domain = doc.append_child("domain");
@@ -188,14 +189,9 @@ std::string BuildXenDomainXml(const DomainConfig& c) {
   Child(domain, "on_crash", "destroy");
   pugi::xml_node devices = Child(domain, "devices");
   if (!c.emulator.empty()) Child(devices, "emulator", c.emulator);
-  pugi::xml_node serial = Child(devices, "serial");  // ttyS0: kernel console
+  pugi::xml_node serial = Child(devices, "serial");  // ttyS0: console and agent
   Attr(serial, "type", "pty");
   Attr(Child(serial, "target"), "port", "0");
-  pugi::xml_node console = Child(devices, "console");  // hvc0: the agent
-  Attr(console, "type", "pty");
-  pugi::xml_node target = Child(console, "target");
-  Attr(target, "type", "xen");
-  Attr(target, "port", "0");
   std::ostringstream out;
   doc.save(out, "  ", pugi::format_default | pugi::format_no_declaration);
   return out.str();

@@ -63,6 +63,14 @@ constexpr unsigned kAutoDestroy = 0;
 constexpr unsigned kAutoDestroy = VIR_DOMAIN_START_AUTODESTROY;
 #endif
 
+// The stream the agent's commands go to: its own (serial1), or for the xen
+// plugin the shared UART (serial0).
+#ifdef EZONE_LIBVIRT_XEN
+constexpr int kControlStream = 0;
+#else
+constexpr int kControlStream = 1;
+#endif
+
 // After the domain stopped, wait this long for the console stream's end so
 // the last console lines reach the core before VMM_EXITED.
 constexpr int kExitGraceMs = 1000;
@@ -154,6 +162,7 @@ struct Shared {
   bool exit_reported = false;
   std::string stop_detail;
   int exit_timer = -1;
+  std::string shared_line;  // xen: a partial line of the shared UART
 };
 
 struct CallbackRef {
@@ -200,6 +209,43 @@ void OnExitTimer(int, void* opaque) {
   ReportExitLocked(s);
 }
 
+#ifdef EZONE_LIBVIRT_XEN
+// The xen plugin's domU has one UART (kvm_domain.cc, BuildXenDomainXml) for
+// both the kernel console and the agent (ezone.ctl=ttyS0): its lines are
+// split here. The agent's lines (protocol: READY, HB, OK, ERR) go to the
+// control channel, all others to the console. Caller holds s.mu.
+bool IsAgentLine(std::string_view line) {
+  for (std::string_view p : {"READY ", "HB ", "OK ", "ERR "}) {
+    if (line.substr(0, p.size()) == p) return true;
+  }
+  return false;
+}
+
+void DemuxLocked(Shared& s, std::string_view bytes, bool flush) {
+  s.shared_line.append(bytes);
+  size_t start = 0, nl;
+  while ((nl = s.shared_line.find('\n', start)) != std::string::npos) {
+    std::string_view line(s.shared_line.data() + start, nl + 1 - start);
+    std::string_view bare = line;
+    while (!bare.empty() && (bare.front() == '\r')) bare.remove_prefix(1);
+    if (IsAgentLine(bare)) {
+      s.sink.Control(bare);
+    } else {
+      s.sink.Console(line);
+    }
+    start = nl + 1;
+  }
+  s.shared_line.erase(0, start);
+  // A partial line that is not the agent's (an oops cut short) goes out at
+  // the end, or once it is long; the agent's lines are short.
+  if (!s.shared_line.empty() && (flush || s.shared_line.size() > 4096) &&
+      !IsAgentLine(s.shared_line)) {
+    s.sink.Console(s.shared_line);
+    s.shared_line.clear();
+  }
+}
+#endif
+
 void OnStream(virStreamPtr st, int events, void* opaque) {
   auto* ref = static_cast<CallbackRef*>(opaque);
   Shared& s = *ref->shared;
@@ -211,6 +257,12 @@ void OnStream(virStreamPtr st, int events, void* opaque) {
     int n = virStreamRecv(st, buf, sizeof buf);
     if (n > 0) {
       std::string_view bytes(buf, static_cast<size_t>(n));
+#ifdef EZONE_LIBVIRT_XEN
+      if (ref->port == 0) {
+        DemuxLocked(s, bytes, false);
+        continue;
+      }
+#endif
       if (ref->port == 0) {
         s.sink.Console(bytes);
       } else {
@@ -223,6 +275,9 @@ void OnStream(virStreamPtr st, int events, void* opaque) {
   }
   if (!ended) return;
   virStreamEventRemoveCallback(st);
+#ifdef EZONE_LIBVIRT_XEN
+  if (ref->port == 0) DemuxLocked(s, {}, true);
+#endif
   if (ref->port == 0) {
     s.console_ended = true;
     if (s.stopped) ReportExitLocked(s);
@@ -333,7 +388,7 @@ class KvmVm : public ezone::sdk::Vm {
     while (!bytes.empty()) {
       // Not under shared_->mu: libvirt streams are thread-safe, and the core
       // never sends while it destroys the Vm.
-      int n = virStreamSend(streams_[1], bytes.data(), bytes.size());
+      int n = virStreamSend(streams_[kControlStream], bytes.data(), bytes.size());
       if (n > 0) {
         bytes.remove_prefix(static_cast<size_t>(n));
       } else if (n == -2 && std::chrono::steady_clock::now() < deadline) {
@@ -499,8 +554,9 @@ class KvmVm : public ezone::sdk::Vm {
     config.initrd = remote_image ? settings_.guest_dir + "/initramfs.cpio.gz" : spec.initramfs;
     config.cmdline = spec.cmdline;
 #ifdef EZONE_LIBVIRT_XEN
-    // The agent talks on Xen's PV console (kvm_domain.cc, BuildXenDomainXml).
-    config.cmdline += " ezone.ctl=hvc0";
+    // The agent shares the domU's one UART with the kernel console
+    // (kvm_domain.cc, BuildXenDomainXml; DemuxLocked).
+    config.cmdline += " ezone.ctl=ttyS0";
 #endif
     config.memory_mib = spec.memory_mib;
     config.vcpus = spec.vcpus;
@@ -531,12 +587,10 @@ class KvmVm : public ezone::sdk::Vm {
     for (int port : {0, 1}) {
       std::string dev = "serial" + std::to_string(port);
 #ifdef EZONE_LIBVIRT_XEN
-      // The agent's channel is the domain's (PV) console: no name.
-      const char* dev_name = port == 0 ? dev.c_str() : nullptr;
-      if (port == 1) dev = "console (hvc0)";
-#else
-      const char* dev_name = dev.c_str();
+      // One UART for console and agent (DemuxLocked): no second stream.
+      if (port == 1) continue;
 #endif
+      const char* dev_name = dev.c_str();
       streams_[port] = virStreamNew(conn_, VIR_STREAM_NONBLOCK);
       if (!streams_[port] ||
           virDomainOpenConsole(dom_, dev_name, streams_[port], VIR_DOMAIN_CONSOLE_FORCE) < 0) {
@@ -847,8 +901,8 @@ class KvmVmm {
 
 #ifdef EZONE_LIBVIRT_XEN
 EZONE_VMM_PLUGIN(KvmVmm, "xen", "0.1.0",
-                 "Xen through libvirt's libxl driver (HVM domUs: kernel console on an emulated UART, agent on "
-                 "Xen's PV console; "
+                 "Xen through libvirt's libxl driver (HVM domUs: kernel console and agent share "
+                 "one emulated UART; "
                  "transient domains, libvirt events and console streams); runs on the Xen "
                  "nested host (xen@nested)",
                  EZONE_CAP_PANIC_EVENT | EZONE_CAP_WITNESS | EZONE_CAP_REMOTE_HOST)
