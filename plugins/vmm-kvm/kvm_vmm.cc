@@ -89,13 +89,13 @@ struct Settings {
   static Settings From(const Options& o) {
     Settings s;
 #ifdef EZONE_LIBVIRT_XEN
-    // The xen plugin (plugins/vmm-xen): libvirt's libxl driver, HVM domUs.
+    // The xen plugin (plugins/vmm-xen): libvirt's libxl driver, PVH domUs.
     s.uri = o.Get("uri", kDefaultXenUri);
     s.domain_type = o.Get("domain_type", "xen");
     if (s.domain_type != "xen") {
       throw std::runtime_error("xen: domain_type must be xen, not '" + s.domain_type + "'");
     }
-    s.machine = o.Get("machine", "xenfv");
+    s.machine = o.Get("machine", "xenpvh");
 #else
     s.uri = o.Get("uri", kDefaultUri);
     s.domain_type = o.Get("domain_type", "kvm");
@@ -210,9 +210,9 @@ void OnExitTimer(int, void* opaque) {
 }
 
 #ifdef EZONE_LIBVIRT_XEN
-// The xen plugin's domU has one UART (kvm_domain.cc, BuildXenDomainXml) for
-// both the kernel console and the agent (ezone.ctl=ttyS0): its lines are
-// split here. The agent's lines (protocol: READY, HB, OK, ERR) go to the
+// The xen plugin's domU has one console (kvm_domain.cc, BuildXenDomainXml:
+// Xen's PV console, hvc0) for both the kernel and the agent
+// (ezone.ctl=hvc0): its lines are split here. The agent's lines (protocol: READY, HB, OK, ERR) go to the
 // control channel, all others to the console. Caller holds s.mu.
 bool IsAgentLine(std::string_view line) {
   for (std::string_view p : {"READY ", "HB ", "OK ", "ERR "}) {
@@ -554,9 +554,10 @@ class KvmVm : public ezone::sdk::Vm {
     config.initrd = remote_image ? settings_.guest_dir + "/initramfs.cpio.gz" : spec.initramfs;
     config.cmdline = spec.cmdline;
 #ifdef EZONE_LIBVIRT_XEN
-    // The agent shares the domU's one UART with the kernel console
-    // (kvm_domain.cc, BuildXenDomainXml; DemuxLocked).
-    config.cmdline += " ezone.ctl=ttyS0";
+    // The kernel console and the agent share the PVH domU's PV console
+    // (kvm_domain.cc, BuildXenDomainXml; DemuxLocked). The last console=
+    // is the one /dev/console and the panic output go to.
+    config.cmdline += " console=hvc0 ezone.ctl=hvc0";
 #endif
     config.memory_mib = spec.memory_mib;
     config.vcpus = spec.vcpus;
@@ -587,10 +588,15 @@ class KvmVm : public ezone::sdk::Vm {
     for (int port : {0, 1}) {
       std::string dev = "serial" + std::to_string(port);
 #ifdef EZONE_LIBVIRT_XEN
-      // One UART for console and agent (DemuxLocked): no second stream.
+      // One console for kernel and agent (DemuxLocked): no second stream;
+      // the domain's console has no name (libvirt's libxl driver names
+      // only serial ports).
       if (port == 1) continue;
-#endif
+      const char* dev_name = nullptr;
+      dev = "console (hvc0)";
+#else
       const char* dev_name = dev.c_str();
+#endif
       streams_[port] = virStreamNew(conn_, VIR_STREAM_NONBLOCK);
       if (!streams_[port] ||
           virDomainOpenConsole(dom_, dev_name, streams_[port], VIR_DOMAIN_CONSOLE_FORCE) < 0) {
@@ -616,7 +622,7 @@ class KvmVm : public ezone::sdk::Vm {
     version_ = "libvirt " + VersionText(lib) + ", " + (type ? type : "hypervisor") + " " +
                VersionText(hv) + ", domain type " + settings_.domain_type +
                (settings_.domain_type == "qemu"  ? " (TCG)"
-                : settings_.domain_type == "xen" ? " (HVM domU, libxl)"
+                : settings_.domain_type == "xen" ? " (PVH domU, libxl)"
                                                  : " (KVM)") +
                " at " + settings_.uri;
   }
@@ -901,8 +907,8 @@ class KvmVmm {
 
 #ifdef EZONE_LIBVIRT_XEN
 EZONE_VMM_PLUGIN(KvmVmm, "xen", "0.1.0",
-                 "Xen through libvirt's libxl driver (HVM domUs: kernel console and agent share "
-                 "one emulated UART; "
+                 "Xen through libvirt's libxl driver (PVH domUs: kernel console and agent share "
+                 "Xen's PV console; "
                  "transient domains, libvirt events and console streams); runs on the Xen "
                  "nested host (xen@nested)",
                  EZONE_CAP_PANIC_EVENT | EZONE_CAP_WITNESS | EZONE_CAP_REMOTE_HOST)
