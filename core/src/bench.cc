@@ -434,10 +434,10 @@ EzoneRun RunEzone(const CheckSpec& spec, const PluginRegistry& registry, const G
   env.report_dir = report_dir;
   auto t0 = Clock::now();
   // The runner's progress steps mark when it starts the VMM and fires.
-  env.progress = [&r, t0](const CheckSpec&, const std::string& what) {
+  env.progress = [&r, t0](const CheckSpec&, const ProgressEvent& e) {
     double at = MsBetween(t0, Clock::now());
-    if (what == "booting the victim") r.boot_start = at;
-    if (what.rfind("firing ", 0) == 0) r.fired = at;
+    if (e.phase == Phase::kBoot && e.role == Role::kVictim) r.boot_start = at;
+    if (e.phase == Phase::kFire) r.fired = at;
   };
   report::CheckRecord record = RunCheck(spec, env);
   auto t_end = Clock::now();
@@ -670,7 +670,7 @@ int RunBench(const BenchOptions& opt) {
   // state lives in the bench's work dir (removed with it); one warm-up run
   // makes it, so no round pays for the preparation.
   CheckSpec snapshot_spec = *spec;
-  snapshot_spec.mode = "snapshot";
+  snapshot_spec.mode = BootMode::kSnapshot;
   std::vector<double> snapshot_whole;
   setenv("EZONE_CACHE_DIR", (work / "cache").c_str(), /*overwrite=*/1);
   if (opt.rounds > 0) RunEzone(snapshot_spec, registry, image, work / "snapshot-warmup");
@@ -828,7 +828,7 @@ namespace {
 // One VMM the workload runs on: the distinct VMM labels of the suite.
 struct WorkloadTarget {
   std::string label, vmm, options, kernel_args;
-  std::string host = "local";  // the suite's host="..."
+  HostKind host = HostKind::kLocal;  // the suite's host="..."
   uint32_t memory_mib = 256;
   milliseconds boot_timeout{30000};
 };
@@ -954,7 +954,7 @@ WorkloadSide RunOnVmm(const BenchOptions& opt, const WorkloadTarget& target,
   side.label = target.label;
   side.vmm = target.vmm;
   side.options = target.options;
-  if (target.host == "nested") {
+  if (target.host == HostKind::kNested) {
     side.status = "skipped";
     side.reason = "not measured: on the nested host every instruction, the host's own too, runs "
                   "under QEMU's TCG, so the guest's speed there says nothing about " + target.vmm;
@@ -976,7 +976,7 @@ WorkloadSide RunOnVmm(const BenchOptions& opt, const WorkloadTarget& target,
   }
   EventQueue events;
   std::string nonce = MakeNonce();
-  VmSession vm(*plugin, "victim", nonce, work / (target.label + ".console.log"), &events);
+  VmSession vm(*plugin, Role::kVictim, nonce, work / (target.label + ".console.log"), &events);
   BootRequest guest;
   guest.kernel = image.kernel.string();
   guest.initramfs = image.initramfs.string();

@@ -1,23 +1,22 @@
 #include "check_runner.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <map>
-#include <set>
 
 #include "build_config.h"
+#include "fault_target.h"
 #include "host_oracle.h"
 #include "nested_host.h"
+#include "observer.h"
+#include "ready_watch.h"
+#include "snapshot_cache.h"
 #include "verdict.h"
 #include "vm_session.h"
 
@@ -30,12 +29,14 @@ constexpr const char* kHostFailedBooting = "nested_host_failed_booting";
 
 namespace fs = std::filesystem;
 using report::CheckRecord;
+using report::Evidence;
+using report::EvidenceSource;
+using report::Severity;
 using report::Verdict;
 using std::chrono::milliseconds;
 
-// Heartbeats missing this long mean the guest is hung (or dead).
-constexpr milliseconds kHeartbeatLoss{1500};
-constexpr milliseconds kAgentTimeout{10000};
+// The witness's ping after the fault window.
+constexpr milliseconds kWitnessPingTimeout{2000};
 
 double MsSince(Clock::time_point from, Clock::time_point to = Clock::now()) {
   return std::chrono::duration<double, std::milli>(to - from).count();
@@ -76,48 +77,19 @@ std::pair<ezone_status, std::string> ProbeOnce(const Plugin& vmm,
   return cache[key] = {status, msg};
 }
 
-struct FaultContext {
-  VmSession* vm;
-  EventQueue* events;
-  std::string vmm_name;
-};
-
-ezone_status FaultAgentCommand(void* core, const char* command, uint32_t timeout_ms,
-                               char* reply, size_t reply_size) {
-  auto* ctx = static_cast<FaultContext*>(core);
-  std::string text;
-  bool ok = ctx->vm->AgentCommand(command, milliseconds(timeout_ms), &text);
-  snprintf(reply, reply_size, "%s", text.c_str());
-  return ok ? EZONE_OK : EZONE_FAILED;
+void Merge(Observation& into, const Observation& from) {
+  into.victim_showed_fault |= from.victim_showed_fault;
+  into.fault_confirmed |= from.fault_confirmed;
+  into.host_crashed |= from.host_crashed;
+  into.host_degraded |= from.host_degraded;
+  into.leaked |= from.leaked;
+  into.witness_crashed |= from.witness_crashed;
+  into.witness_degraded |= from.witness_degraded;
 }
 
-int64_t FaultVmmPid(void* core) { return static_cast<FaultContext*>(core)->vm->Pid(); }
-
-void FaultObserved(void* core, uint32_t sign, const char* evidence) {
-  auto* ctx = static_cast<FaultContext*>(core);
-  VmEvent e{VmEvent::Kind::kFaultObserved, Clock::now(), evidence ? evidence : "",
-            ConsoleClass::kNone, "victim", sign};
-  ctx->events->Push(std::move(e));
-}
-
-ezone_status FaultGuestMemory(void* core, int write, uint64_t phys, void* buffer, size_t size,
-                              char* msg, size_t msg_size) {
-  std::string error;
-  ezone_status status =
-      static_cast<FaultContext*>(core)->vm->GuestMemory(write != 0, phys, buffer, size, &error);
-  snprintf(msg, msg_size, "%s", error.c_str());
-  return status;
-}
-
-// Witness heartbeat: a gap this long is a stutter (varied), this long a hang
-// (global). Generous, because two TCG guests share two host cores.
-constexpr milliseconds kWitnessStutter{1000};
-constexpr milliseconds kWitnessHang{5000};
-// The nested host's agent silent this long: hung. As generous as for the
-// witness, since the nested host runs under TCG beside its guests.
-constexpr milliseconds kHostHang{5000};
-
-// Everything one check carries from step to step.
+// Everything one check carries from phase to phase. Execute() is the
+// script; each phase is a member that Finish()es the record and returns
+// false when the check cannot go on.
 class CheckRun {
  public:
   CheckRun(const CheckSpec& spec, RunEnvironment& env) : spec_(spec), env_(env) {
@@ -128,7 +100,7 @@ class CheckRun {
     r_.vmm = spec.vmm_label;
     r_.fault = spec.fault;
     r_.variant = spec.variant;
-    r_.policy = spec.policy;
+    r_.policy = report::PolicyName(spec.policy);
     r_.timestamp = IsoNow();
     r_.properties["suite_file"] = spec.where();
     r_.properties["repetition"] = std::to_string(spec.repetition);
@@ -143,36 +115,53 @@ class CheckRun {
   }
 
  private:
-  void Progress(const std::string& what) {
-    if (env_.progress) env_.progress(spec_, what);
+  void Progress(Phase phase, std::optional<Role> role = std::nullopt,
+                std::optional<double> ms = std::nullopt, std::string detail = "") {
+    if (env_.progress) env_.progress(spec_, ProgressEvent{phase, role, ms, std::move(detail)});
   }
-
   void Finish(Verdict verdict, const std::string& message) {
     r_.verdict = verdict;
     r_.message = message;
   }
+  void Add(EvidenceSource source, Severity severity, std::string text) {
+    r_.evidence.push_back({source, severity, std::move(text)});
+  }
 
-  bool Resolve();
   void Execute();
-  // host="nested": boot the nested host, then probe the VMM there.
+  // 1. Plugins, variant, guest image; a VMM that declines is a skip.
+  bool Resolve();
+  // 2. host="nested": boot the nested host, then probe the VMM there.
   bool BootHost();
-  bool host_is_nested() const { return spec_.host == "nested"; }
-  bool zone1() const { return variant_->zone == EZONE_ZONE_HOST_KERNEL; }
-  // Events of the nested host while the fault is observed.
-  void OnHostEvent(const VmEvent& e, const std::function<void(uint32_t, Clock::time_point,
-                                                             const std::string&)>& sign);
+  // 3. The witness and the victim to READY (or restored: snapshot mode).
+  bool Boot(VmSession& victim, VmSession* witness);
+  bool Restore(VmSession& victim, VmSession* witness);
+  bool PrepareSnapshot(const fs::path& path);
   bool Start(VmSession& vm, const std::string& restore_from = "");
   BootRequest GuestBootRequest(const VmSession& vm, const std::string& restore_from = "") const;
-  bool Boot(VmSession& victim, VmSession* witness);
-  // Snapshot mode.
-  bool Restore(VmSession& victim, VmSession* witness);
-  std::string SnapshotPath() const;
-  bool PrepareSnapshot(const std::string& path);
-  bool StartAndAwaitReady(VmSession& vm, EventQueue& events);
-  bool Fire(FaultContext& ctx);
+  // Waits on `events` until `watch` expects no VM; on_ready(role) runs as
+  // each says READY (false: it Finish()ed). `vms` are the VMs it may boot
+  // again.
+  bool AwaitReady(EventQueue& events, ReadyWatch& watch, const std::map<Role, VmSession*>& vms,
+                  const std::function<bool(Role, const ReadyWatch::Step&)>& on_ready);
+  void FailBoot(Role role, const std::string& what, const VmSession* vm);
+  milliseconds BootTimeout(Role role) const {
+    return role == Role::kHost ? 2 * spec_.boot_timeout : spec_.boot_timeout;
+  }
+  // 4. Fire the fault through its plugin.
+  bool Fire(VmSession& victim);
+  // 5. Watch until the fault showed and settled, or the deadline.
   void Observe(VmSession& victim, VmSession* witness);
-  void OnWitnessEvent(const VmEvent& e);
+  // 6. Tear a VM down and check its VMM process is gone.
   void Teardown(VmSession& vm);
+  // 7. The host oracles' readings into the observation and the evidence.
+  void AddAssessment(const HostAssessment& a);
+  // The kernels' reports (parsed from each console) and the check's crash
+  // title: the worst fatal report's, the nested host's before the
+  // witness's before the victim's.
+  void AddKernelReports(std::initializer_list<VmSession*> vms);
+
+  bool host_is_nested() const { return spec_.nested(); }
+  bool zone1() const { return variant_->zone == EZONE_ZONE_HOST_KERNEL; }
 
   const CheckSpec& spec_;
   RunEnvironment& env_;
@@ -218,7 +207,7 @@ bool CheckRun::Resolve() {
     return false;
   }
   r_.zone = ZoneName(variant_->zone);
-  r_.properties["host_under_test"] = spec_.host;
+  r_.properties["host_under_test"] = HostKindName(spec_.host);
   r_.properties["vmm_plugin"] = vmm_->path.string() + " " + vmm_->descriptor->version;
   r_.properties["fault_plugin"] = fault_->path.string() + " " + fault_->descriptor->version;
   if (spec_.witness && !(vmm_->descriptor->capabilities & EZONE_CAP_WITNESS)) {
@@ -270,10 +259,8 @@ bool CheckRun::Resolve() {
 }
 
 void CheckRun::Execute() {
-  // 1.-2. Plugins and guest image; a VMM that declines turns into a skip.
   if (!Resolve()) return;
 
-  // 3.-8. Baseline, boot, fire, observe, tear down, assess, decide.
   auto oracle = MakeLocalHostOracle();
   // On a nested host, the baseline is taken once it is up and the VMM has
   // connected to it: a plugin's one-time state (libvirt's event loop) is
@@ -285,21 +272,22 @@ void CheckRun::Execute() {
   r_.console_log_path = ConsoleLogPath(env_.report_dir, spec_).string();
   std::optional<VmSession> witness;
   if (spec_.witness) {
-    fs::path witness_log = ConsoleLogPath(env_.report_dir, spec_, "witness");
-    witness.emplace(*vmm_, "witness", MakeNonce(), witness_log, &events_);
+    fs::path witness_log = ConsoleLogPath(env_.report_dir, spec_, Role::kWitness);
+    witness.emplace(*vmm_, Role::kWitness, MakeNonce(), witness_log, &events_);
     r_.properties["witness_console_log"] = witness_log.string();
   }
-  VmSession victim(*vmm_, "victim", MakeNonce(), r_.console_log_path, &events_);
-  FaultContext ctx{&victim, &events_, spec_.vmm};
+  VmSession victim(*vmm_, Role::kVictim, MakeNonce(), r_.console_log_path, &events_);
+  VmSession* witness_vm = witness ? &*witness : nullptr;
 
-  bool carried_out = host_up && Boot(victim, witness ? &*witness : nullptr);
+  bool carried_out = host_up && Boot(victim, witness_vm);
   if (carried_out && host_) {
     // The nested host's oracle measures the fault window, with the VMs up.
     host_oracle_ = MakeNestedHostOracle(&host_->session(), host_->LeakCheck());
     host_oracle_->Begin();
   }
-  carried_out = carried_out && Fire(ctx);
-  if (carried_out) Observe(victim, witness ? &*witness : nullptr);
+  carried_out = carried_out && Fire(victim);
+  if (carried_out) Observe(victim, witness_vm);
+
   // A dead nested host goes first: the VMM's calls into it then fail at
   // once instead of waiting for libvirt's keepalive.
   bool host_dead = host_ && o_.host_crashed;
@@ -317,48 +305,70 @@ void CheckRun::Execute() {
   std::optional<HostAssessment> nested;
   if (host_oracle_ && !host_dead) nested = host_oracle_->Assess();
   if (host_ && !host_dead) Teardown(host_->session());
-  // Heartbeat arrivals, in ms since the check began, for the report's timeline.
-  for (VmSession* vm : {&victim, witness ? &*witness : nullptr, host_ ? &host_->session() : nullptr}) {
+
+  // Heartbeat arrivals, in ms since the check began, for the timeline.
+  for (VmSession* vm : {&victim, witness_vm, host_ ? &host_->session() : nullptr}) {
     if (vm == nullptr) continue;
-    std::string beats;
-    for (auto t : vm->heartbeat_times()) {
-      beats += (beats.empty() ? "" : " ") + std::to_string(static_cast<long>(MsSince(start_, t)));
-    }
-    if (!beats.empty()) r_.properties["heartbeat." + vm->role()] = beats;
+    std::vector<double> beats;
+    for (auto t : vm->heartbeat_times()) beats.push_back(std::floor(MsSince(start_, t)));
+    if (!beats.empty()) r_.heartbeats_ms[vm->role_name()] = std::move(beats);
   }
   r_.console_excerpt = victim.ConsoleExcerpt();
+  AddKernelReports({&victim, witness_vm, host_ ? &host_->session() : nullptr});
 
-  HostAssessment host = oracle->Assess();
-  for (const auto& e : host.evidence) r_.evidence.push_back(e);
-  o_.host_crashed = o_.host_crashed || host.Crashed();
-  o_.host_degraded = o_.host_degraded || host.Degraded();
-  o_.leaked = o_.leaked || host.Leaked();
-  if (nested) {
-    for (const auto& e : nested->evidence) r_.evidence.push_back(e);
-    for (const auto& l : nested->leaks) r_.evidence.push_back("leak: " + l);
-    o_.host_crashed = o_.host_crashed || nested->Crashed();
-    o_.host_degraded = o_.host_degraded || nested->Degraded();
-    o_.leaked = o_.leaked || nested->Leaked();
-  }
+  AddAssessment(oracle->Assess());
+  if (nested) AddAssessment(*nested);
   // A VMM plugin that could no longer read its VMM (EZONE_EVENT_PLUGIN_ERROR):
   // what was observed cannot be trusted, whatever it was.
   std::string plugin_error;
-  for (VmSession* vm : {&victim, witness ? &*witness : nullptr, host_ ? &host_->session() : nullptr}) {
+  for (VmSession* vm : {&victim, witness_vm, host_ ? &host_->session() : nullptr}) {
     if (vm != nullptr && plugin_error.empty() && !vm->plugin_error().empty()) {
-      plugin_error = "the " + vm->role() + "'s VMM plugin could not go on watching it: " +
-                     vm->plugin_error();
+      plugin_error = std::string("the ") + vm->role_name() +
+                     "'s VMM plugin could not go on watching it: " + vm->plugin_error();
     }
   }
-  if (!plugin_error.empty()) r_.evidence.push_back(plugin_error);
+  if (!plugin_error.empty()) Add(EvidenceSource::kVmm, Severity::kBad, plugin_error);
   if (!carried_out) {
     // The check did not happen, but a host that suffered still says so.
-    if (o_.host_crashed) r_.effect = "global";
+    if (o_.host_crashed) r_.effect = report::EffectName(Effect::kGlobal);
     return;
   }
-  Decision d = Decide(spec_.policy, variant_->zone, o_);
-  r_.effect = EffectName(d.effect);
+  Decision d = Decide(spec_.policy, ZoneOf(variant_->zone), o_);
+  r_.effect = report::EffectName(d.effect);
   Finish(plugin_error.empty() ? d.verdict : Verdict::kError,
          plugin_error.empty() ? d.message : plugin_error);
+}
+
+void CheckRun::AddKernelReports(std::initializer_list<VmSession*> vms) {
+  constexpr size_t kMaxKept = 50;
+  std::map<Role, std::string> fatal_title, any_title;
+  for (VmSession* vm : vms) {
+    if (vm == nullptr) continue;
+    for (const CrashReport& c : vm->kernel_reports()) {
+      if (r_.kernel_reports.size() < kMaxKept) {
+        r_.kernel_reports.push_back({vm->role_name(), ReportKindName(c.kind), c.title, c.fatal,
+                                     c.corrupted, c.corrupted_reason, c.first_line, c.last_line});
+      }
+      if (c.fatal && !fatal_title.count(vm->role())) fatal_title[vm->role()] = c.title;
+      if (!any_title.count(vm->role())) any_title[vm->role()] = c.title;
+    }
+  }
+  for (Role role : {Role::kHost, Role::kWitness, Role::kVictim}) {
+    if (fatal_title.count(role)) {
+      r_.crash_title = fatal_title[role];
+      return;
+    }
+  }
+  // No kernel died: the victim's first report (a warning, a user segfault)
+  // still names what happened.
+  if (any_title.count(Role::kVictim)) r_.crash_title = any_title[Role::kVictim];
+}
+
+void CheckRun::AddAssessment(const HostAssessment& a) {
+  for (const auto& e : a.evidence) r_.evidence.push_back(e);
+  o_.host_crashed = o_.host_crashed || a.Crashed();
+  o_.host_degraded = o_.host_degraded || a.Degraded();
+  o_.leaked = o_.leaked || a.Leaked();
 }
 
 BootRequest CheckRun::GuestBootRequest(const VmSession& vm, const std::string& restore_from) const {
@@ -373,11 +383,11 @@ BootRequest CheckRun::GuestBootRequest(const VmSession& vm, const std::string& r
 }
 
 bool CheckRun::Start(VmSession& vm, const std::string& restore_from) {
-  const std::string& role = vm.role();
-  bool is_victim = role == "victim";
-  Progress("booting the " + role);
+  const Role role = vm.role();
+  const std::string name = vm.role_name();
+  Progress(Phase::kBoot, role);
   BootRequest guest = GuestBootRequest(vm, restore_from);
-  if (is_victim) r_.properties["guest_cmdline"] = guest.cmdline;
+  if (role == Role::kVictim) r_.properties["guest_cmdline"] = guest.cmdline;
 
   std::string error;
   ezone_status started = vm.Start(guest, &error);
@@ -386,23 +396,90 @@ bool CheckRun::Start(VmSession& vm, const std::string& restore_from) {
     return false;
   }
   if (started != EZONE_OK) {
-    Finish(Verdict::kError, spec_.vmm + " could not start the " + role + " VM: " + error);
+    Finish(Verdict::kError, spec_.vmm + " could not start the " + name + " VM: " + error);
     return false;
   }
-  r_.properties[role + "_vmm_version"] = vm.Version();
-  if (is_victim) {
+  r_.properties[name + "_vmm_version"] = vm.Version();
+  if (role == Role::kVictim) {
     r_.properties["vmm_version"] = vm.Version();
     r_.timing.boot = MsSince(boot_start_);
   }
-  Progress("started the " + role + ": " + vm.Version() + ", vmm pid " + std::to_string(vm.Pid()));
+  Progress(Phase::kStarted, role, std::nullopt,
+           vm.Version() + ", vmm pid " + std::to_string(vm.Pid()));
+  return true;
+}
+
+void CheckRun::FailBoot(Role role, const std::string& what, const VmSession* vm) {
+  std::string see = vm ? " (see " + vm->console_log().string() + ")" : "";
+  if (role == Role::kHost) {
+    // Before any fault: RunCheck may run the check again.
+    r_.properties[kHostFailedBooting] = what;
+    Finish(Verdict::kError, "the nested host " + what + see);
+    return;
+  }
+  Finish(Verdict::kError, std::string("the ") + RoleName(role) + " " + what + see);
+}
+
+bool CheckRun::AwaitReady(EventQueue& events, ReadyWatch& watch,
+                          const std::map<Role, VmSession*>& vms,
+                          const std::function<bool(Role, const ReadyWatch::Step&)>& on_ready) {
+  auto vm_of = [&vms](Role role) -> VmSession* {
+    auto it = vms.find(role);
+    return it == vms.end() ? nullptr : it->second;
+  };
+  while (watch.waiting()) {
+    std::optional<VmEvent> e = events.Wait(watch.deadline());
+    ReadyWatch::Step step = e ? watch.OnEvent(*e) : watch.OnTimeout(Clock::now());
+    if (step.note && r_.evidence.size() < 100) r_.evidence.push_back(*step.note);
+    const Role role = step.role;
+    switch (step.outcome) {
+      case ReadyWatch::Outcome::kNothing:
+        break;
+      case ReadyWatch::Outcome::kReady:
+        if (!on_ready(role, step)) return false;
+        break;
+      case ReadyWatch::Outcome::kBootAgain: {
+        VmSession* vm = vm_of(role);
+        if (vm == nullptr) {
+          FailBoot(role, "ended before READY: " + step.why, nullptr);
+          return false;
+        }
+        r_.properties[std::string(RoleName(role)) + "_boot_attempts"] = "2";
+        Progress(Phase::kBootAgain, role, std::nullopt, step.why);
+        std::string error;
+        if (vm->Reboot(GuestBootRequest(*vm), "ended before READY (" + step.why + ")", &error) !=
+            EZONE_OK) {
+          Finish(Verdict::kError,
+                 std::string("booting the ") + RoleName(role) + " again failed: " + error);
+          return false;
+        }
+        watch.Expect(role, Clock::now() + BootTimeout(role));
+        break;
+      }
+      case ReadyWatch::Outcome::kFailed:
+        FailBoot(role, "failed while booting: " + step.why, vm_of(role));
+        return false;
+      case ReadyWatch::Outcome::kTimedOut:
+        FailBoot(role, "did not reach READY in " + Fmt("%.0f s", BootTimeout(role).count() / 1000.0),
+                 vm_of(role));
+        return false;
+      case ReadyWatch::Outcome::kHostFailed:
+        // The nested host failing under its booting guests: the check could
+        // not be carried out, and the host under test is down (global).
+        o_.host_crashed = true;
+        r_.properties[kHostFailedBooting] = "it failed while the guests booted: " + step.why;
+        Finish(Verdict::kError, "the nested host failed while the guest booted: " + step.why);
+        return false;
+    }
+  }
   return true;
 }
 
 bool CheckRun::BootHost() {
   if (!host_is_nested()) return true;
-  Progress("booting the nested host");
+  Progress(Phase::kHostBoot, Role::kHost);
   r_.properties["host"] = "nested host (not up)";
-  fs::path log = ConsoleLogPath(env_.report_dir, spec_, "host");
+  fs::path log = ConsoleLogPath(env_.report_dir, spec_, Role::kHost);
   r_.properties["host_console_log"] = log.string();
   for (const auto& [k, v] : nested_image_.properties) r_.properties[k] = v;
   host_ = std::make_unique<NestedHost>(*env_.registry->FindVmm("qemu"), nested_image_, log,
@@ -417,29 +494,16 @@ bool CheckRun::BootHost() {
   }
   // READY from its agent comes after libvirtd offers kvm domains. A TCG
   // boot of a full Debian kernel, and libvirtd's first QEMU probe under
-  // TCG, take their time: give it twice the guest's boot timeout.
-  auto deadline = start + 2 * spec_.boot_timeout;
-  for (;;) {
-    std::optional<VmEvent> e = events_.Wait(deadline);
-    if (!e) {
-      std::string what = "the nested host did not reach READY in " +
-                         Fmt("%.0f s", 2 * spec_.boot_timeout.count() / 1000.0);
-      r_.properties[kHostFailedBooting] = what;  // RunCheck may run the check again
-      Finish(Verdict::kError, what + " (see " + log.string() + ")");
-      return false;
-    }
-    if (e->kind == VmEvent::Kind::kReady) break;
-    if (e->kind == VmEvent::Kind::kVmmExited || e->kind == VmEvent::Kind::kGuestPanicked ||
-        (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls))) {
-      r_.properties[kHostFailedBooting] = "it failed while booting: " + e->text;
-      Finish(Verdict::kError, "the nested host failed while booting: " + e->text);
-      return false;
-    }
+  // TCG, take their time: twice the guest's boot timeout (BootTimeout).
+  ReadyWatch watch({});
+  watch.Expect(Role::kHost, start + BootTimeout(Role::kHost));
+  if (!AwaitReady(events_, watch, {}, [](Role, const ReadyWatch::Step&) { return true; })) {
+    return false;
   }
   host_ready_ = true;
   r_.properties["host"] = host_->Describe();
   r_.properties["host_ready_ms"] = Fmt("%.0f", MsSince(start));
-  Progress("nested host ready in " + Fmt("%.1f s", MsSince(start) / 1000));
+  Progress(Phase::kHostReady, Role::kHost, MsSince(start));
   vmm_options_ = spec_.vmm_options + (spec_.vmm_options.empty() ? "" : ";") + host_->VmmOptions();
   auto probe_start = Clock::now();
   auto [probe, why] = ProbeOnce(*vmm_, vmm_options_);
@@ -453,212 +517,81 @@ bool CheckRun::BootHost() {
   return true;
 }
 
-void CheckRun::OnHostEvent(
-    const VmEvent& e,
-    const std::function<void(uint32_t, Clock::time_point, const std::string&)>& sign) {
-  switch (e.kind) {
-    case VmEvent::Kind::kConsole:
-      if (IsCrash(e.cls)) {
-        o_.host_crashed = true;
-        sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at,
-             std::string("nested host console (") + ConsoleClassName(e.cls) + "): " + e.text);
-      } else {
-        // A warning from before the fault (queued while the VMs booted) is
-        // not the fault's doing.
-        if (e.cls == ConsoleClass::kWarning && e.at >= fired_at_) o_.host_degraded = true;
-        if (r_.evidence.size() < 100) {
-          r_.evidence.push_back(std::string("nested host console (") + ConsoleClassName(e.cls) +
-                                "): " + e.text);
-        }
-      }
-      break;
-    case VmEvent::Kind::kGuestPanicked:
-      o_.host_crashed = true;
-      sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at, "nested host panicked (its pvpanic: " + e.text + ")");
-      break;
-    case VmEvent::Kind::kVmmExited:
-      o_.host_crashed = true;
-      sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at, "nested host is gone: its QEMU exited: " + e.text);
-      break;
-    case VmEvent::Kind::kGuestStopped:
-      // Its kernel reset or powered off: the host under test is gone.
-      o_.host_crashed = true;
-      sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at, "nested host stopped: " + e.text);
-      break;
-    default:
-      break;
-  }
-}
-
 bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
-  r_.properties["mode"] = spec_.mode;
-  if (spec_.mode == "snapshot") return Restore(victim, witness);
+  r_.properties["mode"] = BootModeName(spec_.mode);
+  if (spec_.mode == BootMode::kSnapshot) return Restore(victim, witness);
   // Both VMs boot at once; the check waits for every READY. On the nested
   // host the witness boots first and the victim once it is READY: two
   // nested guests booting at once crashed the nested host's kernel once in
   // three runs here (a KVM vCPU thread hit its stack guard page).
   boot_start_ = Clock::now();
-  bool one_by_one = host_ != nullptr && witness != nullptr;
-  if ((witness && !Start(*witness)) || (!one_by_one && !Start(victim))) return false;
-  int waiting = witness ? 2 : 1;
-  auto deadline = boot_start_ + spec_.boot_timeout;
-  std::set<std::string> booted_again;
-  while (waiting > 0) {
-    std::optional<VmEvent> e = events_.Wait(deadline);
-    if (!e) {
-      Finish(Verdict::kError, "the guest did not reach READY in " +
-                                  Fmt("%.0f s", spec_.boot_timeout.count() / 1000.0) +
-                                  " (see the console log)");
-      return false;
-    }
-    const std::string& role = e->role;
-    if (role == "host") {
-      // The nested host failing under its booting guests: the check could
-      // not be carried out, and the host under test is down (global).
-      bool died = e->kind == VmEvent::Kind::kVmmExited ||
-                  e->kind == VmEvent::Kind::kGuestPanicked ||
-                  e->kind == VmEvent::Kind::kGuestStopped ||
-                  (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls));
-      if (died) {
-        o_.host_crashed = true;
-        // Before any fault: RunCheck may run the check again (kHostFailedBooting).
-        r_.properties[kHostFailedBooting] = "it failed while the guests booted: " + e->text;
-        Finish(Verdict::kError, "the nested host failed while the guest booted: " + e->text);
-        return false;
-      }
-      if (e->kind == VmEvent::Kind::kConsole && r_.evidence.size() < 100) {
-        r_.evidence.push_back(std::string("nested host console (") + ConsoleClassName(e->cls) +
-                              ", while the guest booted): " + e->text);
-      }
-      continue;
-    }
-    switch (e->kind) {
-      case VmEvent::Kind::kReady:
-        if (role == "victim") r_.timing.ready = MsSince(boot_start_, e->at);
-        r_.properties[role + "_ready"] = e->text;
-        Progress(role + " ready in " + Fmt("%.2f s", MsSince(boot_start_, e->at) / 1000));
-        --waiting;
-        if (one_by_one && role == "witness") {
-          boot_start_ = Clock::now();  // the victim's timings are its own
-          deadline = boot_start_ + spec_.boot_timeout;
-          if (!Start(victim)) return false;
-        }
-        break;
-      case VmEvent::Kind::kVmmExited: {
-        // Nested KVM under TCG now and then resets a guest early in its
-        // boot (twice in one loaded CI run here). Booting is the check's
-        // precondition, not its subject: once, and on the record, it boots
-        // again.
-        VmSession* vm = role == "victim" ? &victim : witness;
-        if (host_ && vm != nullptr && booted_again.insert(role).second) {
-          r_.evidence.push_back("the " + role + " ended before READY on the nested host (" +
-                                e->text + "): booted it again, once");
-          r_.properties[role + "_boot_attempts"] = "2";
-          Progress("the " + role + " ended before READY; booting it again");
-          std::string error;
-          if (vm->Reboot(GuestBootRequest(*vm), "ended before READY (" + e->text + ")", &error) !=
-              EZONE_OK) {
-            Finish(Verdict::kError, "booting the " + role + " again failed: " + error);
-            return false;
-          }
-          deadline = std::max(deadline, Clock::now() + spec_.boot_timeout);
-          break;
-        }
-        Finish(Verdict::kError, "the " + role + "'s VMM exited before READY: " + e->text);
-        return false;
-      }
-      case VmEvent::Kind::kGuestPanicked:
-        Finish(Verdict::kError, "the " + role + " panicked before READY: " + e->text);
-        return false;
-      case VmEvent::Kind::kConsole:
-        if (IsCrash(e->cls)) {
-          Finish(Verdict::kError, "the " + role + " kernel crashed while booting: " + e->text);
-          return false;
-        }
-        r_.evidence.push_back(role + " console (" + ConsoleClassName(e->cls) +
-                              ", while booting): " + e->text);
-        break;
-      default:
-        break;
-    }
+  const bool one_by_one = host_ != nullptr && witness != nullptr;
+  // Nested KVM under TCG now and then resets a guest early in its boot.
+  // Booting is the check's precondition, not its subject: once, and on the
+  // record, it boots again.
+  ReadyWatch watch({.boot_again_once = host_ != nullptr, .host_underneath = host_ != nullptr});
+  std::map<Role, VmSession*> vms = {{Role::kVictim, &victim}};
+  if (witness) {
+    vms[Role::kWitness] = witness;
+    if (!Start(*witness)) return false;
+    watch.Expect(Role::kWitness, boot_start_ + spec_.boot_timeout);
   }
-  return true;
-}
-
-std::string CheckRun::SnapshotPath() const {
-  // One state per guest image, VMM build, options and guest settings.
-  std::string key = env_.image.properties.count("guest_image_sha256")
-                        ? env_.image.properties.at("guest_image_sha256")
-                        : env_.image.kernel.string();
-  key += "|" + vmm_->name() + "|" + vmm_->descriptor->version + "|" + spec_.vmm_options + "|" +
-         std::to_string(spec_.memory_mib) + "|" + spec_.kernel_args;
-  char name[32];
-  snprintf(name, sizeof name, "%016zx.vmstate", std::hash<std::string>{}(key));
-  fs::path dir;
-  if (const char* env = std::getenv("EZONE_CACHE_DIR")) {
-    dir = env;
-  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME")) {
-    dir = fs::path(xdg) / "ezone";
-  } else {
-    dir = fs::path(std::getenv("HOME") ? std::getenv("HOME") : "/tmp") / ".cache" / "ezone";
+  if (!one_by_one) {
+    if (!Start(victim)) return false;
+    watch.Expect(Role::kVictim, boot_start_ + spec_.boot_timeout);
   }
-  return (dir / "snapshots" / name).string();
+  return AwaitReady(events_, watch, vms, [&](Role role, const ReadyWatch::Step& step) {
+    const double ms = MsSince(boot_start_, step.at);
+    if (role == Role::kVictim) r_.timing.ready = ms;
+    r_.properties[std::string(RoleName(role)) + "_ready"] = step.why;
+    Progress(Phase::kReady, role, ms);
+    if (one_by_one && role == Role::kWitness) {
+      boot_start_ = Clock::now();  // the victim's timings are its own
+      if (!Start(victim)) return false;
+      watch.Expect(Role::kVictim, boot_start_ + spec_.boot_timeout);
+    }
+    return true;
+  });
 }
 
 // Boots a template VM to READY and saves it, unless a saved state exists.
-// A lock makes parallel checks (ctest -j) prepare it once between them.
-bool CheckRun::PrepareSnapshot(const std::string& path) {
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  int lock = open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock < 0 || flock(lock, LOCK_EX) != 0) {
-    if (lock >= 0) close(lock);
-    Finish(Verdict::kError, "cannot lock the snapshot " + path + ": " + std::strerror(errno));
-    return false;
+bool CheckRun::PrepareSnapshot(const fs::path& path) {
+  auto start = Clock::now();
+  bool declined = false;
+  std::string error;
+  bool prepared = false;
+  bool ok = EnsureSnapshot(
+      path,
+      [&](std::string* why) {
+        Progress(Phase::kSnapshotPrepare, Role::kTemplate);
+        EventQueue template_events;
+        VmSession vm(*vmm_, Role::kTemplate, MakeNonce(),
+                     ConsoleLogPath(env_.report_dir, spec_, Role::kTemplate), &template_events);
+        ReadyWatch watch({});
+        bool ready = Start(vm);
+        if (ready) {
+          watch.Expect(Role::kTemplate, Clock::now() + spec_.boot_timeout);
+          ready = AwaitReady(template_events, watch, {{Role::kTemplate, &vm}},
+                             [](Role, const ReadyWatch::Step&) { return true; });
+        }
+        if (!ready) {
+          vm.Destroy();
+          return false;  // Start() or AwaitReady() said why
+        }
+        ezone_status saved = vm.SaveSnapshot(path.string(), why);
+        vm.Destroy();
+        declined = saved == EZONE_DECLINED;
+        return saved == EZONE_OK;
+      },
+      &error, &prepared);
+  if (prepared) r_.properties["snapshot_prepared_ms"] = Fmt("%.0f", MsSince(start));
+  if (ok) return true;
+  if (declined) {
+    Finish(Verdict::kSkipped, Named(spec_.vmm, "cannot save a snapshot here: " + error));
+  } else if (!error.empty()) {
+    Finish(Verdict::kError, "saving the snapshot failed: " + error);
   }
-  bool ok = true;
-  if (!fs::exists(path, ec)) {
-    Progress("preparing the snapshot (boot to READY once, then save)");
-    auto start = Clock::now();
-    EventQueue template_events;
-    VmSession vm(*vmm_, "template", MakeNonce(), ConsoleLogPath(env_.report_dir, spec_, "template"),
-                 &template_events);
-    ok = StartAndAwaitReady(vm, template_events);
-    if (ok) {
-      std::string error;
-      ezone_status saved = vm.SaveSnapshot(path, &error);
-      if (saved == EZONE_DECLINED) {
-        Finish(Verdict::kSkipped, Named(spec_.vmm, "cannot save a snapshot here: " + error));
-        ok = false;
-      } else if (saved != EZONE_OK) {
-        Finish(Verdict::kError, "saving the snapshot failed: " + error);
-        ok = false;
-      }
-    }
-    vm.Destroy();
-    r_.properties["snapshot_prepared_ms"] = Fmt("%.0f", MsSince(start));
-  }
-  close(lock);
-  return ok;
-}
-
-bool CheckRun::StartAndAwaitReady(VmSession& vm, EventQueue& events) {
-  if (!Start(vm)) return false;
-  auto deadline = Clock::now() + spec_.boot_timeout;
-  for (;;) {
-    std::optional<VmEvent> e = events.Wait(deadline);
-    if (!e) {
-      Finish(Verdict::kError, "the " + vm.role() + " guest did not reach READY in " +
-                                  Fmt("%.0f s", spec_.boot_timeout.count() / 1000.0));
-      return false;
-    }
-    if (e->kind == VmEvent::Kind::kReady) return true;
-    if (e->kind == VmEvent::Kind::kVmmExited || e->kind == VmEvent::Kind::kGuestPanicked ||
-        (e->kind == VmEvent::Kind::kConsole && IsCrash(e->cls))) {
-      Finish(Verdict::kError, "the " + vm.role() + " failed while booting: " + e->text);
-      return false;
-    }
-  }
+  return false;
 }
 
 bool CheckRun::Restore(VmSession& victim, VmSession* witness) {
@@ -666,229 +599,121 @@ bool CheckRun::Restore(VmSession& victim, VmSession* witness) {
     Finish(Verdict::kSkipped, spec_.vmm + " cannot save and restore VMs (snapshot mode)");
     return false;
   }
-  std::string path = SnapshotPath();
-  r_.properties["snapshot"] = path;
+  // One state per guest image, VMM build, options and guest settings.
+  std::string key = env_.image.properties.count("guest_image_sha256")
+                        ? env_.image.properties.at("guest_image_sha256")
+                        : env_.image.kernel.string();
+  key += "|" + vmm_->name() + "|" + vmm_->descriptor->version + "|" + spec_.vmm_options + "|" +
+         std::to_string(spec_.memory_mib) + "|" + spec_.kernel_args;
+  fs::path path = SnapshotPath(key);
+  r_.properties["snapshot"] = path.string();
   if (!PrepareSnapshot(path)) return false;
   // Restored VMs were READY when saved; a fresh ping proves this one lives.
   boot_start_ = Clock::now();
   for (VmSession* vm : {witness, &victim}) {
     if (vm == nullptr) continue;
-    if (!Start(*vm, path)) return false;
+    if (!Start(*vm, path.string())) return false;
     std::string pong;
     if (!vm->AgentCommand("ping", spec_.boot_timeout, &pong)) {
-      Finish(Verdict::kError, "the restored " + vm->role() + " does not answer: " + pong);
+      Finish(Verdict::kError,
+             std::string("the restored ") + vm->role_name() + " does not answer: " + pong);
       return false;
     }
     vm->MarkAlive();
     if (vm == &victim) r_.timing.ready = MsSince(boot_start_);
-    Progress(vm->role() + " restored and answering in " + Fmt("%.2f s", MsSince(boot_start_) / 1000));
+    Progress(Phase::kRestored, vm->role(), MsSince(boot_start_));
   }
   return true;
 }
 
-bool CheckRun::Fire(FaultContext& ctx) {
-  Progress("firing " + spec_.fault + "/" + spec_.variant);
+bool CheckRun::Fire(VmSession& victim) {
+  const std::string what = spec_.fault + "/" + spec_.variant;
+  Progress(Phase::kFire, std::nullopt, std::nullopt, what);
   // An E-Zone 1 fault's agent is the nested host's.
-  if (zone1() && host_) ctx.vm = &host_->session();
-  ezone_fault_target target{};
-  target.core = &ctx;
-  target.agent_command = &FaultAgentCommand;
-  target.vmm_pid = &FaultVmmPid;
-  target.vmm_name = ctx.vmm_name.c_str();
-  target.observed = &FaultObserved;
-  target.guest_memory = &FaultGuestMemory;
-  target.guest_memory_mib = spec_.memory_mib;
+  VmSession* target_vm = zone1() && host_ ? &host_->session() : &victim;
+  FaultTarget target(target_vm, &events_, spec_.vmm, spec_.memory_mib);
   char msg[1024] = {0};
   fired_at_ = Clock::now();
   ezone_status status = fault_->descriptor->fault->fire(
-      spec_.variant.c_str(), spec_.fault_options.c_str(), &target, msg, sizeof msg);
+      spec_.variant.c_str(), spec_.fault_options.c_str(), target.abi(), msg, sizeof msg);
   if (status == EZONE_DECLINED) {
-    Finish(Verdict::kSkipped, spec_.fault + "/" + spec_.variant + ": " + msg);
+    Finish(Verdict::kSkipped, what + ": " + msg);
     return false;
   }
   if (status != EZONE_OK) {
-    Finish(Verdict::kError, "firing " + spec_.fault + "/" + spec_.variant + " failed: " + msg);
+    Finish(Verdict::kError, "firing " + what + " failed: " + msg);
     return false;
   }
-  r_.evidence.push_back("fault: " + spec_.fault + "/" + spec_.variant + " fired" +
-                        (msg[0] ? std::string(": ") + msg : std::string()));
+  Add(EvidenceSource::kFault, Severity::kInfo,
+      "fault: " + what + " fired" + (msg[0] ? std::string(": ") + msg : std::string()));
   return true;
 }
 
-void CheckRun::OnWitnessEvent(const VmEvent& e) {
-  switch (e.kind) {
-    case VmEvent::Kind::kConsole:
-      if (IsCrash(e.cls)) o_.witness_crashed = true;
-      r_.evidence.push_back(std::string("witness console (") + ConsoleClassName(e.cls) + "): " + e.text);
-      break;
-    case VmEvent::Kind::kGuestPanicked:
-    case VmEvent::Kind::kVmmExited:
-    case VmEvent::Kind::kGuestStopped:
-      o_.witness_crashed = true;
-      r_.evidence.push_back("witness died: " + e.text);
-      break;
-    default:
-      break;
-  }
-}
-
 void CheckRun::Observe(VmSession& victim, VmSession* witness) {
-  Progress("observing");
+  Progress(Phase::kObserve);
   if (witness) witness->ResetGaps();
-  const uint32_t signs = variant_->signs;
-  auto deadline = fired_at_ + spec_.observe_timeout;
-  std::optional<Clock::time_point> first_sign;
-  bool done = false;
-  auto sign = [&](uint32_t which, Clock::time_point at, const std::string& evidence) {
-    r_.evidence.push_back(evidence);
-    if ((signs & which) == 0 || first_sign) return;
-    first_sign = at;
-    if (which == EZONE_SIGN_FAULT_CONFIRMED) {
-      o_.fault_confirmed = true;
-    } else {
-      o_.victim_showed_fault = true;
-    }
-    r_.timing.detection = MsSince(fired_at_, at);
-    Progress("detected after " + Fmt("%.0f ms", *r_.timing.detection) + ": " + evidence);
-    deadline = std::min(deadline, at + spec_.settle);
-  };
-
-  bool hang_reported = false;
-  bool host_hang_reported = false;
+  ObserverConfig config;
+  config.signs = variant_->signs;
+  config.fired_at = fired_at_;
+  config.observe_timeout = spec_.observe_timeout;
+  config.settle = spec_.settle;
+  config.witness = witness != nullptr;
+  config.nested_host = host_ != nullptr;
+  config.host_fault = zone1();
+  config.heartbeat_period_ms = kHeartbeatPeriodMs;
+  Observer observer(config);
   VmSession* host = host_ ? &host_->session() : nullptr;
-  while (!done) {
-    // Event-driven: sleep until an event arrives, the deadline passes or the
-    // victim's (or nested host's) next heartbeat is overdue.
-    auto wake = deadline;
-    if (!hang_reported) wake = std::min(wake, victim.last_heartbeat() + kHeartbeatLoss);
-    if (host && !host_hang_reported) wake = std::min(wake, host->last_heartbeat() + kHostHang);
-    std::optional<VmEvent> e = events_.Wait(wake);
-    if (!e) {
-      auto now = Clock::now();
-      if (now >= deadline) break;
-      if (host && !host_hang_reported && now - host->last_heartbeat() >= kHostHang) {
-        host_hang_reported = true;
-        o_.host_crashed = true;
-        sign(EZONE_SIGN_HOST_HANG, now,
-             "nested host: its agent's heartbeat stopped (none for " +
-                 Fmt("%.0f ms", MsSince(host->last_heartbeat(), now)) + ")");
-      }
-      auto silent = now - victim.last_heartbeat();
-      if (!hang_reported && silent >= kHeartbeatLoss) {
-        hang_reported = true;
-        sign(EZONE_SIGN_GUEST_HANG, now,
-             "agent: heartbeat lost (none for " + Fmt("%.0f ms", MsSince(now - silent, now)) +
-                 ", period " + std::to_string(kHeartbeatPeriodMs) + " ms)");
-      }
-      continue;
+  bool announced = false;
+  // Event-driven: sleep until an event arrives or the observer's next
+  // deadline (the window's end, an overdue heartbeat).
+  while (!observer.done()) {
+    observer.OnHeartbeat(Role::kVictim, victim.last_heartbeat());
+    if (host) observer.OnHeartbeat(Role::kHost, host->last_heartbeat());
+    std::optional<VmEvent> e = events_.Wait(observer.wake_at());
+    if (e) {
+      observer.OnEvent(*e);
+    } else {
+      observer.OnTick(Clock::now());
     }
-    if (e->role == "witness") {
-      OnWitnessEvent(*e);
-      continue;
+    if (!announced && observer.detection_ms()) {
+      announced = true;
+      r_.timing.detection = observer.detection_ms();
+      Progress(Phase::kDetected, std::nullopt, observer.detection_ms(),
+               observer.detection_evidence()->text);
     }
-    if (e->role == "host") {
-      OnHostEvent(*e, sign);
-      if (e->kind == VmEvent::Kind::kVmmExited || e->kind == VmEvent::Kind::kGuestStopped) {
-        deadline = std::min(deadline, e->at + spec_.settle);
-      }
-      continue;
-    }
-    switch (e->kind) {
-      case VmEvent::Kind::kConsole:
-        if (IsCrash(e->cls)) {
-          sign(EZONE_SIGN_GUEST_KERNEL_CRASH, e->at,
-               std::string("guest console (") + ConsoleClassName(e->cls) + "): " + e->text);
-        } else if (e->cls == ConsoleClass::kOomKill) {
-          sign(EZONE_SIGN_GUEST_OOM_KILL, e->at, "guest console (oom-kill): " + e->text);
-        } else if (e->cls == ConsoleClass::kUserSegfault) {
-          sign(EZONE_SIGN_GUEST_PROCESS_DIED, e->at, "guest console (user-segfault): " + e->text);
-        } else if (r_.evidence.size() < 100) {
-          r_.evidence.push_back(std::string("guest console (") + ConsoleClassName(e->cls) +
-                                ", not a crash): " + e->text);
-        }
-        break;
-      case VmEvent::Kind::kGuestPanicked:
-        sign(EZONE_SIGN_GUEST_KERNEL_CRASH, e->at, "vmm: guest panicked (" + e->text + ")");
-        break;
-      case VmEvent::Kind::kVmmExited:
-        sign(EZONE_SIGN_VMM_EXIT, e->at, "vmm: process exited: " + e->text);
-        // Nothing more can come from the victim; a witness may still have
-        // something to say within the settle window.
-        // An E-Zone 1 fault takes the victim with the host: keep watching the
-        // host for its own signs within the settle window.
-        if (witness == nullptr && !zone1()) {
-          done = true;
-        } else {
-          deadline = std::min(deadline, e->at + spec_.settle);
-        }
-        break;
-      case VmEvent::Kind::kFaultObserved:
-        sign(e->sign, e->at, "fault: " + e->text);
-        break;
-      case VmEvent::Kind::kGuestStopped:
-        r_.evidence.push_back("vmm: guest stopped: " + e->text);
-        break;
-      case VmEvent::Kind::kNote:
-        r_.evidence.push_back("vmm: " + e->text);
-        break;
-      case VmEvent::Kind::kPluginError:
-        done = true;  // nothing it says can be trusted now; Execute makes it an error
-        break;
-      case VmEvent::Kind::kReady:
-        break;
-    }
-  }
-  if (!first_sign) {
-    r_.evidence.push_back("no sign of the fault within " +
-                          Fmt("%.1f s", spec_.observe_timeout.count() / 1000.0) +
-                          " (heartbeats: " + std::to_string(victim.heartbeats()) + ")");
   }
   if (witness) {
-    // A positive sign of life, not only the absence of bad news: the
-    // witness's agent must still answer.
+    // A positive sign of life, not only the absence of bad news.
     std::string pong;
-    if (!witness->AgentCommand("ping", std::chrono::milliseconds(2000), &pong)) {
-      o_.witness_crashed = true;
-      r_.evidence.push_back("witness died: its agent does not answer (" + pong + ")");
-    }
+    bool answered = witness->AgentCommand("ping", kWitnessPingTimeout, &pong);
     std::optional<VmEvent> late;
-    while ((late = events_.Wait(Clock::now()))) {
-      if (late->role == "witness") OnWitnessEvent(*late);
-    }
-    auto gap = witness->max_heartbeat_gap();
-    std::string text = "witness: longest heartbeat gap " + std::to_string(gap.count()) +
-                       " ms in the fault window (period " + std::to_string(kHeartbeatPeriodMs) + " ms)";
-    if (gap >= kWitnessHang) {
-      o_.witness_crashed = true;
-      text += ": hung";
-    } else if (gap >= kWitnessStutter) {
-      o_.witness_degraded = true;
-      text += ": stuttered";
-    } else {
-      text += ": steady";
-    }
-    r_.evidence.push_back(text);
-    r_.properties["witness_max_heartbeat_gap_ms"] = std::to_string(gap.count());
+    while ((late = events_.Wait(Clock::now()))) observer.OnEvent(*late);
+    observer.OnWitnessFinal(answered, pong, witness->max_heartbeat_gap());
+    r_.properties["witness_max_heartbeat_gap_ms"] =
+        std::to_string(witness->max_heartbeat_gap().count());
   }
+  observer.Finish(victim.heartbeats());
+  Merge(o_, observer.observation());
+  for (const Evidence& e : observer.evidence()) r_.evidence.push_back(e);
 }
 
 void CheckRun::Teardown(VmSession& vm) {
-  Progress("tearing down the " + vm.role());
+  Progress(Phase::kTeardown, vm.role());
   int64_t pid = vm.Pid();
   auto start = Clock::now();
   vm.Destroy();
-  if (vm.role() == "victim") r_.timing.teardown = MsSince(start);
+  if (vm.role() == Role::kVictim) r_.timing.teardown = MsSince(start);
   // The VMM process must be gone and reaped: a zombie or a survivor is a
   // leak, and a leak is a degraded host.
+  const std::string who = std::string("host: ") + vm.role_name() + " VMM process " +
+                          std::to_string(pid);
   if (pid > 0 && kill(static_cast<pid_t>(pid), 0) == 0) {
     o_.leaked = true;
-    r_.evidence.push_back("host: " + vm.role() + " VMM process " + std::to_string(pid) +
-                          " still exists after teardown");
+    Add(EvidenceSource::kHost, Severity::kBad, who + " still exists after teardown");
   } else if (pid > 0) {
-    r_.evidence.push_back("host: " + vm.role() + " VMM process " + std::to_string(pid) + " reaped");
+    Add(EvidenceSource::kHost, Severity::kGood, who + " reaped");
   }
 }
-
 
 }  // namespace
 
@@ -903,9 +728,10 @@ GuestImage GuestImage::Locate(const fs::path& override_dir) {
   return image;
 }
 
-fs::path ConsoleLogPath(const fs::path& report_dir, const CheckSpec& spec, const std::string& role) {
+fs::path ConsoleLogPath(const fs::path& report_dir, const CheckSpec& spec, Role role) {
   std::string stem = spec.suite + "." + spec.classname + "." + spec.name;
-  return report_dir / "console" / (stem + (role == "victim" ? "" : "." + role) + ".log");
+  return report_dir / "console" /
+         (stem + (role == Role::kVictim ? "" : std::string(".") + RoleName(role)) + ".log");
 }
 
 CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {
@@ -917,15 +743,14 @@ CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {
   // runs again on a fresh nested host. A second failure stands.
   auto failed = first.properties.find(kHostFailedBooting);
   if (failed == first.properties.end()) return first;
-  if (env.progress) {
-    env.progress(spec, "the nested host failed before the fault (" + failed->second +
-                           "); running the check again on a fresh nested host");
-  }
+  if (env.progress) env.progress(spec, ProgressEvent{Phase::kRetry, Role::kHost, {}, failed->second});
   CheckRecord second = CheckRun(spec, env).Run();
   second.properties["nested_host_attempts"] = "2";
   second.evidence.insert(second.evidence.begin(),
-                         "first attempt: the nested host failed before the fault (" +
-                             failed->second + "); the check ran again on a fresh nested host");
+                         Evidence{EvidenceSource::kRunner, Severity::kInfo,
+                                  "first attempt: the nested host failed before the fault (" +
+                                      failed->second +
+                                      "); the check ran again on a fresh nested host"});
   return second;
 }
 

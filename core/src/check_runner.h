@@ -1,5 +1,8 @@
 // Runs one check end to end: resolve plugins, boot, fire, observe, decide,
-// tear down. The flow is the design brief's "One check, end to end".
+// tear down. The flow is the design brief's "One check, end to end"; the
+// parts live in their own units (ready_watch, observer, fault_target,
+// snapshot_cache, host_oracle, nested_host, verdict) and CheckRun is the
+// ordered script of phases that calls them.
 #ifndef EZONE_CORE_CHECK_RUNNER_H_
 #define EZONE_CORE_CHECK_RUNNER_H_
 
@@ -11,6 +14,7 @@
 #include "boot_image.h"
 #include "ezone/report/check_record.h"
 #include "plugin_registry.h"
+#include "progress.h"
 #include "suite.h"
 
 namespace ezone {
@@ -25,8 +29,9 @@ struct RunEnvironment {
   const PluginRegistry* registry = nullptr;
   GuestImage image;
   std::filesystem::path report_dir;  // console logs: <report_dir>/console/
-  // Progress lines ("booting", "ready in 1.4 s", ...), for people watching.
-  std::function<void(const CheckSpec&, const std::string&)> progress;
+  // Each step of a check as it happens: the console line, the journal and
+  // the bench read its fields.
+  std::function<void(const CheckSpec&, const ProgressEvent&)> progress;
 };
 
 report::CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env);
@@ -34,7 +39,7 @@ report::CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env);
 // Where a check's console log goes: <report_dir>/console/<suite>.<class>.<name>.log
 // (suites share a report directory under ctest and may share check names).
 std::filesystem::path ConsoleLogPath(const std::filesystem::path& report_dir,
-                                     const CheckSpec& spec, const std::string& role = "victim");
+                                     const CheckSpec& spec, Role role = Role::kVictim);
 
 // The agent's heartbeat period asked for on the kernel command line.
 inline constexpr int kHeartbeatPeriodMs = 100;

@@ -1,64 +1,10 @@
 #include "console_classifier.h"
 
-#include <array>
+#include <optional>
+
+#include "crash_report.h"
 
 namespace ezone {
-namespace {
-
-struct Pattern {
-  std::string_view needle;
-  ConsoleClass cls;
-  bool at_start;  // must start the message (after the timestamp)
-};
-
-// Order matters: the first match wins. Lockups and panics before oopses,
-// because "BUG: soft lockup" is a lockup, not a generic BUG.
-constexpr std::array kPatterns = {
-    Pattern{"Kernel panic - not syncing", ConsoleClass::kPanic, false},
-    // Xen's own console lines (the Xen nested host, issue 22): the
-    // hypervisor's panic, and Xen's word that dom0 (the host kernel) crashed.
-    // A domU's crash ("domain_crash called from") is not the host's.
-    Pattern{"(XEN) Panic on CPU", ConsoleClass::kPanic, false},
-    Pattern{"(XEN) Hardware Dom0 crashed", ConsoleClass::kPanic, false},
-    Pattern{"BUG: soft lockup", ConsoleClass::kLockup, false},
-    Pattern{"Watchdog detected hard LOCKUP", ConsoleClass::kLockup, false},
-    Pattern{"rcu_sched self-detected stall", ConsoleClass::kLockup, false},
-    Pattern{"rcu: INFO: rcu_sched detected stalls", ConsoleClass::kLockup, false},
-    Pattern{"rcu: INFO: rcu_preempt detected stalls", ConsoleClass::kLockup, false},
-    Pattern{"blocked for more than", ConsoleClass::kLockup, false},
-    Pattern{"divide error: ", ConsoleClass::kOops, true},
-    Pattern{"general protection fault", ConsoleClass::kOops, true},
-    Pattern{"BUG: kernel NULL pointer dereference", ConsoleClass::kOops, true},
-    Pattern{"BUG: unable to handle", ConsoleClass::kOops, true},
-    Pattern{"kernel BUG at ", ConsoleClass::kOops, true},
-    Pattern{"invalid opcode: ", ConsoleClass::kOops, true},
-    Pattern{"Oops: ", ConsoleClass::kOops, true},
-    Pattern{"double fault: ", ConsoleClass::kOops, true},
-    Pattern{"stack guard page was hit", ConsoleClass::kOops, false},
-    Pattern{"Unable to handle kernel", ConsoleClass::kOops, true},
-    Pattern{"Out of memory: Killed process", ConsoleClass::kOomKill, true},
-    Pattern{"Memory cgroup out of memory: Killed process", ConsoleClass::kOomKill, true},
-    Pattern{": segfault at ", ConsoleClass::kUserSegfault, false},
-    Pattern{"WARNING: CPU: ", ConsoleClass::kWarning, true},
-    Pattern{"WARNING: at ", ConsoleClass::kWarning, true},
-    Pattern{"BUG: ", ConsoleClass::kWarning, true},  // e.g. "sleeping function"
-};
-
-std::string_view StripTimestamp(std::string_view line) {
-  // Carriage returns and the "<6>" printk level prefix some consoles add.
-  while (!line.empty() && (line.front() == '\r' || line.front() == ' ')) line.remove_prefix(1);
-  while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (!line.empty() && line.front() == '[') {
-    size_t close = line.find(']');
-    if (close != std::string_view::npos && close < 20) {
-      line.remove_prefix(close + 1);
-      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-    }
-  }
-  return line;
-}
-
-}  // namespace
 
 const char* ConsoleClassName(ConsoleClass c) {
   switch (c) {
@@ -73,13 +19,26 @@ const char* ConsoleClassName(ConsoleClass c) {
   return "?";
 }
 
+// A facade over the crash report parser's first-line recognition
+// (crash_report.h), so the line classifier and the parser never disagree.
 ConsoleClass ClassifyConsoleLine(std::string_view raw) {
-  std::string_view line = StripTimestamp(raw);
-  for (const Pattern& p : kPatterns) {
-    size_t at = line.find(p.needle);
-    if (at == std::string_view::npos) continue;
-    if (p.at_start && at != 0) continue;
-    return p.cls;
+  std::optional<ReportKind> kind = LineStartsReport(raw);
+  if (!kind) return ConsoleClass::kNone;
+  switch (*kind) {
+    case ReportKind::kOops: return ConsoleClass::kOops;
+    case ReportKind::kPanic: return ConsoleClass::kPanic;
+    case ReportKind::kLockup:
+    case ReportKind::kHungTask: return ConsoleClass::kLockup;
+    case ReportKind::kWarning:
+    case ReportKind::kMemorySafety: return ConsoleClass::kWarning;
+    case ReportKind::kOomKill:
+      // "invoked oom-killer" opens the report; the kill is the line that
+      // says "Killed process", as before.
+      return StripConsolePrefix(raw).find("Killed process") != std::string_view::npos
+                 ? ConsoleClass::kOomKill
+                 : ConsoleClass::kNone;
+    case ReportKind::kUserSegfault: return ConsoleClass::kUserSegfault;
+    case ReportKind::kReboot: return ConsoleClass::kNone;
   }
   return ConsoleClass::kNone;
 }

@@ -139,19 +139,23 @@ class LocalHostOracle : public HostOracle {
     a.slow_samples = slow_samples_;
     FindLeaks(a);
 
+    using report::Severity;
+    auto add = [&a](Severity severity, std::string text) {
+      a.evidence.push_back({report::EvidenceSource::kHost, severity, std::move(text)});
+    };
     if (!a.kernel_log_readable) {
-      a.evidence.push_back(std::string("host: kernel log not readable (/dev/kmsg: ") +
-                           std::strerror(kmsg_errno_) + "); oops detection off");
+      add(Severity::kWarning, std::string("host: kernel log not readable (/dev/kmsg: ") +
+                                  std::strerror(kmsg_errno_) + "); oops detection off");
     } else if (a.crash_lines.empty() && a.warning_lines.empty()) {
-      a.evidence.push_back("host: no new oops, BUG, lockup or warning in the kernel log");
+      add(Severity::kGood, "host: no new oops, BUG, lockup or warning in the kernel log");
     }
-    for (const auto& l : a.crash_lines) a.evidence.push_back("host kernel: " + l);
-    for (const auto& l : a.warning_lines) a.evidence.push_back("host kernel warning: " + l);
+    for (const auto& l : a.crash_lines) add(Severity::kBad, "host kernel: " + l);
+    for (const auto& l : a.warning_lines) add(Severity::kWarning, "host kernel warning: " + l);
     if (a.taint_after == a.taint_before) {
-      a.evidence.push_back("host: kernel taint unchanged (" + std::to_string(a.taint_after) + ")");
+      add(Severity::kGood, "host: kernel taint unchanged (" + std::to_string(a.taint_after) + ")");
     } else {
-      a.evidence.push_back("host: kernel taint " + std::to_string(a.taint_before) +
-                           " -> " + std::to_string(a.taint_after));
+      add(Severity::kBad, "host: kernel taint " + std::to_string(a.taint_before) + " -> " +
+                              std::to_string(a.taint_after));
     }
     char probe[200];
     if (a.probe_ok) {
@@ -164,11 +168,11 @@ class LocalHostOracle : public HostOracle {
       snprintf(probe, sizeof probe,
                "host: fork+exec probe FAILED or took over %d ms", kProbeTimeoutMs);
     }
-    a.evidence.push_back(probe);
+    add(!a.probe_ok ? Severity::kBad : a.Degraded() ? Severity::kWarning : Severity::kInfo, probe);
     if (a.leaks.empty()) {
-      a.evidence.push_back("host: runner's children, descriptors and temp entries back to baseline");
+      add(Severity::kGood, "host: runner's children, descriptors and temp entries back to baseline");
     }
-    for (const auto& l : a.leaks) a.evidence.push_back("host: leak: " + l);
+    for (const auto& l : a.leaks) add(Severity::kWarning, "host: leak: " + l);
     return a;
   }
 

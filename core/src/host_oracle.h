@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ezone/report/check_record.h"
+
 namespace ezone {
 
 // What the oracle saw between Begin() and Assess().
@@ -26,7 +28,8 @@ struct HostAssessment {
   // Resources back to baseline after teardown: the runner's children, its
   // open descriptors, its temp entries (named ezone-<runner pid>*).
   std::vector<std::string> leaks;
-  std::vector<std::string> evidence;  // human-readable, one line each
+  // The readings, typed: source host (or nested host), good/warning/bad.
+  std::vector<report::Evidence> evidence;
 
   // Host kernel crashed, tainted anew, or stopped answering: global.
   bool Crashed() const {

@@ -168,37 +168,43 @@ class NestedHostOracle : public HostOracle {
     a.samples = samples_;
     a.slow_samples = slow_samples_;
     std::string pong;
+    using report::Severity;
+    auto add = [&a](Severity severity, std::string text) {
+      a.evidence.push_back({report::EvidenceSource::kNestedHost, severity, std::move(text)});
+    };
     a.probe_ok = host_->AgentCommand("ping", kCommandTimeout, &pong);
     if (!a.probe_ok) {
-      a.evidence.push_back("nested host: its agent does not answer (" + pong + ")");
+      add(Severity::kBad, "nested host: its agent does not answer (" + pong + ")");
       return a;
     }
-    a.evidence.push_back("nested host: its agent answers");
+    add(Severity::kGood, "nested host: its agent answers");
     std::optional<unsigned long long> taint_after = Taint();
     if (taint_before_ && taint_after) {
       a.taint_before = *taint_before_;
       a.taint_after = *taint_after;
-      a.evidence.push_back(
-          a.taint_after == a.taint_before
-              ? "nested host: kernel taint unchanged (" + std::to_string(a.taint_after) + ")"
-              : "nested host: kernel taint " + std::to_string(a.taint_before) + " -> " +
-                    std::to_string(a.taint_after));
+      if (a.taint_after == a.taint_before) {
+        add(Severity::kGood,
+            "nested host: kernel taint unchanged (" + std::to_string(a.taint_after) + ")");
+      } else {
+        add(Severity::kBad, "nested host: kernel taint " + std::to_string(a.taint_before) +
+                                " -> " + std::to_string(a.taint_after));
+      }
     } else {
-      a.evidence.push_back("nested host: kernel taint not readable through its agent");
+      add(Severity::kWarning, "nested host: kernel taint not readable through its agent");
     }
     char text[200];
     snprintf(text, sizeof text,
              "nested host: agent round trip (run /bin/true): worst %.1f ms over %d samples "
              "(baseline %.1f ms); %d slow samples",
              worst_ms_, samples_, baseline_ms_, slow_samples_);
-    a.evidence.push_back(text);
+    add(a.Degraded() ? Severity::kWarning : Severity::kInfo, text);
     // pidof (KVM) / ezone-vm-left (Xen) exit 0 when a VM is still there.
     std::string reply;
     if (host_->AgentCommand(leak_check_, kCommandTimeout, &reply) &&
         reply.find("exit=0") != std::string::npos) {
       a.leaks.push_back("nested host: a VM (" + leak_check_ + ") still runs after teardown");
     } else {
-      a.evidence.push_back("nested host: no VM left after teardown (" + leak_check_ + ")");
+      add(Severity::kGood, "nested host: no VM left after teardown (" + leak_check_ + ")");
     }
     return a;
   }
@@ -406,7 +412,7 @@ NestedHostImage NestedHostImage::Locate(const std::string& flavour) {
 
 NestedHost::NestedHost(const Plugin& qemu, const NestedHostImage& image,
                        const fs::path& console_log, EventQueue* events)
-    : image_(image), session_(qemu, "host", MakeNonce(), console_log, events) {}
+    : image_(image), session_(qemu, Role::kHost, MakeNonce(), console_log, events) {}
 
 NestedHost::~NestedHost() { Destroy(); }
 

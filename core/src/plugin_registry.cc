@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 #include "build_config.h"
@@ -27,7 +28,88 @@ std::vector<boost::dll::shared_library>& KeptLibraries() {
 
 bool IsCString(const char* text) { return text != nullptr && *text != '\0'; }
 
+// The minimum sizes of the plugin's structs for a declared minor (a minor
+// newer than ours is held to ours: it may only have appended).
+struct MinSizes {
+  size_t descriptor, vmm_ops, fault_ops;
+};
+MinSizes MinSizesFor(uint32_t minor) {
+  switch (minor) {
+    case 0:
+      return {EZONE_DESCRIPTOR_SIZE_1_0, EZONE_VMM_OPS_SIZE_1_0, EZONE_FAULT_OPS_SIZE_1_0};
+    case 1:
+      return {EZONE_DESCRIPTOR_SIZE_1_1, EZONE_VMM_OPS_SIZE_1_1, EZONE_FAULT_OPS_SIZE_1_1};
+    case 2:
+      return {EZONE_DESCRIPTOR_SIZE_1_2, EZONE_VMM_OPS_SIZE_1_2, EZONE_FAULT_OPS_SIZE_1_2};
+    default:
+      static_assert(EZONE_PLUGIN_ABI_MINOR == 3, "add the new minor's sizes here");
+      return {EZONE_DESCRIPTOR_SIZE_1_3, EZONE_VMM_OPS_SIZE_1_3, EZONE_FAULT_OPS_SIZE_1_3};
+  }
+}
+
+std::string Version(uint32_t minor) {
+  return std::to_string(EZONE_PLUGIN_ABI_MAJOR) + "." + std::to_string(minor);
+}
+
+// "struct_size 16 is smaller than ABI 1.0's 88" when `size` is too small.
+void CheckSize(const fs::path& path, const std::string& what, size_t size,
+               uint32_t declared_minor, size_t min_declared) {
+  size_t min_1_0 = what == "descriptor"  ? EZONE_DESCRIPTOR_SIZE_1_0
+                   : what == "VMM ops"   ? EZONE_VMM_OPS_SIZE_1_0
+                                         : EZONE_FAULT_OPS_SIZE_1_0;
+  if (size < min_1_0) {
+    Fail(path, "invalid descriptor: " + what + " struct_size " + std::to_string(size) +
+                   " is smaller than ABI " + Version(0) + "'s " + std::to_string(min_1_0) +
+                   ", the smallest this core accepts (is struct_size set to sizeof?)");
+  }
+  if (size < min_declared) {
+    Fail(path, "invalid descriptor: " + what + " struct_size " + std::to_string(size) +
+                   " is smaller than ABI " +
+                   Version(std::min<uint32_t>(declared_minor, EZONE_PLUGIN_ABI_MINOR)) +
+                   "'s " + std::to_string(min_declared) + ", which the plugin declares");
+  }
+}
+
+// Copies the first `size` bytes of a plugin's struct into a zeroed struct of
+// this core's size: fields the plugin does not have read as 0 / NULL.
+template <typename T>
+T* CopyCovered(const T* from, size_t size) {
+  auto* to = new T{};  // never freed: the core keeps pointing at it
+  std::memcpy(static_cast<void*>(to), from, std::min(size, sizeof(T)));
+  to->struct_size = sizeof(T);
+  return to;
+}
+
+ezone_status DefaultProbe(const char*, char* msg, size_t msg_size) {
+  if (msg != nullptr && msg_size > 0) msg[0] = '\0';
+  return EZONE_OK;
+}
+int64_t DefaultVmmPid(void*) { return -1; }
+ezone_status DefaultVersion(void*, char* out, size_t out_size) {
+  if (out != nullptr && out_size > 0) out[0] = '\0';
+  return EZONE_FAILED;
+}
+
 }  // namespace
+
+const ezone_plugin_descriptor* CoreView(const ezone_plugin_descriptor* d) {
+  auto* view = CopyCovered(d, d->struct_size);
+  if (d->kind == EZONE_KIND_VMM && d->vmm != nullptr) {
+    auto* ops = CopyCovered(d->vmm, d->vmm->struct_size);
+    if (ops->probe == nullptr) ops->probe = &DefaultProbe;
+    if (ops->vmm_pid == nullptr) ops->vmm_pid = &DefaultVmmPid;
+    if (ops->version == nullptr) ops->version = &DefaultVersion;
+    // One way to say "not supported": NULL. The SDK fills every slot and lets
+    // the capability bit decide, so a slot without its bit is dropped here.
+    if (!(d->capabilities & EZONE_CAP_GUEST_MEMORY)) ops->guest_memory = nullptr;
+    if (!(d->capabilities & EZONE_CAP_SNAPSHOT)) ops->save_snapshot = nullptr;
+    view->vmm = ops;
+  }
+  if (d->kind == EZONE_KIND_FAULT && d->fault != nullptr) {
+    view->fault = CopyCovered(d->fault, d->fault->struct_size);
+  }
+  return view;
+}
 
 const ezone_fault_variant* Plugin::FindVariant(
     const std::string& variant) const {
@@ -50,13 +132,11 @@ void ValidateDescriptor(const fs::path& path,
                    std::to_string(EZONE_PLUGIN_ABI_MAJOR) +
                    "; rebuild the plugin against this ezone SDK");
   }
-  // Minor versions only append fields, so the descriptor must be at least as
-  // large as in minor 0.
-  if (d->struct_size < sizeof(ezone_plugin_descriptor)) {
-    Fail(path, "invalid descriptor: struct_size " +
-                   std::to_string(d->struct_size) + " < " +
-                   std::to_string(sizeof(ezone_plugin_descriptor)));
-  }
+  // Minor versions only append: the structs must be at least as large as in
+  // the minor the plugin declares (and never smaller than in 1.0); anything
+  // past what this core knows is not read.
+  const MinSizes min = MinSizesFor(d->abi_minor);
+  CheckSize(path, "descriptor", d->struct_size, d->abi_minor, min.descriptor);
   if (!IsCString(d->name) || !IsCString(d->version)) {
     Fail(path, "invalid descriptor: empty name or version");
   }
@@ -70,19 +150,38 @@ void ValidateDescriptor(const fs::path& path,
   switch (d->kind) {
     case EZONE_KIND_VMM: {
       const ezone_vmm_ops* ops = d->vmm;
-      if (ops == nullptr || ops->struct_size < sizeof(ezone_vmm_ops) ||
-          !ops->probe || !ops->create || !ops->send_control ||
-          !ops->vmm_pid || !ops->version || !ops->destroy) {
+      if (ops == nullptr) {
+        Fail(path, "invalid descriptor: VMM plugin '" + name + "' has no operation table");
+      }
+      CheckSize(path, "VMM ops", ops->struct_size, d->abi_minor, min.vmm_ops);
+      std::string missing;
+      if (!ops->create) missing += " create";
+      if (!ops->send_control) missing += " send_control";
+      if (!ops->destroy) missing += " destroy";
+      // A capability promises its op: NULL, or an op the struct does not
+      // reach, would make the core call nothing.
+      if ((d->capabilities & EZONE_CAP_GUEST_MEMORY) &&
+          !(EZONE_HAS_FIELD(ops, ezone_vmm_ops, guest_memory) && ops->guest_memory)) {
+        missing += " guest_memory (EZONE_CAP_GUEST_MEMORY)";
+      }
+      if ((d->capabilities & EZONE_CAP_SNAPSHOT) &&
+          !(EZONE_HAS_FIELD(ops, ezone_vmm_ops, save_snapshot) && ops->save_snapshot)) {
+        missing += " save_snapshot (EZONE_CAP_SNAPSHOT)";
+      }
+      if (!missing.empty()) {
         Fail(path, "invalid descriptor: VMM plugin '" + name +
-                       "' lacks a complete operation table");
+                       "' lacks required operations:" + missing);
       }
       break;
     }
     case EZONE_KIND_FAULT: {
-      if (d->fault == nullptr || d->fault->struct_size < sizeof(ezone_fault_ops) ||
-          !d->fault->fire) {
+      if (d->fault == nullptr) {
+        Fail(path, "invalid descriptor: fault plugin '" + name + "' has no operation table");
+      }
+      CheckSize(path, "fault ops", d->fault->struct_size, d->abi_minor, min.fault_ops);
+      if (!d->fault->fire) {
         Fail(path, "invalid descriptor: fault plugin '" + name +
-                       "' lacks a fire operation");
+                       "' lacks required operations: fire");
       }
       if (d->variants == nullptr || d->variant_count == 0) {
         Fail(path, "invalid descriptor: fault plugin '" + name +
@@ -127,7 +226,7 @@ Plugin LoadPlugin(const fs::path& path) {
   const ezone_plugin_descriptor* descriptor = entry(EZONE_PLUGIN_ABI_MAJOR);
   ValidateDescriptor(path, descriptor);
   KeptLibraries().push_back(std::move(library));
-  return Plugin{path, descriptor};
+  return Plugin{path, CoreView(descriptor), descriptor};
 }
 
 std::vector<fs::path> DefaultPluginDirs(const std::vector<std::string>& extra) {

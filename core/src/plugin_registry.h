@@ -23,7 +23,12 @@ class PluginLoadError : public std::runtime_error {
 // process (plugins are never unloaded: objects they made may outlive us).
 struct Plugin {
   std::filesystem::path path;
+  // The core's view of the plugin's descriptor (CoreView below): full-size
+  // structs of this core's ABI whatever minor the plugin was built for, so
+  // the core reads every field directly; an op the plugin lacks is NULL or
+  // its documented default. The plugin's own descriptor is `declared`.
   const ezone_plugin_descriptor* descriptor = nullptr;
+  const ezone_plugin_descriptor* declared = nullptr;
 
   std::string name() const { return descriptor->name; }
   bool is_vmm() const { return descriptor->kind == EZONE_KIND_VMM; }
@@ -35,9 +40,20 @@ struct Plugin {
 // Loads one plugin file; throws PluginLoadError with an actionable message.
 Plugin LoadPlugin(const std::filesystem::path& path);
 
-// Checks a descriptor against this core's ABI; throws PluginLoadError.
+// Checks a descriptor against this core's ABI (any minor: sizes per minor,
+// required ops, capability bits with their ops); throws PluginLoadError.
 void ValidateDescriptor(const std::filesystem::path& path,
                         const ezone_plugin_descriptor* descriptor);
+
+// The core's view of a validated descriptor: copies of the descriptor and its
+// op table at this core's sizes (fields the plugin's struct_size does not
+// cover are zero), with the documented defaults for NULL optional ops (probe:
+// EZONE_OK; vmm_pid: -1; version: EZONE_FAILED, so callers fall back to the
+// descriptor's name and version) and guest_memory/save_snapshot NULL unless
+// the matching capability bit is set. Never freed, like the libraries.
+// Whoever builds a Plugin by hand (an in-process fake VMM) should pass its
+// descriptor through this too.
+const ezone_plugin_descriptor* CoreView(const ezone_plugin_descriptor* declared);
 
 // The directories searched, in order: `extra` (--plugin-dir), then
 // EZONE_PLUGIN_PATH (colon-separated), then the build tree's plugins when

@@ -373,7 +373,8 @@ std::vector<PlannedCheck> PlanChecks(const std::vector<Suite>& suites,
   std::vector<PlannedCheck> plan;
   for (const Suite& suite : suites) {
     for (const CheckSpec& s : suite.checks) {
-      PlannedCheck p{s.suite, s.classname, s.name, s.vmm_label, s.fault, s.variant, s.policy, ""};
+      PlannedCheck p{s.suite, s.classname, s.name, s.vmm_label, s.fault, s.variant,
+                     std::string(report::PolicyName(s.policy)), ""};
       const Plugin* fault = registry.FindFault(s.fault);
       const ezone_fault_variant* v = fault ? fault->FindVariant(s.variant) : nullptr;
       if (v) p.zone = ZoneName(v->zone);
@@ -643,8 +644,10 @@ MergeResult MergeCampaign(const Campaign& c, const std::map<int, TaskState>& sta
       r.verdict = Verdict::kError;
       r.message = "never ran: " + words + " before this check started";
       if (!journal_error.empty()) r.detail = "The task's journal is unreadable: " + journal_error;
-      r.evidence.push_back("slurm: job " + (st.job_id.empty() ? task.job_id : st.job_id) +
-                           " state " + st.state + (st.reason.empty() ? "" : " (" + st.reason + ")"));
+      r.evidence.push_back({report::EvidenceSource::kScheduler, report::Severity::kInfo,
+                            "slurm: job " + (st.job_id.empty() ? task.job_id : st.job_id) +
+                                " state " + st.state +
+                                (st.reason.empty() ? "" : " (" + st.reason + ")")});
       r.properties["slurm.state"] = st.state;
       r.properties["slurm.job_id"] = st.job_id.empty() ? task.job_id : st.job_id;
       if (!node.empty()) {

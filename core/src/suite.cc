@@ -208,15 +208,16 @@ class Parser {
     return labels;
   }
 
-  std::string Policy(pugi::xml_node node, const std::string& fallback) const {
+  report::Policy Policy(pugi::xml_node node, report::Policy fallback) const {
     pugi::xml_attribute a = node.attribute("policy");
-    std::string policy = a ? a.value() : fallback;
-    for (const char* known : kPolicies) {
-      if (policy == known) return policy;
-    }
+    if (!a) return fallback;
+    if (auto policy = report::ParsePolicy(a.value())) return *policy;
     std::string known;
-    for (const char* k : kPolicies) known += (known.empty() ? "" : ", ") + std::string(k);
-    Fail(node, "unknown policy '" + policy + "' (known: " + known + ")");
+    for (auto p : {report::Policy::kStrongIsolation, report::Policy::kPerformance,
+                   report::Policy::kGuestSurvives, report::Policy::kDetected}) {
+      known += (known.empty() ? "" : ", ") + std::string(report::PolicyName(p));
+    }
+    Fail(node, "unknown policy '" + std::string(a.value()) + "' (known: " + known + ")");
   }
 
   Suite Parse(const pugi::xml_document& doc) {
@@ -233,7 +234,7 @@ class Parser {
     if (!IsIdentifier(suite.name, true)) {
       Fail(root, "suite name '" + suite.name + "' must be letters, digits, '_' or '-'");
     }
-    std::string policy = Policy(root, "strong-isolation");
+    report::Policy policy = Policy(root, report::Policy::kStrongIsolation);
     std::vector<std::string> suite_labels = CheckedLabels(root);
     auto boot = Duration(root, "boot-timeout", std::chrono::seconds(30));
     auto observe = Duration(root, "observe-timeout", std::chrono::seconds(20));
@@ -272,14 +273,16 @@ class Parser {
         Fail(node, "witness must be true or false, not '" + witness + "'");
       }
       spec.witness = witness == "true";
-      spec.mode = node.attribute("mode").as_string("boot");
-      if (spec.mode != "boot" && spec.mode != "snapshot") {
-        Fail(node, "mode must be boot or snapshot, not '" + spec.mode + "'");
+      std::string mode = node.attribute("mode").as_string("boot");
+      if (mode != "boot" && mode != "snapshot") {
+        Fail(node, "mode must be boot or snapshot, not '" + mode + "'");
       }
-      spec.host = node.attribute("host").as_string("local");
-      if (spec.host != "local" && spec.host != "nested") {
-        Fail(node, "host must be local or nested, not '" + spec.host + "'");
+      spec.mode = mode == "snapshot" ? BootMode::kSnapshot : BootMode::kBoot;
+      std::string host = node.attribute("host").as_string("local");
+      if (host != "local" && host != "nested") {
+        Fail(node, "host must be local or nested, not '" + host + "'");
       }
+      spec.host = host == "nested" ? HostKind::kNested : HostKind::kLocal;
       spec.policy = Policy(node, policy);
       spec.boot_timeout = Duration(node, "boot-timeout", boot);
       spec.observe_timeout = Duration(node, "observe-timeout", observe);
@@ -304,7 +307,7 @@ class Parser {
                        " checks with this one (repetitions count; split it into several suites)");
       }
       // A check on the nested host is never reported as a bare-metal one.
-      std::string default_label = spec.vmm + (spec.host == "nested" ? "@nested" : "");
+      std::string default_label = spec.vmm + (spec.nested() ? "@nested" : "");
       std::string vmm_label = node.attribute("vmm-label").as_string(default_label.c_str());
       // '@' names where it ran: kvm@nested.
       std::string label_chars = vmm_label;
@@ -387,5 +390,11 @@ Suite ParseSuite(const fs::path& file, const std::string& text) {
   }
   return parser.Parse(doc);
 }
+
+const char* BootModeName(BootMode mode) {
+  return mode == BootMode::kSnapshot ? "snapshot" : "boot";
+}
+
+const char* HostKindName(HostKind host) { return host == HostKind::kNested ? "nested" : "local"; }
 
 }  // namespace ezone

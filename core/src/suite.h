@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "ezone/report/policy.h"
+
 namespace ezone {
 
 // A malformed suite; what() is "<file>:<line>: <what is wrong>".
@@ -17,6 +19,19 @@ class SuiteError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// How the VMs of a check start.
+enum class BootMode {
+  kBoot,      // boot the kernel to READY (the default)
+  kSnapshot,  // restore a state saved at READY (EZONE_CAP_SNAPSHOT), made once and cached
+};
+// Which machine is the host under test.
+enum class HostKind {
+  kLocal,   // the machine ezone runs on
+  kNested,  // a VM booted from the nested host image (nested-host/)
+};
+const char* BootModeName(BootMode mode);  // "boot", "snapshot"
+const char* HostKindName(HostKind host);  // "local", "nested"
 
 // One check, one repetition: a VMM, a fault variant, a policy.
 struct CheckSpec {
@@ -29,7 +44,7 @@ struct CheckSpec {
   std::string fault;
   std::string variant;
   std::string fault_options;
-  std::string policy;  // "strong-isolation", "performance", "guest-survives"
+  report::Policy policy = report::Policy::kStrongIsolation;
   std::vector<std::string> labels;
   int repetition = 1;
   std::chrono::milliseconds boot_timeout{30000};
@@ -40,16 +55,13 @@ struct CheckSpec {
   uint32_t memory_mib = 256;
   std::string kernel_args;  // appended to the guest kernel command line
   bool witness = false;     // boot a witness VM beside the victim
-  // "boot" (default) or "snapshot": restore VMs from a state saved at READY
-  // (EZONE_CAP_SNAPSHOT), made once and cached.
-  std::string mode = "boot";
-  // "local" (default): the machine ezone runs on is the host under test.
-  // "nested": a VM booted from the nested host image is (nested-host/).
-  std::string host = "local";
+  BootMode mode = BootMode::kBoot;
+  HostKind host = HostKind::kLocal;
   std::filesystem::path file;
   int line = 0;
 
   std::string id() const { return classname + "/" + name; }
+  bool nested() const { return host == HostKind::kNested; }
   std::string where() const { return file.string() + ":" + std::to_string(line); }
 };
 
@@ -77,10 +89,6 @@ inline constexpr size_t kMaxSuiteBytes = 4u << 20;   // the file itself
 // "30s", "500ms", "2m" -> milliseconds; throws std::invalid_argument.
 std::chrono::milliseconds ParseDuration(const std::string& text);
 
-// "detected": the fault must show (within observe-timeout); its effect is
-// recorded, not judged. For faults no VMM can contain, such as E-Zone 1.
-inline constexpr const char* kPolicies[] = {"strong-isolation", "performance",
-                                            "guest-survives", "detected"};
 
 }  // namespace ezone
 

@@ -84,17 +84,32 @@ std::string ConsoleRecorder::Excerpt() const {
   return out;
 }
 
-VmSession::VmSession(const Plugin& vmm, std::string role, std::string nonce,
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kVictim: return "victim";
+    case Role::kWitness: return "witness";
+    case Role::kHost: return "host";
+    case Role::kTemplate: return "template";
+  }
+  return "?";
+}
+
+VmSession::VmSession(const Plugin& vmm, Role role, std::string nonce,
                      const std::filesystem::path& console_log, EventQueue* events)
     : vmm_(vmm),
       ops_(vmm.descriptor->vmm),
-      role_(std::move(role)),
+      role_(role),
       nonce_(std::move(nonce)),
       events_(events),
       console_(console_log),
       console_lines_([this](std::string_view line) {
+        // The line class reacts at once (the first line of an oops); the
+        // report parser gives the whole report's kind and title when it
+        // completes.
         ConsoleClass cls = console_.AddLine(line);
         if (cls != ConsoleClass::kNone) Push(VmEvent::Kind::kConsole, std::string(line), cls);
+        reports_parser_.FeedLine(line);
+        CollectReports();
       }),
       control_lines_([this](std::string_view line) { HandleControlLine(line); }) {
   sink_.core = this;
@@ -104,6 +119,20 @@ VmSession::VmSession(const Plugin& vmm, std::string role, std::string nonce,
 }
 
 VmSession::~VmSession() { Destroy(); }
+
+void VmSession::CollectReports() {
+  for (CrashReport& report : reports_parser_.TakeReports()) {
+    VmEvent e{VmEvent::Kind::kReport, Clock::now(), report.title, ConsoleClass::kNone, role_, 0};
+    e.report = report;
+    if (reports_.size() < kMaxReports) reports_.push_back(std::move(report));
+    events_->Push(std::move(e));
+  }
+}
+
+std::vector<CrashReport> VmSession::kernel_reports() const {
+  std::lock_guard lock(console_mu_);
+  return reports_;
+}
 
 std::string MakeNonce() {
   std::random_device rd;
@@ -120,6 +149,10 @@ std::string AgentCmdline(const std::string& nonce, int heartbeat_ms, const std::
 }
 
 ezone_status VmSession::Start(const BootRequest& request, std::string* error) {
+  {
+    std::lock_guard lock(mu_);
+    gone_.clear();  // a VM booted (again) can answer
+  }
   ezone_guest_spec spec{};
   spec.struct_size = sizeof spec;
   spec.kernel = request.kernel.c_str();
@@ -127,7 +160,7 @@ ezone_status VmSession::Start(const BootRequest& request, std::string* error) {
   spec.cmdline = request.cmdline.c_str();
   spec.memory_mib = request.memory_mib;
   spec.vcpus = request.vcpus;
-  spec.role = role_.c_str();
+  spec.role = RoleName(role_);
   spec.options = request.options.c_str();
   spec.restore_from = request.restore_from.c_str();
   char msg[1024] = {0};
@@ -159,8 +192,19 @@ void VmSession::OnEvent(void* self, ezone_vm_event event, const char* detail) {
   VmEvent::Kind kind = VmEvent::Kind::kNote;
   switch (event) {
     case EZONE_EVENT_GUEST_PANICKED: kind = VmEvent::Kind::kGuestPanicked; break;
-    case EZONE_EVENT_VMM_EXITED: kind = VmEvent::Kind::kVmmExited; break;
-    case EZONE_EVENT_GUEST_STOPPED: kind = VmEvent::Kind::kGuestStopped; break;
+    case EZONE_EVENT_VMM_EXITED:
+    case EZONE_EVENT_GUEST_STOPPED: {
+      kind = event == EZONE_EVENT_VMM_EXITED ? VmEvent::Kind::kVmmExited
+                                             : VmEvent::Kind::kGuestStopped;
+      // Nothing will answer a command now: waiting commands return at once.
+      std::lock_guard lock(s->mu_);
+      if (s->gone_.empty()) {
+        s->gone_ = std::string(event == EZONE_EVENT_VMM_EXITED ? "its VMM exited" : "it stopped") +
+                   (detail && *detail ? std::string(" (") + detail + ")" : "");
+      }
+      s->replied_.notify_all();
+      break;
+    }
     case EZONE_EVENT_NOTE: break;
     case EZONE_EVENT_PLUGIN_ERROR: {
       kind = VmEvent::Kind::kPluginError;
@@ -186,6 +230,11 @@ void VmSession::HandleControlLine(std::string_view raw) {
         {
           std::lock_guard lock(mu_);
           last_heartbeat_ = Clock::now();
+        }
+        {
+          // From now on a boot banner is a reboot nobody reported.
+          std::lock_guard lock(console_mu_);
+          reports_parser_.MarkReady();
         }
         Push(VmEvent::Kind::kReady, std::move(line.rest));
       } else {
@@ -214,29 +263,38 @@ void VmSession::HandleControlLine(std::string_view raw) {
   }
 }
 
-bool VmSession::AgentCommand(const std::string& command,
-                             std::chrono::milliseconds timeout, std::string* reply) {
+AgentStatus VmSession::Command(const std::string& command, std::chrono::milliseconds timeout,
+                               std::string* reply) {
   int id;
   {
     std::lock_guard lock(mu_);
     id = next_command_id_++;
+    if (!gone_.empty()) {
+      *reply = "the VM cannot answer: " + gone_;
+      return AgentStatus::kVmGone;
+    }
   }
   std::string line = std::to_string(id) + " " + command + "\n";
   char msg[512] = {0};
   if (vm_ == nullptr ||
       ops_->send_control(vm_, line.data(), line.size(), msg, sizeof msg) != EZONE_OK) {
     *reply = std::string("cannot send to the agent: ") + msg;
-    return false;
+    return AgentStatus::kUnreachable;
   }
   std::unique_lock lock(mu_);
-  if (!replied_.wait_for(lock, timeout, [&] { return replies_.count(id) != 0; })) {
+  if (!replied_.wait_for(lock, timeout,
+                         [&] { return replies_.count(id) != 0 || !gone_.empty(); })) {
     *reply = "no reply from the agent within " + std::to_string(timeout.count()) + " ms";
-    return false;
+    return AgentStatus::kTimeout;
+  }
+  if (replies_.count(id) == 0) {
+    *reply = "the VM cannot answer: " + gone_;
+    return AgentStatus::kVmGone;
   }
   auto [ok, text] = replies_[id];
   replies_.erase(id);
   *reply = text;
-  return ok;
+  return ok ? AgentStatus::kOk : AgentStatus::kError;
 }
 
 Clock::time_point VmSession::last_heartbeat() const {
@@ -262,8 +320,12 @@ std::vector<Clock::time_point> VmSession::heartbeat_times() const {
 }
 
 void VmSession::MarkAlive() {
-  std::lock_guard lock(mu_);
-  last_heartbeat_ = Clock::now();
+  {
+    std::lock_guard lock(mu_);
+    last_heartbeat_ = Clock::now();
+  }
+  std::lock_guard lock(console_mu_);
+  reports_parser_.MarkReady();
 }
 
 ezone_status VmSession::SaveSnapshot(const std::string& path, std::string* error) {
@@ -325,6 +387,8 @@ void VmSession::Destroy() {
   }
   std::lock_guard lock(console_mu_);
   console_lines_.Flush();  // the console's last words are evidence
+  reports_parser_.Finish();  // a report cut short by the VM's end, marked corrupted
+  CollectReports();
   console_.Close();  // no descriptor outlives the VM
 }
 

@@ -15,11 +15,21 @@
 #include <vector>
 
 #include "console_classifier.h"
+#include "crash_report.h"
 #include "plugin_registry.h"
 
 namespace ezone {
 
 using Clock = std::chrono::steady_clock;
+
+// Which VM of a check an event or a session belongs to.
+enum class Role {
+  kVictim,    // the VM the fault is fired into
+  kWitness,   // a VM beside it that must not notice
+  kHost,      // the nested host (host="nested")
+  kTemplate,  // snapshot mode: the VM booted once to save its state
+};
+const char* RoleName(Role role);  // "victim", "witness", "host", "template"
 
 struct VmEvent {
   enum class Kind {
@@ -31,13 +41,15 @@ struct VmEvent {
     kFaultObserved,  // the fault plugin reported a sign itself (sign, text)
     kNote,           // anything else worth keeping as evidence
     kPluginError,    // the VMM plugin can no longer watch this VM: an error
+    kReport,         // a kernel report completed (report): kind, title, fatal
   };
   Kind kind;
   Clock::time_point at;
   std::string text;
   ConsoleClass cls = ConsoleClass::kNone;
-  std::string role;   // "victim" or "witness": which VM it came from
+  Role role = Role::kVictim;  // which VM it came from
   uint32_t sign = 0;  // kFaultObserved: EZONE_SIGN_*
+  std::optional<CrashReport> report;  // kReport
 };
 
 // The events of all VMs of one check, in arrival order, so the runner waits
@@ -84,6 +96,16 @@ class ConsoleRecorder {
   bool crashed_ = false;
 };
 
+// How an agent command ended. Only kOk and kError are the agent's answer;
+// the others say why there is none.
+enum class AgentStatus {
+  kOk,           // OK <text>
+  kError,        // ERR <text>: the agent ran it and it failed
+  kTimeout,      // no reply within the timeout
+  kUnreachable,  // the command could not be sent
+  kVmGone,       // the VM stopped or its VMM exited: no reply can come
+};
+
 // What to boot, owning its strings (ezone_guest_spec only points at them).
 struct BootRequest {
   std::string kernel, initramfs, cmdline;
@@ -106,7 +128,7 @@ class VmSession {
  public:
   // The console log goes to console_log; events go to `events` tagged with
   // `role`. The plugin and the queue must outlive the session.
-  VmSession(const Plugin& vmm, std::string role, std::string nonce,
+  VmSession(const Plugin& vmm, Role role, std::string nonce,
             const std::filesystem::path& console_log, EventQueue* events);
   ~VmSession();
   VmSession(const VmSession&) = delete;
@@ -118,9 +140,16 @@ class VmSession {
   // Destroys the VM and boots it again; its console log goes on after a
   // marker line. For a VM that ended before READY.
   ezone_status Reboot(const BootRequest& request, const std::string& why, std::string* error);
-  // Sends "<id> <command>" to the agent and waits for OK/ERR with that id.
+  // Sends "<id> <command>" to the agent and waits for OK/ERR with that id,
+  // the timeout, or the VM's end (a VM that has exited returns at once).
+  // *reply: the agent's text, or why there is none.
+  AgentStatus Command(const std::string& command, std::chrono::milliseconds timeout,
+                      std::string* reply);
+  // The same; true for OK.
   bool AgentCommand(const std::string& command, std::chrono::milliseconds timeout,
-                    std::string* reply);
+                    std::string* reply) {
+    return Command(command, timeout, reply) == AgentStatus::kOk;
+  }
   Clock::time_point last_heartbeat() const;
   int heartbeats() const;
   // When the heartbeats arrived (the first kMaxBeats of them), for the
@@ -136,13 +165,17 @@ class VmSession {
   // Guest-physical memory through the VMM (EZONE_CAP_GUEST_MEMORY).
   ezone_status GuestMemory(bool write, uint64_t phys, void* buffer, size_t size,
                            std::string* error);
-  const std::string& role() const { return role_; }
+  Role role() const { return role_; }
+  const char* role_name() const { return RoleName(role_); }
   const std::string& nonce() const { return nonce_; }
   int64_t Pid() const;
   std::string Version() const;
   // Stops the VM; afterwards no callback runs. Idempotent.
   void Destroy();
   std::string ConsoleExcerpt() const;
+  // The kernel reports its console held (crash_report.h), in order; after
+  // Destroy() a report cut short by the VM's end is among them. Capped.
+  std::vector<CrashReport> kernel_reports() const;
   // The first EZONE_EVENT_PLUGIN_ERROR's detail, or "": when set, what this
   // session saw cannot be trusted and the check is an error.
   std::string plugin_error() const;
@@ -158,15 +191,19 @@ class VmSession {
 
   const Plugin& vmm_;
   const ezone_vmm_ops* ops_;
-  std::string role_;
+  Role role_;
   std::string nonce_;
   EventQueue* events_;
   void* vm_ = nullptr;
   ezone_vm_sink sink_{};
 
-  mutable std::mutex console_mu_;  // guards console_ and console_lines_
+  mutable std::mutex console_mu_;  // guards console_, console_lines_, reports
   ConsoleRecorder console_;
   LineAssembler console_lines_;
+  CrashReportParser reports_parser_;
+  std::vector<CrashReport> reports_;
+  static constexpr size_t kMaxReports = 32;
+  void CollectReports();  // console_mu_ held
   std::mutex control_mu_;  // guards control_lines_
   LineAssembler control_lines_;
 
@@ -180,6 +217,7 @@ class VmSession {
   static constexpr size_t kMaxBeats = 3000;  // 5 minutes at 100 ms
   std::vector<Clock::time_point> beats_;
   std::string plugin_error_;
+  std::string gone_;  // why the VM cannot answer any more; "" while it can
 };
 
 }  // namespace ezone

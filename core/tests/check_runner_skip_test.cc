@@ -79,8 +79,8 @@ class CheckRunnerSkipTest : public testing::Test {
     s.vmm_label = vmm + (host == "nested" ? "@nested" : "");
     s.fault = fault;
     s.variant = variant;
-    s.policy = policy;
-    s.host = host;
+    s.policy = *report::ParsePolicy(policy);
+    s.host = host == "nested" ? HostKind::kNested : HostKind::kLocal;
     s.name = vmm + "_" + fault + "_" + variant + "_1";
     s.file = "skiptest.xml";
     s.line = 1;

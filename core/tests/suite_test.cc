@@ -54,10 +54,10 @@ TEST_F(SuiteTest, ExpandsRepetitionsIntoNamedChecks) {
   EXPECT_EQ(s.checks[0].id(), "GuestKernelCrashMustNotKillHost/qemu_kerncrash_divzero_1");
   EXPECT_EQ(s.checks[2].id(), "GuestKernelCrashMustNotKillHost/qemu_kerncrash_divzero_3");
   EXPECT_EQ(s.checks[0].line, 3);
-  EXPECT_EQ(s.checks[0].policy, "strong-isolation");
+  EXPECT_EQ(s.checks[0].policy, report::Policy::kStrongIsolation);
   EXPECT_EQ(s.checks[0].labels, std::vector<std::string>{"paper"});
   EXPECT_EQ(s.checks[3].name, "kvm_libvirt_tcg_f_v_1");
-  EXPECT_EQ(s.checks[3].policy, "performance");
+  EXPECT_EQ(s.checks[3].policy, report::Policy::kPerformance);
   EXPECT_EQ(s.checks[3].observe_timeout.count(), 500);
   EXPECT_EQ(s.checks[3].line, 5);
 }
@@ -196,7 +196,7 @@ TEST_F(SuiteTest, ShippedSuitesParse) {
   EXPECT_EQ(paper.checks.size(), 25u);
   int nested = 0;
   for (const CheckSpec& c : paper.checks) {
-    if (c.host != "nested") continue;
+    if (!c.nested()) continue;
     ++nested;
     EXPECT_EQ(c.vmm_label, "kvm@nested") << c.id();
   }
@@ -213,9 +213,9 @@ TEST_F(SuiteTest, HostAttributeDefaultsToLocalAndAcceptsNested) {
                      "</suite>\n");
   Suite s = LoadSuite(p);
   ASSERT_EQ(s.checks.size(), 3u);
-  EXPECT_EQ(s.checks[0].host, "local");
-  EXPECT_EQ(s.checks[1].host, "nested");
-  EXPECT_EQ(s.checks[2].host, "local");
+  EXPECT_EQ(s.checks[0].host, HostKind::kLocal);
+  EXPECT_EQ(s.checks[1].host, HostKind::kNested);
+  EXPECT_EQ(s.checks[2].host, HostKind::kLocal);
   // The same check on both hosts: two checks, never "defined twice".
   EXPECT_NE(s.checks[0].id(), s.checks[1].id());
 }
@@ -271,7 +271,7 @@ TEST_F(SuiteTest, ExplicitVmmLabelWithAtIsAcceptedAndMappedInTheName) {
   EXPECT_EQ(s.checks[0].name, "kvm_tcg_nested_f_v_1");
   EXPECT_EQ(s.checks[1].vmm_label, "qemu@box-2");
   EXPECT_EQ(s.checks[1].name, "qemu_box_2_f_v_1");
-  EXPECT_EQ(s.checks[1].host, "local");
+  EXPECT_EQ(s.checks[1].host, HostKind::kLocal);
 }
 
 TEST_F(SuiteTest, VmmLabelStillRejectsOtherCharacters) {
@@ -296,13 +296,13 @@ TEST_F(SuiteTest, PolicyDetectedIsAccepted) {
                      "</suite>\n");
   Suite s = LoadSuite(p);
   ASSERT_EQ(s.checks.size(), 2u);
-  EXPECT_EQ(s.checks[0].policy, "detected");
-  EXPECT_EQ(s.checks[1].policy, "strong-isolation");
+  EXPECT_EQ(s.checks[0].policy, report::Policy::kDetected);
+  EXPECT_EQ(s.checks[1].policy, report::Policy::kStrongIsolation);
   fs::path q = Write(std::string(kHeader) +
                      "<suite name=\"a\">\n"
                      "  <check name=\"X\" vmm=\"kvm\" fault=\"f\" variant=\"v\" policy=\"detected\"/>\n"
                      "</suite>\n");
-  EXPECT_EQ(LoadSuite(q).checks.at(0).policy, "detected");
+  EXPECT_EQ(LoadSuite(q).checks.at(0).policy, report::Policy::kDetected);
   // Near misses are still typos.
   std::string e = Error(std::string(kHeader) + "<suite name=\"a\">\n"
                         "  <check name=\"X\" vmm=\"kvm\" fault=\"f\" variant=\"v\" "

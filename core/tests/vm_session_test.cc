@@ -56,7 +56,7 @@ class VmSessionTest : public ::testing::Test {
 // Issue 20 #2: an unterminated control line of the destroyed VM was glued to
 // the first line of the VM booted next, so its READY went unseen.
 TEST_F(VmSessionTest, ARebootDoesNotGlueTheOldVmsPartialLineToTheNewOnes) {
-  VmSession session(plugin_, "victim", "n0nce", "", &events_);
+  VmSession session(plugin_, Role::kVictim, "n0nce", "", &events_);
   std::string error;
   ASSERT_EQ(session.Start(request_, &error), EZONE_OK) << error;
   Control("HB\nREA");
@@ -69,7 +69,7 @@ TEST_F(VmSessionTest, ARebootDoesNotGlueTheOldVmsPartialLineToTheNewOnes) {
 }
 
 TEST_F(VmSessionTest, AgentRepliesReachTheirCommandAndForeignReadysAreNotes) {
-  VmSession session(plugin_, "victim", "n0nce", "", &events_);
+  VmSession session(plugin_, Role::kVictim, "n0nce", "", &events_);
   std::string error;
   ASSERT_EQ(session.Start(request_, &error), EZONE_OK) << error;
   Control("READY other\nOK 99999999 too big\nERR x nope\n");

@@ -10,11 +10,18 @@
  *                   HB <seq> <ms since boot>          every hb_ms ms
  *                   OK <id> <text> / ERR <id> <text>  replies
  *   host -> guest   <id> ping | insmod <mod> [p=v ...] | run <prog> [args]
- *                   | runout <prog> [args] | poweroff
+ *                   | runout <prog> [args] | sh <shell line>
+ *                   | write <path> <data> | append <path> <data>
+ *                   | nowait <any of these> | poweroff
  *
  * `runout` is `run` with the program's stdout kept: the reply carries the
  * last line it printed (OK <id> exit=<code> <line>), e.g. a benchmark's
- * result line.
+ * result line.  `sh` hands the rest of the line, verbatim, to /bin/sh -c
+ * (replied like runout).  `write`/`append` put <data> (backslash escapes
+ * \\ \n \r \t \s \xHH decoded, in one write()) into <path>.  `nowait`
+ * answers OK <id> started, drains the reply onto the wire, then runs the
+ * command without replying: for faults that take the guest down.  The
+ * protocol is documented in guest/agent/PROTOCOL.md.
  *
  * The agent is PID 1: it must never exit (the kernel would panic with
  * "Attempted to kill init", which the host would mistake for the fault it
@@ -59,6 +66,7 @@
 struct child {
 	pid_t pid;
 	unsigned long id;
+	int quiet;			/* nowait: no reply when it ends */
 	int runout;			/* its stdout is kept for the reply */
 	int out_fd;			/* runout: read end of its stdout, else -1 */
 	size_t out_len;			/* bytes in out_cur */
@@ -67,6 +75,10 @@ struct child {
 };
 
 static int ctl_fd = -1;
+static const char *control_tty = CONTROL_TTY;
+/* The request being served: its id, and whether its reply is to be dropped
+ * (nowait: the host already got "OK <id> started"). */
+static int quiet;
 static struct child children[MAX_CHILDREN];
 static char nonce[128] = "-";
 /* ezone.autoload=<module>:<p1=v1,p2=v2>: load a module right after READY,
@@ -142,6 +154,43 @@ static void send_line(const char *fmt, ...)
 
 		poll(&p, 1, 10);
 	}
+}
+
+/*
+ * A reply to a request: "OK <id> <text>" or "ERR <id> <text>". A silent
+ * request (nowait: the host already has "OK <id> started") sends nothing;
+ * its errors go to the kernel log, and so to the console, as evidence.
+ */
+static void vreply_to(int silent, int ok, unsigned long id, const char *fmt,
+		      va_list ap)
+{
+	char text[MAX_LINE];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	if (!silent)
+		send_line("%s %lu%s%s", ok ? "OK" : "ERR", id, text[0] ? " " : "",
+			  text);
+	else if (!ok)
+		klog("nowait %lu: %s", id, text);
+}
+
+static void reply_to(int silent, int ok, unsigned long id, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreply_to(silent, ok, id, fmt, ap);
+	va_end(ap);
+}
+
+/* A reply to the request being served now. */
+static void reply(int ok, unsigned long id, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreply_to(quiet, ok, id, fmt, ap);
+	va_end(ap);
 }
 
 static void do_mounts(void)
@@ -323,11 +372,11 @@ static void cmd_insmod(unsigned long id, char *rest)
 
 	argc = split_args(rest, argv, MAX_ARGS);
 	if (argc < 1) {
-		send_line("ERR %lu usage: insmod <module> [param=value ...]", id);
+		reply(0, id, "usage: insmod <module> [param=value ...]");
 		return;
 	}
 	if (!valid_module_name(argv[0])) {
-		send_line("ERR %lu bad module name", id);
+		reply(0, id, "bad module name");
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/%s.ko", MODULE_DIR, argv[0]);
@@ -337,16 +386,16 @@ static void cmd_insmod(unsigned long id, char *rest)
 				 off ? " " : "", argv[i]);
 
 		if (n < 0 || (size_t)n >= sizeof(params) - off) {
-			send_line("ERR %lu parameters too long", id);
+			reply(0, id, "parameters too long");
 			return;
 		}
 		off += (size_t)n;
 	}
 	ret = load_module(path, params);
 	if (ret)
-		send_line("ERR %lu %s", id, strerror(-ret));
+		reply(0, id, "%s", strerror(-ret));
 	else
-		send_line("OK %lu loaded", id);
+		reply(1, id, "loaded");
 }
 
 /* Reads what a runout child wrote so far; keeps its last complete line. */
@@ -380,32 +429,25 @@ static void drain_output(struct child *c)
 	}
 }
 
-static void cmd_run(unsigned long id, char *rest, int keep_output)
+static void spawn(unsigned long id, char **argv, int keep_output)
 {
-	char *argv[MAX_ARGS];
-	int argc, slot, fd, out[2] = { -1, -1 };
+	int slot, fd, out[2] = { -1, -1 };
 	pid_t pid;
 
-	argc = split_args(rest, argv, MAX_ARGS);
-	if (argc < 1) {
-		send_line("ERR %lu usage: %s <program> [args...]", id,
-			  keep_output ? "runout" : "run");
-		return;
-	}
 	for (slot = 0; slot < MAX_CHILDREN; slot++)
 		if (children[slot].pid == 0)
 			break;
 	if (slot == MAX_CHILDREN) {
-		send_line("ERR %lu too many running commands", id);
+		reply(0, id, "too many running commands");
 		return;
 	}
 	if (keep_output && pipe2(out, O_CLOEXEC)) {
-		send_line("ERR %lu %s", id, strerror(errno));
+		reply(0, id, "%s", strerror(errno));
 		return;
 	}
 	pid = fork();
 	if (pid < 0) {
-		send_line("ERR %lu %s", id, strerror(errno));
+		reply(0, id, "%s", strerror(errno));
 		if (keep_output) {
 			close(out[0]);
 			close(out[1]);
@@ -432,6 +474,7 @@ static void cmd_run(unsigned long id, char *rest, int keep_output)
 	}
 	children[slot].pid = pid;
 	children[slot].id = id;
+	children[slot].quiet = quiet;
 	children[slot].runout = keep_output;
 	children[slot].out_fd = -1;
 	children[slot].out_len = 0;
@@ -441,6 +484,133 @@ static void cmd_run(unsigned long id, char *rest, int keep_output)
 		fcntl(out[0], F_SETFL, O_NONBLOCK);
 		children[slot].out_fd = out[0];
 	}
+}
+
+static void cmd_run(unsigned long id, char *rest, int keep_output)
+{
+	char *argv[MAX_ARGS];
+
+	if (split_args(rest, argv, MAX_ARGS) < 1) {
+		reply(0, id, "usage: %s <program> [args...]",
+		      keep_output ? "runout" : "run");
+		return;
+	}
+	spawn(id, argv, keep_output);
+}
+
+/* sh: the rest of the line, verbatim, is the shell's script; its last line
+ * of stdout comes back as with runout. */
+static void cmd_sh(unsigned long id, char *rest)
+{
+	char *argv[] = { "/bin/sh", "-c", rest, NULL };
+
+	if (*rest == '\0') {
+		reply(0, id, "usage: sh <shell command line>");
+		return;
+	}
+	spawn(id, argv, 1);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes the escapes of write/append in place: \\ \n \r \t \s (a space)
+ * and \xHH (any byte). Returns the decoded length, or -1 on a bad escape.
+ */
+static ssize_t unescape(char *s)
+{
+	char *in = s, *out = s;
+
+	while (*in) {
+		int hi, lo;
+
+		if (*in != '\\') {
+			*out++ = *in++;
+			continue;
+		}
+		switch (in[1]) {
+		case '\\': *out++ = '\\'; in += 2; break;
+		case 'n': *out++ = '\n'; in += 2; break;
+		case 'r': *out++ = '\r'; in += 2; break;
+		case 't': *out++ = '\t'; in += 2; break;
+		case 's': *out++ = ' '; in += 2; break;
+		case 'x':
+			hi = hex_digit(in[2]);
+			lo = hi < 0 ? -1 : hex_digit(in[3]);
+			if (lo < 0)
+				return -1;
+			*out++ = (char)(hi * 16 + lo);
+			in += 4;
+			break;
+		default:
+			return -1;
+		}
+	}
+	*out = '\0';
+	return out - s;
+}
+
+/*
+ * write/append <path> <data>: <path> is the first word (escapes decoded, so
+ * \s or \x20 is a space in it); <data> is everything after the one blank
+ * that ends it, escapes decoded, written with a single write() (what
+ * /proc and /sys files want). The agent writes it itself, so a write that
+ * crashes the kernel (/proc/sysrq-trigger) never returns: use nowait.
+ */
+static void cmd_write(unsigned long id, char *rest, int append)
+{
+	char *path = rest, *data;
+	ssize_t plen, dlen, w;
+	int fd;
+
+	data = path + strcspn(path, " \t");
+	if (data == path) {
+		reply(0, id, "usage: %s <path> <data>", append ? "append" : "write");
+		return;
+	}
+	if (*data)
+		*data++ = '\0';	/* exactly one blank ends the path */
+	plen = unescape(path);
+	dlen = unescape(data);
+	if (plen <= 0 || dlen < 0) {
+		reply(0, id, "bad escape (use \\\\ \\n \\r \\t \\s \\xHH)");
+		return;
+	}
+	if ((size_t)plen != strlen(path)) {
+		reply(0, id, "NUL byte in path");
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+		  (append ? O_APPEND : O_TRUNC), 0644);
+	if (fd < 0) {
+		reply(0, id, "%s: %s", path, strerror(errno));
+		return;
+	}
+	do {
+		w = write(fd, data, (size_t)dlen);
+	} while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		reply(0, id, "%s: %s", path, strerror(errno));
+	} else if (w != dlen) {
+		reply(0, id, "%s: short write %zd of %zd", path, w, dlen);
+	} else if (close(fd) < 0) {
+		fd = -1;
+		reply(0, id, "%s: %s", path, strerror(errno));
+	} else {
+		fd = -1;
+		reply(1, id, "wrote=%zd", w);
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
 static void reap_children(void)
@@ -467,12 +637,15 @@ static void reap_children(void)
 				c->out_fd = -1;
 				sep = c->out_last[0] ? " " : "";
 			}
+			/* Under nowait, only a failure is worth a log line. */
 			if (WIFEXITED(status))
-				send_line("OK %lu exit=%d%s%s", c->id,
-					  WEXITSTATUS(status), sep, c->out_last);
+				reply_to(c->quiet,
+					 !c->quiet || WEXITSTATUS(status) == 0,
+					 c->id, "exit=%d%s%s", WEXITSTATUS(status),
+					 sep, c->out_last);
 			else if (WIFSIGNALED(status))
-				send_line("ERR %lu signal=%d%s%s", c->id,
-					  WTERMSIG(status), sep, c->out_last);
+				reply_to(c->quiet, 0, c->id, "signal=%d%s%s",
+					 WTERMSIG(status), sep, c->out_last);
 			c->pid = 0;
 			c->out_last[0] = '\0';
 			break;
@@ -483,19 +656,67 @@ static void reap_children(void)
 
 static void cmd_poweroff(unsigned long id)
 {
-	send_line("OK %lu", id);
+	reply(1, id, "");
 	tcdrain(ctl_fd);
 	sync();
 	reboot(RB_POWER_OFF);
 	/* Still here: say so and keep serving. */
-	send_line("ERR %lu %s", id, strerror(errno));
+	reply(0, id, "%s", strerror(errno));
+}
+
+static int is_cmd(const char *cmd, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(cmd, name, n) && (cmd[n] == ' ' || cmd[n] == '\t' ||
+					  cmd[n] == '\0');
+}
+
+/* Skips the command word and the blanks after it. */
+static char *args_of(char *cmd)
+{
+	char *rest = cmd + strcspn(cmd, " \t");
+
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	return rest;
+}
+
+static void dispatch(unsigned long id, char *cmd, char *rest)
+{
+	if (is_cmd(cmd, "ping") && *rest == '\0')
+		reply(1, id, "pong");
+	else if (is_cmd(cmd, "insmod"))
+		cmd_insmod(id, rest);
+	else if (is_cmd(cmd, "run"))
+		cmd_run(id, rest, 0);
+	else if (is_cmd(cmd, "runout"))
+		cmd_run(id, rest, 1);
+	else if (is_cmd(cmd, "sh"))
+		cmd_sh(id, rest);
+	else if (is_cmd(cmd, "write"))
+		cmd_write(id, rest, 0);
+	else if (is_cmd(cmd, "append"))
+		cmd_write(id, rest, 1);
+	else if (is_cmd(cmd, "poweroff") && *rest == '\0')
+		cmd_poweroff(id);
+	else if (is_cmd(cmd, "nowait") && !quiet && *rest != '\0' &&
+		 !is_cmd(rest, "nowait")) {
+		/* Acknowledge, make sure the bytes left the guest (the UART's
+		 * host side has them), then run the command silently. */
+		send_line("OK %lu started", id);
+		tcdrain(ctl_fd);
+		quiet = 1;
+		dispatch(id, rest, args_of(rest));
+		quiet = 0;
+	} else
+		reply(0, id, "unknown command");
 }
 
 static void handle_line(char *line)
 {
 	unsigned long id = 0;
 	char *p = line, *cmd, *rest;
-	size_t cmdlen;
 
 	for (; *p; p++)
 		if (!isprint((unsigned char)*p) && *p != '\t') {
@@ -520,23 +741,9 @@ static void handle_line(char *line)
 	while (*p == ' ' || *p == '\t')
 		p++;
 	cmd = p;
-	cmdlen = strcspn(cmd, " \t");
-	rest = cmd + cmdlen;
-	while (*rest == ' ' || *rest == '\t')
-		rest++;
+	rest = args_of(cmd);
 
-	if (cmdlen == 4 && !strncmp(cmd, "ping", 4) && *rest == '\0')
-		send_line("OK %lu pong", id);
-	else if (cmdlen == 6 && !strncmp(cmd, "insmod", 6))
-		cmd_insmod(id, rest);
-	else if (cmdlen == 3 && !strncmp(cmd, "run", 3))
-		cmd_run(id, rest, 0);
-	else if (cmdlen == 6 && !strncmp(cmd, "runout", 6))
-		cmd_run(id, rest, 1);
-	else if (cmdlen == 8 && !strncmp(cmd, "poweroff", 8) && *rest == '\0')
-		cmd_poweroff(id);
-	else
-		send_line("ERR %lu unknown command", id);
+	dispatch(id, cmd, rest);
 }
 
 /* Line assembly: over-long lines are answered once and skipped. */
@@ -575,7 +782,7 @@ static void feed(const char *data, size_t n)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct utsname uts;
 	struct pollfd pfd[2 + MAX_CHILDREN];
@@ -589,6 +796,9 @@ int main(void)
 	if (getpid() == 1) {
 		setsid();
 		do_mounts();
+	} else if (argc > 1) {
+		/* Not init: a test on the host names its control tty (a pty). */
+		control_tty = argv[1];
 	}
 	setenv("PATH", "/sbin:/bin:/usr/sbin:/usr/bin", 1);
 	load_boot_modules();

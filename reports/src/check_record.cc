@@ -1,8 +1,59 @@
 #include "ezone/report/check_record.h"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 namespace ezone::report {
+namespace {
+
+constexpr std::array<std::pair<EvidenceSource, std::string_view>, 9> kSources = {{
+    {EvidenceSource::kRunner, "runner"},
+    {EvidenceSource::kFault, "fault"},
+    {EvidenceSource::kVictim, "victim"},
+    {EvidenceSource::kWitness, "witness"},
+    {EvidenceSource::kVmm, "vmm"},
+    {EvidenceSource::kHost, "host"},
+    {EvidenceSource::kNestedHost, "nested-host"},
+    {EvidenceSource::kJournal, "journal"},
+    {EvidenceSource::kScheduler, "scheduler"},
+}};
+constexpr std::array<std::pair<Severity, std::string_view>, 4> kSeverities = {{
+    {Severity::kInfo, "info"},
+    {Severity::kGood, "good"},
+    {Severity::kWarning, "warning"},
+    {Severity::kBad, "bad"},
+}};
+
+}  // namespace
+
+std::string_view EvidenceSourceName(EvidenceSource source) {
+  for (const auto& [s, name] : kSources) {
+    if (s == source) return name;
+  }
+  return "runner";
+}
+
+std::optional<EvidenceSource> ParseEvidenceSource(std::string_view name) {
+  for (const auto& [s, n] : kSources) {
+    if (n == name) return s;
+  }
+  return std::nullopt;
+}
+
+std::string_view SeverityName(Severity severity) {
+  for (const auto& [s, name] : kSeverities) {
+    if (s == severity) return name;
+  }
+  return "info";
+}
+
+std::optional<Severity> ParseSeverity(std::string_view name) {
+  for (const auto& [s, n] : kSeverities) {
+    if (n == name) return s;
+  }
+  return std::nullopt;
+}
 
 std::string RunTitle(const RunInfo& run, const std::vector<CheckRecord>& records) {
   std::vector<std::string> suites;

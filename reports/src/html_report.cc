@@ -475,31 +475,10 @@ void RenderCheckTable(std::string& out,
 // Per-check timeline: an inline SVG drawn from TimingMs (and heartbeat
 // properties when the runner recorded them). No script, no fonts to load.
 
-// Runner-recorded heartbeats: property "heartbeat.<role>" = the arrival
-// times of the agent's heartbeats in ms since the check started, separated
-// by spaces or commas (e.g. "heartbeat.victim" = "1020 1520 2021").
+// Old reports carried heartbeats as properties "heartbeat.<role>"; the
+// journal reader turns those into CheckRecord::heartbeats_ms, and these
+// keys stay out of the property list.
 constexpr std::string_view kHeartbeatPrefix = "heartbeat.";
-
-std::vector<double> ParseBeats(std::string_view text) {
-  std::vector<double> beats;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t end = text.find_first_of(" ,;\t\n", pos);
-    const std::string token(
-        text.substr(pos, end == std::string_view::npos ? end : end - pos));
-    if (!token.empty()) {
-      char* stop = nullptr;
-      const double value = std::strtod(token.c_str(), &stop);
-      if (stop != token.c_str() && std::isfinite(value) && value >= 0) {
-        beats.push_back(value);
-      }
-    }
-    if (end == std::string_view::npos) break;
-    pos = end + 1;
-  }
-  std::sort(beats.begin(), beats.end());
-  return beats;
-}
 
 struct Segment {
   double from, to;
@@ -552,13 +531,15 @@ std::string RenderTimeline(const CheckRecord& r) {
   }
   end = std::max(end, cursor);
   std::vector<std::pair<std::string, std::vector<double>>> heartbeats;
-  for (const auto& [key, value] : r.properties) {
-    if (key.rfind(kHeartbeatPrefix, 0) != 0) continue;
-    std::vector<double> beats = ParseBeats(value);
+  for (const auto& [role, times] : r.heartbeats_ms) {
+    std::vector<double> beats;
+    for (double t : times) {
+      if (std::isfinite(t) && t >= 0) beats.push_back(t);
+    }
     if (beats.empty()) continue;
+    std::sort(beats.begin(), beats.end());
     end = std::max(end, beats.back());
-    heartbeats.emplace_back(key.substr(kHeartbeatPrefix.size()),
-                            std::move(beats));
+    heartbeats.emplace_back(role, std::move(beats));
   }
   if (finite(t.teardown)) {
     const double from = std::max(cursor, end - *t.teardown);
@@ -967,27 +948,56 @@ void RenderContinuum(std::string& out, const std::vector<CheckRecord>& records,
   }
 }
 
-// Evidence lines that come from the host oracle (core/src/host_oracle.cc
-// and the teardown check): "host: ...", "host kernel: ...", "host kernel
-// warning: ...".
-bool IsHostReading(std::string_view line) {
-  return line.rfind("host:", 0) == 0 || line.rfind("host kernel", 0) == 0;
+// Checks grouped by the crash they hit (CheckRecord::crash_title): how many
+// checks met the same bug, and which, linked to their details.
+std::vector<std::pair<std::string, std::vector<std::size_t>>> GroupByTitle(
+    const std::vector<CheckRecord>& records) {
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const std::string& title = records[i].crash_title;
+    if (title.empty()) continue;
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == title; });
+    if (it == groups.end()) {
+      groups.push_back({title, {i}});
+    } else {
+      it->second.push_back(i);
+    }
+  }
+  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+    return a.second.size() > b.second.size();
+  });
+  return groups;
 }
 
-// "bad" for readings that say the host suffered, "good" for the all-clear
-// lines, "" otherwise; the wording is host_oracle.cc's.
-std::string_view HostReadingClass(std::string_view line) {
-  const auto has = [&](std::string_view what) {
-    return line.find(what) != std::string_view::npos;
-  };
-  if (line.rfind("host kernel", 0) == 0 || has("->") || has("FAILED") ||
-      has("rebooted") || has("still exists") || has("not readable") ||
-      has("leak")) {
-    return "bad";
+void RenderCrashTitles(std::string& out, const std::vector<CheckRecord>& records) {
+  const auto groups = GroupByTitle(records);
+  if (groups.empty()) return;
+  out += "<h2>Crashes by title</h2>\n<table class=\"titles\">\n"
+         "<tr><th>crash</th><th>checks</th><th>which</th></tr>\n";
+  for (const auto& [title, indices] : groups) {
+    std::string which;
+    for (std::size_t i : indices) {
+      if (!which.empty()) which += ", ";
+      which += fmt::format("<a href=\"#check-{}\">{}</a>", i, H1(CheckName(records[i])));
+    }
+    out += fmt::format("<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n", H1(title),
+                       indices.size(), which);
   }
-  if (has("no new") || has("unchanged") || has("reaped") ||
-      has("back to baseline")) {
-    return "good";
+  out += "</table>\n";
+}
+
+// The CSS class of a host reading: "bad" when the host suffered, "good"
+// for an all-clear, "" otherwise (the oracle typed it; no wording is read).
+std::string_view HostReadingClass(const Evidence& e) {
+  switch (e.severity) {
+    case Severity::kBad:
+    case Severity::kWarning:
+      return "bad";
+    case Severity::kGood:
+      return "good";
+    case Severity::kInfo:
+      break;
   }
   return "";
 }
@@ -1026,6 +1036,9 @@ void RenderCheckDetails(std::string& out,
         InterruptedTag(r));
     if (!r.message.empty()) {
       out += "<p class=\"message\">" + H1(r.message) + "</p>\n";
+    }
+    if (!r.crash_title.empty()) {
+      out += "<p class=\"crash-title\">crash: <code>" + H1(r.crash_title) + "</code></p>\n";
     }
     if (!r.detail.empty()) {
       out += "<p class=\"detail\">" + H(CapBytes(r.detail)) + "</p>\n";
@@ -1077,22 +1090,33 @@ void RenderCheckDetails(std::string& out,
     if (const std::string timeline = RenderTimeline(r); !timeline.empty()) {
       out += "<h4>Timeline</h4>\n" + timeline;
     }
-    std::vector<const std::string*> host, other;
-    for (const std::string& line : r.evidence) {
-      (IsHostReading(line) ? host : other).push_back(&line);
+    std::vector<const Evidence*> host, other;
+    for (const Evidence& e : r.evidence) {
+      (IsHostReading(e) ? host : other).push_back(&e);
     }
     if (!host.empty()) {
       out += "<h4>Host oracle</h4>\n<ul class=\"evidence host\">\n";
-      for (const std::string* line : host) {
-        out += fmt::format("<li class=\"{}\">{}</li>\n",
-                           HostReadingClass(*line), H1(*line));
+      for (const Evidence* e : host) {
+        out += fmt::format("<li class=\"{}\">{}</li>\n", HostReadingClass(*e),
+                           H1(e->text));
       }
       out += "</ul>\n";
     }
     if (!other.empty()) {
       out += "<h4>Evidence</h4>\n<ul class=\"evidence\">\n";
-      for (const std::string* line : other)
-        out += "<li>" + H1(*line) + "</li>\n";
+      for (const Evidence* e : other)
+        out += "<li>" + H1(e->text) + "</li>\n";
+      out += "</ul>\n";
+    }
+    if (!r.kernel_reports.empty()) {
+      out += "<h4>Kernel reports</h4>\n<ul class=\"evidence\">\n";
+      for (const KernelReport& k : r.kernel_reports) {
+        out += fmt::format("<li>{} {}{}{}: <code>{}</code> (console lines {}–{}){}</li>\n",
+                           H1(k.vm), H1(k.kind), k.fatal ? " (fatal)" : "",
+                           k.corrupted ? " (corrupted)" : "", H1(k.title), k.first_line,
+                           k.last_line,
+                           k.corrupted ? " — " + H1(k.corrupted_reason) : std::string());
+      }
       out += "</ul>\n";
     }
     if (!r.console_excerpt.empty()) {
@@ -1219,6 +1243,7 @@ std::string RenderHtml(const RunInfo& run,
     out += RenderNodeView(records);  // campaigns over several nodes only
     RenderContinuum(out, records, performance);
     RenderCheckTable(out, records);
+    RenderCrashTitles(out, records);
     RenderCheckDetails(out, records, link_base);
   }
   out +=
@@ -1291,6 +1316,20 @@ std::string RenderMarkdownSummary(const RunInfo& run,
       "⏭️ "
       "skipped · "
       "🟪 error\n";
+
+  if (const auto groups = GroupByTitle(records); !groups.empty()) {
+    out += "\n### Crashes by title\n\n";
+    std::size_t listed = 0;
+    for (const auto& [title, indices] : groups) {
+      if (listed++ == kMaxMarkdownProblems) {
+        out += fmt::format("- … and {} more titles (see the HTML report)\n",
+                           groups.size() - kMaxMarkdownProblems);
+        break;
+      }
+      out += fmt::format("- `{}`: {} check{}\n", Md(title), indices.size(),
+                         indices.size() == 1 ? "" : "s");
+    }
+  }
 
   std::size_t shown = 0, problems = 0;
   for (const CheckRecord& r : records) {

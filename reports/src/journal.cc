@@ -1,10 +1,12 @@
 #include "ezone/report/journal.h"
+#include "ezone/report/policy.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -46,6 +48,8 @@ constexpr std::size_t kMaxPhaseEvidence = 64;
 // durations up to about 30 years.
 constexpr double kMaxTimeMs = 1e14;
 constexpr double kMaxDurationMs = 1e12;
+// Line numbers of a console log: far above any log ezone keeps (16 MiB).
+constexpr double kMaxLineNumber = 1e9;
 constexpr double kMaxFormatVersion = 1e6;
 
 [[noreturn]] void ThrowErrno(const std::string& what) {
@@ -99,9 +103,40 @@ Json TimingToJson(const TimingMs& t) {
   return out;
 }
 
+Json HeartbeatsToJson(const std::map<std::string, std::vector<double>>& heartbeats) {
+  Json out = Json::object();
+  for (const auto& [role, times] : heartbeats) {
+    Json list = Json::array();
+    for (double t : times) {
+      if (std::isfinite(t)) list.push_back(t);
+    }
+    out[role] = std::move(list);
+  }
+  return out;
+}
+
+Json KernelReportsToJson(const std::vector<KernelReport>& reports) {
+  Json out = Json::array();
+  for (const KernelReport& k : reports) {
+    out.push_back(Json{{"vm", k.vm},
+                       {"kind", k.kind},
+                       {"title", OneLine(k.title)},
+                       {"fatal", k.fatal},
+                       {"corrupted", k.corrupted},
+                       {"corrupted_reason", OneLine(k.corrupted_reason)},
+                       {"first_line", k.first_line},
+                       {"last_line", k.last_line}});
+  }
+  return out;
+}
+
 Json RecordToJson(const CheckRecord& r) {
   Json evidence = Json::array();
-  for (const std::string& line : r.evidence) evidence.push_back(OneLine(line));
+  for (const Evidence& e : r.evidence) {
+    evidence.push_back(Json{{"source", EvidenceSourceName(e.source)},
+                            {"severity", SeverityName(e.severity)},
+                            {"text", OneLine(e.text)}});
+  }
   return Json{
       {"suite", r.suite},
       {"classname", r.classname},
@@ -121,6 +156,9 @@ Json RecordToJson(const CheckRecord& r) {
       {"console_excerpt", SanitizeForXml(CapBytes(r.console_excerpt))},
       {"console_log_path", r.console_log_path},
       {"evidence", std::move(evidence)},
+      {"heartbeats_ms", HeartbeatsToJson(r.heartbeats_ms)},
+      {"crash_title", OneLine(r.crash_title)},
+      {"kernel_reports", KernelReportsToJson(r.kernel_reports)},
       {"properties", r.properties},
       {"timestamp", r.timestamp},
       {"seconds", std::isfinite(r.seconds) ? r.seconds : 0.0},
@@ -231,11 +269,82 @@ CheckRecord RecordFromJson(const Json& j) {
   if (const auto it = j.find("evidence"); it != j.end() && !it->is_null()) {
     if (!it->is_array()) throw BadEvent("\"evidence\" is not an array");
     for (const Json& line : *it) {
-      if (!line.is_string()) throw BadEvent("evidence line is not a string");
-      r.evidence.push_back(line.get<std::string>());
+      // Journals before typed evidence (ezone 0.x) hold plain strings.
+      if (line.is_string()) {
+        r.evidence.push_back({EvidenceSource::kRunner, Severity::kInfo, line.get<std::string>()});
+        continue;
+      }
+      if (!line.is_object()) throw BadEvent("evidence is neither an object nor a string");
+      const std::string source = GetString(line, "source");
+      const std::string severity = GetString(line, "severity");
+      const auto parsed_source = ParseEvidenceSource(source);
+      const auto parsed_severity = ParseSeverity(severity);
+      if (!parsed_source) throw BadEvent("unknown evidence source \"" + source + "\"");
+      if (!parsed_severity) throw BadEvent("unknown evidence severity \"" + severity + "\"");
+      r.evidence.push_back({*parsed_source, *parsed_severity, GetString(line, "text")});
     }
   }
   r.properties = GetStringMap(j, "properties");
+  r.crash_title = GetString(j, "crash_title");
+  if (const auto it = j.find("kernel_reports"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) throw BadEvent("\"kernel_reports\" is not an array");
+    for (const Json& k : *it) {
+      if (!k.is_object()) throw BadEvent("a kernel report is not an object");
+      KernelReport report;
+      report.vm = GetString(k, "vm");
+      report.kind = GetString(k, "kind");
+      report.title = GetString(k, "title");
+      report.corrupted_reason = GetString(k, "corrupted_reason");
+      const auto flag = [&k](const char* key) {
+        const auto f = k.find(key);
+        if (f == k.end() || f->is_null()) return false;
+        if (!f->is_boolean()) throw BadEvent(std::string("kernel report ") + key + " is not a boolean");
+        return f->get<bool>();
+      };
+      report.fatal = flag("fatal");
+      report.corrupted = flag("corrupted");
+      report.first_line = static_cast<std::size_t>(
+          GetBounded(k, "first_line", kMaxLineNumber, "a line number").value_or(0));
+      report.last_line = static_cast<std::size_t>(
+          GetBounded(k, "last_line", kMaxLineNumber, "a line number").value_or(0));
+      r.kernel_reports.push_back(std::move(report));
+    }
+  }
+  if (const auto it = j.find("heartbeats_ms"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) throw BadEvent("\"heartbeats_ms\" is not an object");
+    for (const auto& [role, times] : it->items()) {
+      if (!times.is_array()) throw BadEvent("heartbeats_ms." + role + " is not an array");
+      std::vector<double>& beats = r.heartbeats_ms[role];
+      for (const Json& t : times) {
+        if (!t.is_number()) throw BadEvent("heartbeats_ms." + role + " holds a non-number");
+        const double ms = t.get<double>();
+        if (!std::isfinite(ms) || ms < 0 || ms > kMaxDurationMs) {
+          throw BadEvent("heartbeats_ms." + role + " holds an out-of-range time");
+        }
+        beats.push_back(ms);
+      }
+    }
+  }
+  // Journals before typed heartbeats kept them as "heartbeat.<role>"
+  // properties of space-separated numbers: read into the field.
+  for (auto it = r.properties.begin(); it != r.properties.end();) {
+    if (it->first.rfind("heartbeat.", 0) != 0) {
+      ++it;
+      continue;
+    }
+    std::vector<double>& beats = r.heartbeats_ms[it->first.substr(10)];
+    std::istringstream words(it->second);
+    std::string word;
+    while (words >> word) {
+      char* end = nullptr;
+      const double ms = std::strtod(word.c_str(), &end);
+      if (end != word.c_str() && *end == '\0' && std::isfinite(ms) && ms >= 0 &&
+          ms <= kMaxDurationMs) {
+        beats.push_back(ms);
+      }
+    }
+    it = r.properties.erase(it);
+  }
   r.timestamp = GetString(j, "timestamp");
   r.seconds =
       GetBounded(j, "seconds", kMaxDurationMs / 1000, "seconds").value_or(0);
@@ -454,13 +563,14 @@ class JournalReader {
     const std::string phase =
         slot.phases.empty() ? "start" : slot.phases.back().name;
     if (rebooted) {
-      r.effect = "global";
+      r.effect = std::string(EffectName(Effect::kGlobal));
       r.message = "the host did not survive: it rebooted during " + phase;
-      // As verdict.cc: only policy performance tolerates a global effect,
-      // and only for faults in the kernels (E-Zone 3 acting like 1).
-      const bool tolerated = r.policy == "performance" &&
-                             (r.zone == "E-Zone 3" || r.zone == "E-Zone 1");
-      r.verdict = tolerated ? Verdict::kPass : Verdict::kFailure;
+      // The same rule as the core's verdict. A record whose policy or zone
+      // this version does not know cannot be judged: the host still died.
+      const auto policy = ParsePolicy(r.policy);
+      const auto zone = ParseZone(r.zone);
+      r.verdict = policy && zone ? Judge(*policy, *zone, Effect::kGlobal, false).verdict
+                                 : Verdict::kFailure;
       r.detail = "The host's boot id changed from " + segment_boot_id_ +
                  " to " + next_boot_id +
                  " while this check was in flight: the host crashed or was "
@@ -493,9 +603,9 @@ class JournalReader {
     std::size_t shown = 0;
     for (const Phase& p : slot.phases) {
       if (shown++ == kMaxPhaseEvidence) {
-        r.evidence.push_back("journal: ... " +
-                             std::to_string(slot.phases.size() - shown + 1) +
-                             " more phases");
+        r.evidence.push_back({EvidenceSource::kJournal, Severity::kInfo,
+                              "journal: ... " + std::to_string(slot.phases.size() - shown + 1) +
+                                  " more phases"});
         break;
       }
       std::string line = "journal: phase " + p.name;
@@ -506,11 +616,12 @@ class JournalReader {
         line += at;
       }
       if (!p.detail.empty()) line += ": " + p.detail;
-      r.evidence.push_back(std::move(line));
+      r.evidence.push_back({EvidenceSource::kJournal, Severity::kInfo, std::move(line)});
     }
     if (rebooted) {
-      r.evidence.push_back("host: boot id changed from " + segment_boot_id_ +
-                           " to " + next_boot_id + " (the host rebooted)");
+      r.evidence.push_back({EvidenceSource::kHost, Severity::kBad,
+                            "host: boot id changed from " + segment_boot_id_ + " to " +
+                                next_boot_id + " (the host rebooted)"});
     }
     r.console_excerpt = ReadTail(r.console_log_path, kConsoleTailBytes);
   }

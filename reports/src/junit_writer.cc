@@ -61,9 +61,9 @@ std::string VerdictBody(const CheckRecord& record, const std::string& message) {
   }
   if (!record.evidence.empty()) {
     body += "\n\nevidence:";
-    for (const std::string& line : record.evidence) {
+    for (const Evidence& e : record.evidence) {
       body += "\n  ";
-      body += OneLine(line);
+      body += OneLine(e.text);
     }
   }
   return body;
@@ -108,6 +108,7 @@ std::string SystemOut(const CheckRecord& record) {
   AppendKeyValue(out, "variant", record.variant);
   AppendKeyValue(out, "policy", record.policy);
   AppendKeyValue(out, "effect", record.effect);
+  AppendKeyValue(out, "crash_title", record.crash_title);
   AppendKeyValue(out, "verdict", VerdictName(record.verdict));
   AppendTiming(out, "boot", record.timing.boot);
   AppendTiming(out, "ready", record.timing.ready);
@@ -118,11 +119,26 @@ std::string SystemOut(const CheckRecord& record) {
   for (const auto& [key, value] : record.properties) {
     AppendKeyValue(out, key, value);
   }
+  for (const KernelReport& k : record.kernel_reports) {
+    AppendKeyValue(out, "kernel_report",
+                   fmt::format("{} {}{}{}: {} (console lines {}-{}){}", k.vm, k.kind,
+                               k.fatal ? " fatal" : "", k.corrupted ? " corrupted" : "",
+                               k.title, k.first_line, k.last_line,
+                               k.corrupted ? " [" + k.corrupted_reason + "]" : ""));
+  }
+  for (const auto& [role, times] : record.heartbeats_ms) {
+    std::string beats;
+    for (double t : times) {
+      if (!std::isfinite(t)) continue;
+      beats += fmt::format("{}{:.0f}", beats.empty() ? "" : " ", t);
+    }
+    AppendKeyValue(out, "heartbeat." + role, beats);
+  }
   // A passing check has no verdict element to carry its evidence.
   if (record.verdict == Verdict::kPass && !record.evidence.empty()) {
     out += "evidence:\n";
-    for (const std::string& line : record.evidence) {
-      out += "  " + OneLine(line) + "\n";
+    for (const Evidence& e : record.evidence) {
+      out += "  " + OneLine(e.text) + "\n";
     }
   }
   return out;
@@ -187,10 +203,17 @@ void AddTestcase(pugi::xml_node suite, const CheckRecord& record,
   }
   if (element != nullptr) {
     // The default names effect and policy, which come from outside too.
-    const std::string message = OneLine(
+    std::string message = OneLine(
         record.message.empty() ? DefaultMessage(record) : record.message);
+    // The crash's title names the bug: CI views group and search by it.
+    const std::string title = OneLine(record.crash_title);
+    std::string typed = type != nullptr ? type : "";
+    if (!title.empty() && type != nullptr) {
+      typed += ": " + title;
+      message += " [crash: " + title + "]";
+    }
     pugi::xml_node node = testcase.append_child(element);
-    if (type != nullptr) node.append_attribute("type") = type;
+    if (type != nullptr) node.append_attribute("type") = typed.c_str();
     node.append_attribute("message") = message.c_str();
     node.text() = VerdictBody(record, message).c_str();
   }

@@ -28,6 +28,7 @@ extern char** environ;
 namespace ezone::report {
 namespace {
 
+using testing::Ev;
 using testing::ReadFile;
 using testing::ScratchDir;
 
@@ -129,13 +130,10 @@ std::string RandomBytes(std::size_t n, unsigned seed) {
   return bytes;
 }
 
-// "1020 1520 ..." every `period` ms from `from` to `to`.
-std::string Beats(double from, double to, double period) {
-  std::string out;
-  for (double t = from; t <= to; t += period) {
-    if (!out.empty()) out += ' ';
-    out += std::to_string(static_cast<int>(t));
-  }
+// A heartbeat every `period` ms from `from` to `to`.
+std::vector<double> Beats(double from, double to, double period) {
+  std::vector<double> out;
+  for (double t = from; t <= to; t += period) out.push_back(static_cast<int>(t));
   return out;
 }
 
@@ -181,16 +179,16 @@ void Contained(CheckRecord& r, double boot, double ready, double detect) {
               .teardown = 95,
               .total = ready + detect + 2000 + 95};
   r.seconds = *r.timing.total / 1000 + 0.05;
-  r.properties["heartbeat.victim"] = Beats(ready, ready + detect, 500);
+  r.heartbeats_ms["victim"] = Beats(ready, ready + detect, 500);
   r.evidence = {
-      "fault: " + r.fault + "/" + r.variant + " fired (agent: OK)",
-      "guest console (oops): divide error: 0000 [#1] PREEMPT SMP NOPTI",
-      "guest console (panic): Kernel panic - not syncing: Fatal exception",
-      "vmm: guest stopped: GUEST_PANICKED",
-      "host: VMM process 41234 reaped",
-      "host: no new oops, BUG, lockup or warning in the kernel log",
-      "host: kernel taint unchanged (0)",
-      "host: fork+exec probe answered in 0.9 ms (baseline 0.8 ms)"};
+      Ev("fault: " + r.fault + "/" + r.variant + " fired (agent: OK)"),
+      Ev("guest console (oops): divide error: 0000 [#1] PREEMPT SMP NOPTI"),
+      Ev("guest console (panic): Kernel panic - not syncing: Fatal exception"),
+      Ev("vmm: guest stopped: GUEST_PANICKED"),
+      Ev("host: VMM process 41234 reaped"),
+      Ev("host: no new oops, BUG, lockup or warning in the kernel log"),
+      Ev("host: kernel taint unchanged (0)"),
+      Ev("host: fork+exec probe answered in 0.9 ms (baseline 0.8 ms)")};
   r.console_excerpt =
       "[    1.912345] ezone-agent: READY 5f1c2a\n"
       "[    2.130001] kerncrash: loaded, mode=divzero delay_ms=200\n"
@@ -231,9 +229,9 @@ std::vector<CheckRecord> Campaign() {
         "Last console line: [    0.000000] Linux version 6.1.0-21";
     r.timing = {.boot = 130, .teardown = 88, .total = 60250};
     r.seconds = 60.3;
-    r.evidence = {"host: VMM process 41300 reaped",
-                  "host: no new oops, BUG, lockup or warning in the kernel log",
-                  "host: kernel taint unchanged (0)"};
+    r.evidence = {Ev("host: VMM process 41300 reaped"),
+                  Ev("host: no new oops, BUG, lockup or warning in the kernel log"),
+                  Ev("host: kernel taint unchanged (0)")};
     r.console_excerpt = "[    0.000000] Linux version 6.1.0-21-cloud-amd64\n" +
                         RandomBytes(300, 11);
     records.push_back(r);
@@ -241,13 +239,13 @@ std::vector<CheckRecord> Campaign() {
   {
     CheckRecord r = Base("qemu", "usercrash", "segv", "E-Zone 4");
     Contained(r, 115, 1760, 12);
-    r.evidence[1] = "guest console: ezone-victim[88]: segfault at 0 ip ...";
+    r.evidence[1] = Ev("guest console: ezone-victim[88]: segfault at 0 ip ...");
     records.push_back(r);
   }
   {
     CheckRecord r = Base("qemu", "vmmkill", "sigkill", "E-Zone 2");
     Contained(r, 119, 1801, 3);
-    r.evidence[1] = "vmm: process exited on SIGKILL";
+    r.evidence[1] = Ev("vmm: process exited on SIGKILL");
     r.console_excerpt.clear();
     records.push_back(r);
   }
@@ -266,9 +264,9 @@ std::vector<CheckRecord> Campaign() {
     r.message =
         "isolation violated: policy strong-isolation allows only effect "
         "limited, observed effect varied";
-    r.evidence.push_back(
+    r.evidence.push_back(Ev(
         "host kernel warning: kvm [41811]: vcpu0, guest rIP: 0xffffffff8100 "
-        "unhandled rdmsr: 0x140");
+        "unhandled rdmsr: 0x140"));
     records.push_back(r);
   }
   {
@@ -298,15 +296,15 @@ std::vector<CheckRecord> Campaign() {
         "The host kernel oopsed while the guest's divide error was being "
         "handled;\nthe witness VM stopped answering 1.2 s later.";
     r.evidence = {
-        "fault: kerncrash/divzero fired (agent: OK)",
-        "guest console (oops): divide error: 0000 [#1] SMP",
-        "host kernel: BUG: unable to handle page fault for address: "
-        "ffffc90000a3f000",
-        "host kernel: RIP: 0010:v3_handle_vmx_exit+0x1a2/0x4c0 [v3vee]",
-        "host: kernel taint 0 -> 4096",
-        "host: fork+exec probe answered in 48.1 ms (baseline 0.8 ms)"};
-    r.properties["heartbeat.witness"] =
-        Beats(500, 3200, 500) + " " + Beats(5900, 6400, 500);
+        Ev("fault: kerncrash/divzero fired (agent: OK)"),
+        Ev("guest console (oops): divide error: 0000 [#1] SMP"),
+        Ev("host kernel: BUG: unable to handle page fault for address: "
+        "ffffc90000a3f000"),
+        Ev("host kernel: RIP: 0010:v3_handle_vmx_exit+0x1a2/0x4c0 [v3vee]"),
+        Ev("host: kernel taint 0 -> 4096"),
+        Ev("host: fork+exec probe answered in 48.1 ms (baseline 0.8 ms)")};
+    r.heartbeats_ms["witness"] = Beats(500, 3200, 500);
+    for (double t : Beats(5900, 6400, 500)) r.heartbeats_ms["witness"].push_back(t);
     records.push_back(r);
   }
   {

@@ -12,6 +12,7 @@
 namespace ezone::report {
 namespace {
 
+using testing::Ev;
 using testing::ReadFile;
 using testing::SampleRecords;
 using testing::SampleRun;
@@ -41,7 +42,7 @@ TEST(HtmlReportTest, EscapesConsoleText) {
   records[0].console_excerpt =
       "<script>alert(1)</script>\x1b[31mred\x1b[0m\x07\xff";
   records[0].message = "<img src=x onerror=alert(1)>";
-  records[0].evidence.push_back("console: <b>bold</b> & co");
+  records[0].evidence.push_back(Ev("console: <b>bold</b> & co"));
   records[0].properties["weird\"key"] = "</td><script>";
   const std::string html = RenderHtml(SampleRun(), records);
   EXPECT_FALSE(Contains(html, "<script")) << "unescaped script tag";
@@ -82,9 +83,9 @@ TEST(HtmlReportTest, DetailsShowTimelineHostReadingsAndVersions) {
   records[0].properties["guest_kernel_release"] = "6.1.0-21-cloud-amd64";
   records[0].properties["guest_image_sha256"] = std::string(64, 'a');
   records[0].properties["vmm_version"] = "QEMU 7.2.9";
-  records[0].properties["heartbeat.victim"] = "1020 1520 2020";
-  records[0].properties["heartbeat.witness"] = "500,1000,1500,2000,<x>";
-  records[0].evidence.push_back("host kernel: BUG: unable to handle");
+  records[0].heartbeats_ms["victim"] = {1020, 1520, 2020};
+  records[0].heartbeats_ms["witness"] = {500, 1000, 1500, 2000};
+  records[0].evidence.push_back(Ev("host kernel: BUG: unable to handle"));
   const std::string html = RenderHtml(SampleRun(), records);
   // Timeline: the phases TimingMs gives, as an inline SVG.
   EXPECT_TRUE(Contains(html, "<svg class=\"timeline\""));
@@ -114,7 +115,7 @@ TEST(HtmlReportTest, DetailsShowTimelineHostReadingsAndVersions) {
 TEST(HtmlReportTest, LostHeartbeatIsMarked) {
   std::vector<CheckRecord> records = {SampleRecords()[1]};
   records[0].timing.total = 7000;
-  records[0].properties["heartbeat.witness"] = "500 1000 1500 2000 4600";
+  records[0].heartbeats_ms["witness"] = {500, 1000, 1500, 2000, 4600};
   const std::string html = RenderHtml(SampleRun(), records);
   EXPECT_TRUE(Contains(html, "no heartbeat for 2.60 s"));
   EXPECT_TRUE(Contains(html, "no heartbeat for the last 2.40 s"));
@@ -293,6 +294,34 @@ TEST(HtmlReportTest, WriteHtmlLinksTheSameFilesAsTheJUnitFile) {
   EXPECT_TRUE(Contains(html, "Console log of the witness: <a href=\"console/paper.C.n.witness.log\""));
   WriteHtml(SampleRun(), records, dir.path() / "elsewhere" / "report.html", {}, report_dir);
   EXPECT_EQ(ReadFile(dir.path() / "elsewhere" / "console" / "paper.C.n.witness.log"), "witness\n");
+}
+
+// Two checks that hit the same bug are grouped under its title; the
+// summary lists the distinct titles; the nested host's typed readings land
+// under "Host oracle".
+TEST(HtmlReportTest, ChecksAreGroupedByCrashTitle) {
+  std::vector<CheckRecord> records = SampleRecords();
+  records[0].crash_title = "divide error in kerncrash_divide";
+  records[1].crash_title = "divide error in kerncrash_divide";
+  records[2].crash_title = "BUG: soft lockup in spin";
+  records[2].evidence.push_back(
+      {EvidenceSource::kNestedHost, Severity::kBad, "nested host: kernel taint 0 -> 1"});
+  const std::string html = RenderHtml(SampleRun(), records);
+  const std::size_t section = html.find("<h2>Crashes by title</h2>");
+  ASSERT_NE(section, std::string::npos);
+  const std::size_t row = html.find("<code>divide error in kerncrash_divide</code></td><td>2</td>");
+  EXPECT_NE(row, std::string::npos) << "two checks, one title";
+  EXPECT_LT(section, row);
+  EXPECT_NE(html.find("<code>BUG: soft lockup in spin</code></td><td>1</td>"), std::string::npos);
+  const std::size_t host = html.find("<h4>Host oracle</h4>", html.find("id=\"check-2\""));
+  ASSERT_NE(host, std::string::npos);
+  EXPECT_NE(html.find("<li class=\"bad\">nested host: kernel taint 0 -&gt; 1</li>", host),
+            std::string::npos);
+
+  const std::string md = RenderMarkdownSummary(SampleRun(), records);
+  EXPECT_NE(md.find("### Crashes by title"), std::string::npos);
+  EXPECT_NE(md.find(": 2 checks"), std::string::npos);
+  EXPECT_NE(md.find(": 1 check\n"), std::string::npos);
 }
 
 }  // namespace

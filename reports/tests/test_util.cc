@@ -11,6 +11,22 @@
 
 namespace ezone::report::testing {
 
+Evidence Ev(std::string text) {
+  Evidence e;
+  e.text = std::move(text);
+  if (e.text.rfind("host", 0) == 0) {
+    e.source = EvidenceSource::kHost;
+    const auto has = [&](const char* w) { return e.text.find(w) != std::string::npos; };
+    if (e.text.rfind("host kernel", 0) == 0 || has("->") || has("BUG")) {
+      e.severity = Severity::kBad;
+    } else if (has("unchanged") || has("reaped") || has("no new")) {
+      e.severity = Severity::kGood;
+    }
+  }
+  return e;
+}
+
+
 ScratchDir::ScratchDir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   const std::string test =
@@ -94,8 +110,8 @@ std::vector<CheckRecord> SampleRecords() {
                  .total = 2400};
   pass.console_excerpt = "[    5.1] divide error: 0000 [#1] SMP\n";
   pass.console_log_path = "/var/tmp/ezone/qemu_kerncrash_divzero_1.log";
-  pass.evidence = {"console: divide error: 0000 [#1] SMP",
-                   "host: no new kernel oops"};
+  pass.evidence = {Ev("console: divide error: 0000 [#1] SMP"),
+                   Ev("host: no new kernel oops")};
   pass.properties = {{"vmm.version", "7.2.0"}};
   pass.timestamp = "2024-05-01T10:00:01Z";
   pass.seconds = 2.4;
@@ -109,7 +125,7 @@ std::vector<CheckRecord> SampleRecords() {
   failure.message = "host stopped answering after the guest oops";
   failure.detail =
       "heartbeat lost for 30 s;\nhost kernel: BUG: unable to handle";
-  failure.evidence = {"host: BUG: unable to handle page fault"};
+  failure.evidence = {Ev("host: BUG: unable to handle page fault")};
   failure.seconds = 31.25;
   records.push_back(failure);
 

@@ -10,6 +10,10 @@
 
 namespace ezone::report::testing {
 
+// Evidence for tests: lines that start with "host" are the host oracle's,
+// "... kernel"/"BUG"/"->" in them bad, "unchanged"/"reaped"/"no new" good.
+Evidence Ev(std::string text);
+
 // A fresh directory per test (ctest runs tests in parallel processes),
 // removed by the destructor.
 class ScratchDir {

@@ -13,6 +13,35 @@
  *    work beyond returning that pointer (listing plugins runs it);
  *  - libraries are never unloaded while the core runs.
  *
+ * Versions (EZONE_PLUGIN_ABI_MAJOR.MINOR):
+ *  - a minor version only appends: fields at the end of a struct, values at
+ *    the end of an enum, bits. A struct that can grow carries struct_size
+ *    (sizeof as the writer of the struct was compiled), and the reader reads a
+ *    field only when struct_size covers it: EZONE_HAS_FIELD below. The core
+ *    loads a plugin of any minor, older or newer than itself, whose structs
+ *    are at least as large as in the minor it declares (EZONE_*_SIZE_1_*
+ *    below; a minor newer than the core's is held to the core's table);
+ *  - an optional operation is a NULL function pointer, and NULL means "not
+ *    supported"; each op below says whether it is required. A required op
+ *    that is NULL, or a capability bit whose op is NULL, makes the core
+ *    refuse the plugin with a message;
+ *  - a plugin returns only EZONE_OK, EZONE_DECLINED or EZONE_FAILED from its
+ *    ops; the core reads any other value as EZONE_FAILED. EZONE_TIMEOUT and
+ *    EZONE_VM_GONE come from the core's agent_command only.
+ *
+ * Changelog:
+ *  1.0  first release. During 1.0, later builds appended
+ *       ezone_vmm_ops.guest_memory and .save_snapshot,
+ *       ezone_guest_spec.restore_from, and ezone_fault_target.observed,
+ *       .guest_memory, .guest_memory_mib: a plugin that declares 1.0 may
+ *       lack them (struct_size says), a 1.0 core may not pass them.
+ *  1.1  EZONE_SIGN_HOST_*, EZONE_CAP_REMOTE_HOST; the fields above are
+ *       always there.
+ *  1.2  EZONE_EVENT_PLUGIN_ERROR.
+ *  1.3  EZONE_TIMEOUT and EZONE_VM_GONE from agent_command; optional ops
+ *       (NULL) defined per op; the size tables and EZONE_HAS_FIELD; a core
+ *       loads plugins whose structs are smaller than its own (older minors).
+ *
  * Most authors do not use this header directly: ezone/sdk.h wraps it in a
  * C++ class and one macro.
  */
@@ -28,16 +57,25 @@ extern "C" {
 
 /* A different major means incompatible structures: the core refuses to load. */
 #define EZONE_PLUGIN_ABI_MAJOR 1u
-/* Minor versions only append fields; struct_size tells which are present. */
-/* 1: EZONE_SIGN_HOST_*, EZONE_CAP_REMOTE_HOST; 2: EZONE_EVENT_PLUGIN_ERROR */
-#define EZONE_PLUGIN_ABI_MINOR 2u
+/* Minor versions only append; struct_size tells which fields are present.
+ * See "Versions" and "Changelog" above. */
+#define EZONE_PLUGIN_ABI_MINOR 3u
 
 #define EZONE_PLUGIN_ENTRY_SYMBOL "ezone_plugin_entry"
 
 typedef enum ezone_status {
   EZONE_OK = 0,
   EZONE_DECLINED = 1, /* not possible on this host; msg says why -> skip */
-  EZONE_FAILED = 2    /* tried and failed; msg says why -> check error */
+  EZONE_FAILED = 2,   /* tried and failed; msg says why -> check error */
+  /* ABI 1.3, from ezone_fault_target.agent_command only: the agent did not
+   * answer within timeout_ms (the guest may be hung, too busy, or dead
+   * without the core having seen it yet). A 1.2 core says EZONE_FAILED. */
+  EZONE_TIMEOUT = 3,
+  /* ABI 1.3, from ezone_fault_target.agent_command only: the VM ended (its
+   * VMM exited, the guest panicked or stopped) before the agent answered;
+   * the reply says how. Returned as soon as the core sees it, without
+   * waiting out timeout_ms. A 1.2 core waits and says EZONE_FAILED. */
+  EZONE_VM_GONE = 4
 } ezone_status;
 
 typedef enum ezone_plugin_kind {
@@ -107,7 +145,7 @@ typedef struct ezone_vm_sink {
 
 /* What to boot. Strings are owned by the core and live until destroy(). */
 typedef struct ezone_guest_spec {
-  size_t struct_size;
+  size_t struct_size; /* the core's sizeof: EZONE_HAS_FIELD(spec, ...) */
   const char *kernel;    /* bzImage                                       */
   const char *initramfs; /* cpio archive                                   */
   const char *cmdline;   /* kernel command line (carries the agent nonce)  */
@@ -115,44 +153,60 @@ typedef struct ezone_guest_spec {
   uint32_t vcpus;
   const char *role;    /* "victim" or "witness"                            */
   const char *options; /* "key=value;key=value" from the suite, may be ""  */
-  /* EZONE_CAP_SNAPSHOT: restore this saved state (from save_snapshot with
-   * the same spec) instead of booting; NULL or "" to boot. */
+  /* Appended during 1.0 (check with EZONE_HAS_FIELD). EZONE_CAP_SNAPSHOT:
+   * restore this saved state (from save_snapshot with the same spec) instead
+   * of booting; NULL or "" to boot. */
   const char *restore_from;
 } ezone_guest_spec;
 
+/* The plugin's operations for one VMM. "Required" ops must not be NULL (the
+ * core refuses the plugin); an optional op may be NULL, and the core then
+ * does what the op's comment says. */
 typedef struct ezone_vmm_ops {
-  size_t struct_size;
-  /* Can this VMM run here with these options? Must be cheap and idempotent. */
+  size_t struct_size; /* sizeof(ezone_vmm_ops) as the plugin was compiled */
+  /* Optional. Can this VMM run here with these options? Must be cheap and
+   * idempotent. NULL: it can run anywhere (create() may still decline). */
   ezone_status (*probe)(const char *options, char *msg, size_t msg_size);
-  /* Boot a VM; returns once it is started (not once the guest is up). */
+  /* Required. Boot a VM; returns once it is started (not once the guest is
+   * up). */
   ezone_status (*create)(const ezone_guest_spec *spec, const ezone_vm_sink *sink,
                          void **vm, char *msg, size_t msg_size);
-  /* Write bytes to the agent's control channel, host to guest. */
+  /* Required. Write bytes to the agent's control channel, host to guest. */
   ezone_status (*send_control)(void *vm, const char *bytes, size_t size,
                                char *msg, size_t msg_size);
-  /* The host process that runs the VM, or -1 (EZONE_CAP_PROCESS). */
+  /* Optional. The host process that runs the VM, or -1 (EZONE_CAP_PROCESS).
+   * NULL: -1, the core has no process to watch. */
   int64_t (*vmm_pid)(void *vm);
-  /* Describe the VMM build, e.g. "QEMU 7.2.22 (tcg)". */
+  /* Optional. Describe the VMM build, e.g. "QEMU 7.2.22 (tcg)". NULL (or a
+   * status other than EZONE_OK): the descriptor's name and version. */
   ezone_status (*version)(void *vm, char *out, size_t out_size);
-  /* Stop the VM and release everything it holds; must not fail or block
-   * indefinitely. After it returns no callback of this VM runs again. */
+  /* Required. Stop the VM and release everything it holds; must not fail or
+   * block indefinitely. After it returns no callback of this VM runs again. */
   void (*destroy)(void *vm);
-  /* EZONE_CAP_GUEST_MEMORY: read (write == 0) or write guest-physical
-   * memory. NULL without that capability. */
+  /* --- appended during 1.0: present when struct_size covers them --- */
+  /* Optional; required with EZONE_CAP_GUEST_MEMORY. Read (write == 0) or
+   * write guest-physical memory. NULL: no guest memory access (the core
+   * ignores this op when the capability bit is not set). */
   ezone_status (*guest_memory)(void *vm, int write, uint64_t guest_phys,
                                void *buffer, size_t size, char *msg,
                                size_t msg_size);
-  /* EZONE_CAP_SNAPSHOT: save the running VM's whole state to `path`, for
-   * create() with restore_from. The VM need not run afterwards. */
+  /* Optional; required with EZONE_CAP_SNAPSHOT. Save the running VM's whole
+   * state to `path`, for create() with restore_from. The VM need not run
+   * afterwards. NULL: no snapshots (ignored without the capability bit). */
   ezone_status (*save_snapshot)(void *vm, const char *path, char *msg,
                                 size_t msg_size);
 } ezone_vmm_ops;
 
-/* What a fault plugin may do to its target. Owned by the core. */
+/* What a fault plugin may do to its target. Owned by the core, which fills
+ * every field (no NULL). It has no struct_size: a 1.1 or later core passes
+ * all the fields below; nothing has been appended since 1.1. */
 typedef struct ezone_fault_target {
   void *core;
-  /* Send one command line to the in-guest agent and wait for its reply
-   * ("OK ..." -> EZONE_OK, "ERR ..." or timeout -> EZONE_FAILED). */
+  /* Send one command line to the in-guest agent and wait for its reply:
+   * "OK ..." -> EZONE_OK, "ERR ..." -> EZONE_FAILED, no answer within
+   * timeout_ms -> EZONE_TIMEOUT, the VM ended first -> EZONE_VM_GONE (1.3;
+   * a 1.2 core says EZONE_FAILED for both). reply gets the agent's text
+   * after OK/ERR, or the core's explanation. See guest/agent/PROTOCOL.md. */
   ezone_status (*agent_command)(void *core, const char *command,
                                 uint32_t timeout_ms, char *reply,
                                 size_t reply_size);
@@ -181,8 +235,9 @@ typedef struct ezone_fault_variant {
 } ezone_fault_variant;
 
 typedef struct ezone_fault_ops {
-  size_t struct_size;
-  /* Inject the fault. Returns once it is armed or done; the core observes. */
+  size_t struct_size; /* sizeof(ezone_fault_ops) as the plugin was compiled */
+  /* Required. Inject the fault. Returns once it is armed or done; the core
+   * observes. */
   ezone_status (*fire)(const char *variant, const char *options,
                        const ezone_fault_target *target, char *msg,
                        size_t msg_size);
@@ -191,7 +246,7 @@ typedef struct ezone_fault_ops {
 typedef struct ezone_plugin_descriptor {
   uint32_t abi_major;
   uint32_t abi_minor;
-  size_t struct_size;
+  size_t struct_size; /* sizeof(ezone_plugin_descriptor), plugin's compile */
   ezone_plugin_kind kind;
   const char *name; /* unique per kind, used by suites: "qemu", "kerncrash" */
   const char *version;
@@ -202,6 +257,39 @@ typedef struct ezone_plugin_descriptor {
   const ezone_fault_variant *variants;
   size_t variant_count;
 } ezone_plugin_descriptor;
+
+/*
+ * Minimum struct sizes per minor version: the end of the last field each
+ * minor guarantees. A struct_size below the declared minor's minimum (or
+ * below 1.0's) is refused; fields past the minimum are read only when
+ * struct_size covers them (EZONE_HAS_FIELD).
+ */
+#define EZONE_FIELD_END(type, field) \
+  (offsetof(type, field) + sizeof(((type *)0)->field))
+/* Does the struct at ptr (with a struct_size) contain `field`? */
+#define EZONE_HAS_FIELD(ptr, type, field) \
+  ((ptr) != NULL && (ptr)->struct_size >= EZONE_FIELD_END(type, field))
+
+#define EZONE_DESCRIPTOR_SIZE_1_0 \
+  EZONE_FIELD_END(ezone_plugin_descriptor, variant_count)
+#define EZONE_DESCRIPTOR_SIZE_1_1 EZONE_DESCRIPTOR_SIZE_1_0
+#define EZONE_DESCRIPTOR_SIZE_1_2 EZONE_DESCRIPTOR_SIZE_1_0
+#define EZONE_DESCRIPTOR_SIZE_1_3 EZONE_DESCRIPTOR_SIZE_1_0
+
+#define EZONE_VMM_OPS_SIZE_1_0 EZONE_FIELD_END(ezone_vmm_ops, destroy)
+#define EZONE_VMM_OPS_SIZE_1_1 EZONE_FIELD_END(ezone_vmm_ops, save_snapshot)
+#define EZONE_VMM_OPS_SIZE_1_2 EZONE_VMM_OPS_SIZE_1_1
+#define EZONE_VMM_OPS_SIZE_1_3 EZONE_VMM_OPS_SIZE_1_1
+
+#define EZONE_FAULT_OPS_SIZE_1_0 EZONE_FIELD_END(ezone_fault_ops, fire)
+#define EZONE_FAULT_OPS_SIZE_1_1 EZONE_FAULT_OPS_SIZE_1_0
+#define EZONE_FAULT_OPS_SIZE_1_2 EZONE_FAULT_OPS_SIZE_1_0
+#define EZONE_FAULT_OPS_SIZE_1_3 EZONE_FAULT_OPS_SIZE_1_0
+
+#define EZONE_GUEST_SPEC_SIZE_1_0 EZONE_FIELD_END(ezone_guest_spec, options)
+#define EZONE_GUEST_SPEC_SIZE_1_1 EZONE_FIELD_END(ezone_guest_spec, restore_from)
+#define EZONE_GUEST_SPEC_SIZE_1_2 EZONE_GUEST_SPEC_SIZE_1_1
+#define EZONE_GUEST_SPEC_SIZE_1_3 EZONE_GUEST_SPEC_SIZE_1_1
 
 /*
  * The entry point. core_abi_major is the core's EZONE_PLUGIN_ABI_MAJOR; a

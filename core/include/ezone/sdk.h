@@ -20,6 +20,14 @@
 //   };
 //   EZONE_FAULT_PLUGIN(MyFault, "myfault", "1.0", "what it is")
 //
+// A fault talks to the guest's agent with target.AgentCall(command), whose
+// AgentReply says ok / refused (ERR) / timed_out / vm_gone by status.
+//
+// The SDK keeps the ABI's minor-version rule (plugin_abi.h, "Versions") for
+// its user: it reads a field the core appended only when the core's
+// struct_size covers it, and leaves an optional op NULL when the plugin does
+// not have it.
+//
 // The wrappers catch every exception: Declined becomes EZONE_DECLINED (the
 // check is skipped with its message), anything else EZONE_FAILED (the check
 // is an error). Nothing else crosses the C boundary.
@@ -153,11 +161,90 @@ class Vm {
   }
 };
 
+// Bytes in the form the agent's write/append take for <path> and <data>
+// (guest/agent/PROTOCOL.md): printable ASCII as it is, backslash, newline,
+// CR, tab and space escaped, any other byte as \xHH.
+inline std::string AgentEscape(std::string_view bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case ' ': out += "\\s"; break;
+      default:
+        if (c > ' ' && c < 0x7f) {
+          out += static_cast<char>(c);
+        } else {
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        }
+    }
+  }
+  return out;
+}
+
+// The outcome of one agent command (see ezone_fault_target.agent_command).
+struct AgentReply {
+  ezone_status status = EZONE_FAILED;
+  std::string text;  // after "OK "/"ERR ", or the core's explanation
+  bool ok() const { return status == EZONE_OK; }
+  // "ERR ...": the agent answered, and said no.
+  bool refused() const { return status == EZONE_FAILED; }
+  // No answer within the timeout (ABI 1.3; a 1.2 core says EZONE_FAILED).
+  bool timed_out() const { return status == EZONE_TIMEOUT; }
+  // The VM ended before the agent answered (ABI 1.3).
+  bool vm_gone() const { return status == EZONE_VM_GONE; }
+  // No answer for either reason: the guest, not the agent, decided.
+  bool unanswered() const { return timed_out() || vm_gone(); }
+};
+
 // What a fault may do to its target.
 class FaultTarget {
  public:
   explicit FaultTarget(const ezone_fault_target& target) : target_(target) {}
-  // Returns the agent's reply text; throws std::runtime_error on ERR/timeout.
+  // One agent command; every outcome is a status, nothing throws.
+  AgentReply AgentCall(const std::string& command, uint32_t timeout_ms = 10000) const {
+    char text[1024] = {0};
+    AgentReply reply;
+    reply.status = target_.agent_command(target_.core, command.c_str(), timeout_ms, text,
+                                         sizeof text);
+    reply.text = text;
+    // A core older than ABI 1.3 has no EZONE_TIMEOUT: it says EZONE_FAILED
+    // with this sentence. Read here, once, so that no plugin has to.
+    if (reply.status == EZONE_FAILED &&
+        reply.text.rfind("no reply from the agent within ", 0) == 0) {
+      reply.status = EZONE_TIMEOUT;
+    }
+    return reply;
+  }
+  // `sh <line>`: the line, verbatim, to /bin/sh -c in the guest. One
+  // printable line: no newline (use WriteFile for arbitrary bytes). OK with
+  // "exit=<code> <last stdout line>", or refused with "signal=<n> ...".
+  AgentReply Shell(const std::string& line, uint32_t timeout_ms = 10000) const {
+    return AgentCall("sh " + line, timeout_ms);
+  }
+  // `write <path> <data>` (append: `append`), escaped for the agent: the
+  // bytes land in one write(). OK with "wrote=<n>".
+  AgentReply WriteFile(const std::string& path, std::string_view data, bool append = false,
+                       uint32_t timeout_ms = 10000) const {
+    return AgentCall(std::string(append ? "append " : "write ") + AgentEscape(path) + " " +
+                         AgentEscape(data),
+                     timeout_ms);
+  }
+  // `nowait <command>`: for a command that takes the guest down. The agent
+  // acknowledges ("started") before it runs the command and never replies
+  // again; ok() means the command was received and is running. What it did
+  // is for the core to observe (the variant's signs). E.g.
+  //   target.NoWait("write /proc/sysrq-trigger c");
+  AgentReply NoWait(const std::string& command, uint32_t timeout_ms = 10000) const {
+    return AgentCall("nowait " + command, timeout_ms);
+  }
+  // Returns the agent's reply text; throws std::runtime_error on ERR,
+  // timeout or a VM gone.
   std::string AgentCommand(const std::string& command,
                            uint32_t timeout_ms = 10000) const {
     std::string reply;
@@ -168,13 +255,12 @@ class FaultTarget {
   }
   // As AgentCommand, but an ERR reply is an answer, not an exception: false
   // and the reply text (e.g. "signal=11" when the program died of SIGSEGV).
+  // AgentCall tells a timeout from an ERR.
   bool TryAgentCommand(const std::string& command, std::string* reply,
                        uint32_t timeout_ms = 10000) const {
-    char text[1024] = {0};
-    ezone_status status = target_.agent_command(
-        target_.core, command.c_str(), timeout_ms, text, sizeof text);
-    *reply = text;
-    return status == EZONE_OK;
+    AgentReply r = AgentCall(command, timeout_ms);
+    *reply = r.text;
+    return r.ok();
   }
   // Reports a sign the fault saw itself (see EZONE_SIGN_*).
   void Observed(uint32_t sign, const std::string& evidence) const {
@@ -226,7 +312,9 @@ ezone_status Guard(char* msg, size_t msg_size, Fn&& fn) noexcept {
   }
 }
 
-template <typename T>
+// Capabilities decides which optional ops are there: guest_memory and
+// save_snapshot are NULL (not supported) without their capability bit.
+template <typename T, uint64_t Capabilities = 0>
 struct VmmAdapter {
   static ezone_status Probe(const char* options, char* msg, size_t size) {
     return Guard(msg, size, [&] { T::Probe(Options(options ? options : "")); });
@@ -243,7 +331,10 @@ struct VmmAdapter {
       s.vcpus = spec->vcpus;
       s.role = spec->role ? spec->role : "victim";
       s.options = Options(spec->options ? spec->options : "");
-      s.restore_from = spec->restore_from ? spec->restore_from : "";
+      // Appended during ABI 1.0: read it only when the core's struct has it.
+      if (EZONE_HAS_FIELD(spec, ezone_guest_spec, restore_from) && spec->restore_from) {
+        s.restore_from = spec->restore_from;
+      }
       std::unique_ptr<Vm> created = T::Create(s, VmSink(*sink));
       *vm = created.release();
     });
@@ -284,10 +375,10 @@ struct VmmAdapter {
       // A destructor that throws still leaves nothing we could do better.
     }
   }
-  static constexpr ezone_vmm_ops kOps = {sizeof(ezone_vmm_ops), &Probe,
-                                         &Create, &SendControl, &Pid,
-                                         &Version, &Destroy, &GuestMemory,
-                                         &SaveSnapshot};
+  static constexpr ezone_vmm_ops kOps = {
+      sizeof(ezone_vmm_ops), &Probe, &Create, &SendControl, &Pid, &Version, &Destroy,
+      (Capabilities & EZONE_CAP_GUEST_MEMORY) ? &GuestMemory : nullptr,
+      (Capabilities & EZONE_CAP_SNAPSHOT) ? &SaveSnapshot : nullptr};
 };
 
 template <typename T>
@@ -315,7 +406,8 @@ struct FaultAdapter {
     static const ezone_plugin_descriptor kDescriptor = {                    \
         EZONE_PLUGIN_ABI_MAJOR, EZONE_PLUGIN_ABI_MINOR,                     \
         sizeof(ezone_plugin_descriptor), EZONE_KIND_VMM, name, version,     \
-        summary, capabilities, &::ezone::sdk::detail::VmmAdapter<Class>::kOps, \
+        summary, capabilities,                                              \
+        &::ezone::sdk::detail::VmmAdapter<Class, (capabilities)>::kOps,     \
         nullptr, nullptr, 0};                                               \
     return core_abi_major == EZONE_PLUGIN_ABI_MAJOR ? &kDescriptor : nullptr; \
   }

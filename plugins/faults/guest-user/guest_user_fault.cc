@@ -34,16 +34,17 @@ class GuestUserFault {
     // The agent answers when the program ends: at once for segv, when the
     // OOM killer strikes for oom, after `seconds` for the hogs.
     uint32_t timeout_ms = static_cast<uint32_t>(seconds * 1000 + 30000);
-    std::string reply;
-    bool exited = target.TryAgentCommand(command, &reply, timeout_ms);
+    ezone::sdk::AgentReply r = target.AgentCall(command, timeout_ms);
+    const std::string& reply = r.text;
     std::string what = "ezone-fault " + std::string(variant);
-    if (!exited && reply.rfind("signal=", 0) == 0) {
+    if (r.refused() && reply.rfind("signal=", 0) == 0) {
       target.Observed(EZONE_SIGN_GUEST_PROCESS_DIED, what + " died of " + reply);
-    } else if (exited && reply == "exit=0" && (variant == "forkbomb" || variant == "cpuhog")) {
+    } else if (r.ok() && reply == "exit=0" && (variant == "forkbomb" || variant == "cpuhog")) {
       target.Observed(EZONE_SIGN_FAULT_CONFIRMED,
                       what + " ran its " + std::to_string(seconds) + " s to completion");
-    } else if (reply.rfind("no reply", 0) == 0) {
-      // The guest is too busy to answer: the core's heartbeat watch decides.
+    } else if (r.unanswered()) {
+      // The guest is too busy to answer, or went down: the core's heartbeat
+      // and console watch decide.
     } else {
       throw std::runtime_error(what + " did not do what it should: agent said '" + reply + "'");
     }

@@ -131,9 +131,10 @@ class LkdtmFault {
 
   static void Fire(std::string_view variant, const ezone::sdk::Options& options,
                    ezone::sdk::FaultTarget& target) {
-    std::string reply;
-    if (!target.TryAgentCommand("insmod lkdtm", &reply)) {
-      if (reply.rfind("no reply", 0) == 0) throw std::runtime_error("insmod lkdtm: " + reply);
+    ezone::sdk::AgentReply insmod = target.AgentCall("insmod lkdtm");
+    if (insmod.unanswered()) throw std::runtime_error("insmod lkdtm: " + insmod.text);
+    if (!insmod.ok()) {
+      const std::string& reply = insmod.text;
       throw ezone::sdk::Declined("lkdtm.ko could not be loaded in the guest (" + reply +
                                  "); a guest image built with -DEZONE_LKDTM=OFF has none");
     }
@@ -143,10 +144,10 @@ class LkdtmFault {
     // A type that crashes or hangs the guest leaves no one to answer: the
     // core's console, pvpanic and heartbeat watch decide then.
     uint32_t timeout_ms = static_cast<uint32_t>(wait_ms + 2000);
-    if (!target.TryAgentCommand(command, &reply, timeout_ms)) {
-      if (reply.rfind("no reply", 0) == 0) return;
-      throw std::runtime_error("ezone-fault lkdtm " + std::string(variant) + ": " + reply);
-    }
+    ezone::sdk::AgentReply r = target.AgentCall(command, timeout_ms);
+    if (r.unanswered()) return;
+    const std::string& reply = r.text;
+    if (!r.ok()) throw std::runtime_error("ezone-fault lkdtm " + std::string(variant) + ": " + reply);
     std::string child = Field(reply, "child");
     std::string said = Field(reply, "lkdtm");
     std::string line = Rest(reply, "line");

@@ -4,6 +4,7 @@
 #ifndef EZONE_REPORT_CHECK_RECORD_H_
 #define EZONE_REPORT_CHECK_RECORD_H_
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +37,60 @@ constexpr bool IsConsoleLogProperty(std::string_view key) {
              kConsoleLogPropertySuffix;
 }
 
+// Where a piece of evidence comes from: the HTML report puts the host's
+// readings under "Host oracle", the rest under "Evidence".
+enum class EvidenceSource {
+  kRunner,      // the check runner itself (phases, boot attempts, notes)
+  kFault,       // the fault plugin (what it fired, what it saw)
+  kVictim,      // the victim VM: its console, its agent
+  kWitness,     // the witness VM
+  kVmm,         // the VMM: exits, panics it reported, its plugin
+  kHost,        // the host oracle of the machine ezone runs on
+  kNestedHost,  // the nested host: its console, its oracle
+  kJournal,     // rebuilt from the journal after an interruption
+  kScheduler,   // a batch scheduler (Slurm) about a task
+};
+
+// What a reading says: kGood is an all-clear (taint unchanged, process
+// reaped), kWarning a degradation (a warning, a leak), kBad damage (a crash,
+// a survivor process), kInfo neither.
+enum class Severity { kInfo, kGood, kWarning, kBad };
+
+struct Evidence {
+  EvidenceSource source = EvidenceSource::kRunner;
+  Severity severity = Severity::kInfo;
+  std::string text;  // one line for people; no layer parses it
+
+  bool operator==(const Evidence&) const = default;
+};
+
+// Stable lowercase names, as the journal stores them ("nested-host", "bad").
+std::string_view EvidenceSourceName(EvidenceSource source);
+std::optional<EvidenceSource> ParseEvidenceSource(std::string_view name);
+std::string_view SeverityName(Severity severity);
+std::optional<Severity> ParseSeverity(std::string_view name);
+
+// The host oracle's readings: the local host's and the nested host's.
+constexpr bool IsHostReading(const Evidence& e) {
+  return e.source == EvidenceSource::kHost || e.source == EvidenceSource::kNestedHost;
+}
+
+// One report a kernel printed during the check, as core/src/crash_report.h
+// parsed it from a console: what kind, its title (the guilty function,
+// numbers normalised, so two runs of one bug share it), and where in that
+// VM's console log it is.
+struct KernelReport {
+  std::string vm;     // "victim", "witness", "host" (the nested host)
+  std::string kind;   // "oops", "panic", "lockup", "hung-task", "warning", ...
+  std::string title;  // e.g. "divide error in kerncrash_divide"
+  bool fatal = false;      // the kernel died or hung
+  bool corrupted = false;  // cut short or mangled: the title may be wrong
+  std::string corrupted_reason;
+  std::size_t first_line = 0, last_line = 0;  // 1-based, in that VM's console log
+
+  bool operator==(const KernelReport&) const = default;
+};
+
 struct CheckRecord {
   std::string suite;      // e.g. "paper"
   std::string classname;  // e.g. "GuestKernelCrashMustNotKillHost"
@@ -51,7 +106,16 @@ struct CheckRecord {
   // and cap it; callers need not.
   std::string console_excerpt;
   std::string console_log_path;       // full console log file, may be empty
-  std::vector<std::string> evidence;  // "console: divide error: ..." etc.
+  std::vector<Evidence> evidence;
+  // The crash this check is about, when a kernel reported one: the title of
+  // the worst fatal report (the nested host's, then the witness's, then the
+  // victim's). Reports group checks by it.
+  std::string crash_title;
+  std::vector<KernelReport> kernel_reports;  // every report, capped
+  // When each VM's heartbeats arrived, by role ("victim", "witness",
+  // "host"): ms since the check began, ascending. The HTML draws them on
+  // the timeline; JUnit carries them as heartbeat.<role> properties.
+  std::map<std::string, std::vector<double>> heartbeats_ms;
   std::map<std::string, std::string> properties;  // guest kernel, hashes...
   std::string timestamp;                          // ISO 8601 start time
   double seconds = 0;                             // wall time of the check

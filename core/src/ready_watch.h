@@ -1,0 +1,68 @@
+// Waiting for READY, as one pure state machine for every boot path (the
+// victim and the witness, the nested host, the snapshot template, the
+// bench): fed the check's events and clock readings, it says when each VM
+// it expects is READY, when one failed before READY (and whether it may boot
+// again once), and when the nested host under the booting VMs failed.
+// No I/O: CheckRun::AwaitReady() does the waiting and acts on each step.
+#ifndef EZONE_CORE_READY_WATCH_H_
+#define EZONE_CORE_READY_WATCH_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "ezone/report/check_record.h"
+#include "vm_session.h"
+
+namespace ezone {
+
+class ReadyWatch {
+ public:
+  struct Options {
+    // A VM whose VMM exits before READY boots again, once (nested KVM under
+    // TCG now and then resets a guest early in its boot).
+    bool boot_again_once = false;
+    // The nested host runs under the booting VMs: its failure fails the boot.
+    bool host_underneath = false;
+  };
+
+  enum class Outcome {
+    kNothing,     // nothing to act on (a note may come with it)
+    kReady,       // `role` said READY (others may still be booting)
+    kBootAgain,   // `role` ended before READY: boot it again, then Expect() it
+    kFailed,      // `role` failed before READY: why
+    kTimedOut,    // `role` did not say READY by its deadline
+    kHostFailed,  // the nested host underneath failed: why
+  };
+
+  struct Step {
+    Outcome outcome = Outcome::kNothing;
+    Role role = Role::kVictim;
+    std::string why;                       // the event's text
+    Clock::time_point at{};                // when it happened
+    std::optional<report::Evidence> note;  // evidence worth keeping
+  };
+
+  explicit ReadyWatch(Options options) : options_(options) {}
+
+  // A VM was started (or started again) and must say READY by `deadline`.
+  void Expect(Role role, Clock::time_point deadline);
+  // True while an expected VM has not said READY.
+  bool waiting() const;
+  // The earliest deadline of the VMs still booting.
+  Clock::time_point deadline() const;
+
+  Step OnEvent(const VmEvent& e);
+  Step OnTimeout(Clock::time_point now);
+
+ private:
+  Options options_;
+  std::map<Role, Clock::time_point> booting_;  // role -> deadline
+  std::set<Role> ready_;
+  std::set<Role> booted_again_;
+};
+
+}  // namespace ezone
+
+#endif  // EZONE_CORE_READY_WATCH_H_
