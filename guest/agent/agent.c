@@ -74,7 +74,7 @@ static char nonce[128] = "-";
 static char autoload[256];
 static unsigned long hb_ms = DEFAULT_HB_MS;
 /* ezone.ctl=<tty>: the control channel, /dev/ttyS1 unless told (the xen
- * plugin's HVM domUs: hvc0, Xen's PV console; issue 22). */
+ * plugin's PVH domUs: hvc0, Xen's PV console; issue 22). */
 static char control_tty[64] = CONTROL_TTY;
 
 static uint64_t now_ms(void)
