@@ -86,7 +86,7 @@ static char nonce[128] = "-";
 static char autoload[256];
 static unsigned long hb_ms = DEFAULT_HB_MS;
 /* ezone.ctl=<tty>: the control channel, /dev/ttyS1 unless told (the xen
- * plugin's HVM domUs: hvc0, Xen's PV console; issue 22). */
+ * plugin's PVH domUs: hvc0, Xen's PV console; issue 22). */
 static char control_tty_buf[64];
 
 static uint64_t now_ms(void)
