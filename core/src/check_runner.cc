@@ -227,7 +227,7 @@ bool CheckRun::Resolve() {
                                             "(no EZONE_CAP_REMOTE_HOST), so not on the nested host");
       return false;
     }
-    nested_image_ = NestedHostImage::Locate();
+    nested_image_ = NestedHostImage::Locate(NestedHostFlavourFor(spec_.vmm));
     if (!nested_image_.missing.empty()) {
       Finish(Verdict::kSkipped, nested_image_.missing);
       return false;
@@ -282,7 +282,7 @@ void CheckRun::Execute() {
   bool carried_out = host_up && Boot(victim, witness_vm);
   if (carried_out && host_) {
     // The nested host's oracle measures the fault window, with the VMs up.
-    host_oracle_ = MakeNestedHostOracle(&host_->session());
+    host_oracle_ = MakeNestedHostOracle(&host_->session(), host_->LeakCheck());
     host_oracle_->Begin();
   }
   carried_out = carried_out && Fire(victim);

@@ -269,6 +269,19 @@ Match Recognise(std::string_view msg) {
     m.wants_frame = false;
     return m;
   }
+  // Xen's own console lines (the Xen nested host, issue 22): the
+  // hypervisor's panic, and Xen's word that dom0 (the host kernel) crashed.
+  // A domU's crash ("domain_crash called from") is not the host's.
+  for (std::string_view xen : {std::string_view("(XEN) Panic on CPU"),
+                               std::string_view("(XEN) Hardware Dom0 crashed")}) {
+    if (msg.find(xen) != std::string_view::npos) {
+      m.type = MatchType::kPanic;
+      m.kind = ReportKind::kPanic;
+      m.headline = std::string(xen.substr(6));
+      m.wants_frame = false;
+      return m;
+    }
+  }
   if ((p = msg.find("BUG: soft lockup")) != std::string_view::npos) {
     start(ReportKind::kLockup, "BUG: soft lockup");
     return m;

@@ -22,6 +22,7 @@
 
 #include "build_config.h"
 #include "check_runner.h"
+#include "nested_xen_host.h"
 
 namespace ezone {
 namespace {
@@ -139,7 +140,8 @@ constexpr auto kCommandTimeout = milliseconds(3000);
 
 class NestedHostOracle : public HostOracle {
  public:
-  explicit NestedHostOracle(VmSession* host) : host_(host) {}
+  NestedHostOracle(VmSession* host, std::string leak_check)
+      : host_(host), leak_check_(std::move(leak_check)) {}
   ~NestedHostOracle() override { StopSampling(); }
 
   std::string Describe() const override { return "nested host"; }
@@ -196,13 +198,13 @@ class NestedHostOracle : public HostOracle {
              "(baseline %.1f ms); %d slow samples",
              worst_ms_, samples_, baseline_ms_, slow_samples_);
     add(a.Degraded() ? Severity::kWarning : Severity::kInfo, text);
-    // pidof exits 0 when a process of that name exists.
+    // pidof (KVM) / ezone-vm-left (Xen) exit 0 when a VM is still there.
     std::string reply;
-    if (host_->AgentCommand("run /bin/pidof qemu-system-x86_64", kCommandTimeout, &reply) &&
+    if (host_->AgentCommand(leak_check_, kCommandTimeout, &reply) &&
         reply.find("exit=0") != std::string::npos) {
-      a.leaks.push_back("nested host: a QEMU process still runs after teardown");
+      a.leaks.push_back("nested host: a VM (" + leak_check_ + ") still runs after teardown");
     } else {
-      add(Severity::kGood, "nested host: no QEMU process left after teardown");
+      add(Severity::kGood, "nested host: no VM left after teardown (" + leak_check_ + ")");
     }
     return a;
   }
@@ -254,6 +256,7 @@ class NestedHostOracle : public HostOracle {
   }
 
   VmSession* host_;
+  std::string leak_check_;
   std::optional<unsigned long long> taint_before_;
   double baseline_ms_ = -1, worst_ms_ = 0;
   int samples_ = 0, slow_samples_ = 0;
@@ -391,7 +394,12 @@ void NestedHostCredentials::Remove() {
   }
 }
 
-NestedHostImage NestedHostImage::Locate() {
+std::string NestedHostFlavourFor(const std::string& vmm) {
+  return vmm == "xen" ? xen_host::kFlavour : "kvm";
+}
+
+NestedHostImage NestedHostImage::Locate(const std::string& flavour) {
+  if (flavour == xen_host::kFlavour) return xen_host::Locate();
   NestedHostImage image;
   static_cast<BootImage&>(image) = FindBootImage(
       BootImageDirs("EZONE_NESTED_HOST_DIR", kInstallNestedHostDir, kBuildNestedHostDir),
@@ -428,9 +436,13 @@ ezone_status NestedHost::Start(std::string* error) {
   host.vcpus = kVcpus;
   // The forwarded port speaks TLS only (nested-host/libvirtd.conf); the
   // server's certificate and key reach the nested host over fw_cfg.
-  host.options = std::string("cpu=") + kCpu + ";hostfwd=tcp:127.0.0.1:" +
-                 std::to_string(port_) + "-:" + std::to_string(kLibvirtPort) +
-                 ";fw_cfg_dir=" + credentials_.host_dir().string();
+  std::string common = "hostfwd=tcp:127.0.0.1:" + std::to_string(port_) + "-:" +
+                       std::to_string(kLibvirtPort) +
+                       ";fw_cfg_dir=" + credentials_.host_dir().string();
+  host.options = std::string("cpu=") + kCpu + ";" + common;
+  if (image_.flavour == xen_host::kFlavour) {
+    host = xen_host::BootRequestFor(image_, host.cmdline, common, kMemoryMib);
+  }
   return session_.Start(host, error);
 }
 
@@ -438,7 +450,8 @@ std::string NestedHost::VmmOptions() const {
   // The boot probe is left out: the nested host's READY already means
   // libvirtd offers kvm domains (nested-host/init), and the check's own
   // boot shows whether KVM works.
-  return "uri=qemu+tls://127.0.0.1:" + std::to_string(port_) +
+  const char* scheme = image_.flavour == xen_host::kFlavour ? xen_host::kUriScheme : "qemu+tls";
+  return "uri=" + std::string(scheme) + "://127.0.0.1:" + std::to_string(port_) +
          "/system?pkipath=" + credentials_.client_dir().string() + ";guest_dir=" + kGuestDir +
          ";probe_boot=0";
 }
@@ -448,6 +461,13 @@ std::string NestedHost::Describe() const {
     auto it = image_.properties.find(key);
     return it == image_.properties.end() ? std::string("?") : it->second;
   };
+  if (image_.flavour == xen_host::kFlavour) {
+    return "nested host: " + get("nested_host_xen") + ", PVH dom0 with Debian kernel " +
+           get("nested_host_kernel_release") + ", " + get("nested_host_libvirt_libxl") + ", in " +
+           session_.Version() + " on an emulated EPYC (SVM, NPT) with an AMD IOMMU" +
+           ", libvirtd at 127.0.0.1:" + std::to_string(port_) +
+           " (TLS, a client certificate made for this run)";
+  }
   return "nested host: Debian kernel " + get("nested_host_kernel_release") + ", " +
          get("nested_host_libvirtd") + ", in " + session_.Version() + " on an emulated EPYC (SVM, NPT)" +
          ", libvirtd at 127.0.0.1:" + std::to_string(port_) +
@@ -461,8 +481,13 @@ void NestedHost::DumpLogs() {
   session_.AgentCommand("run /sbin/ezone-host-dump", milliseconds(5000), &reply);
 }
 
-std::unique_ptr<HostOracle> MakeNestedHostOracle(VmSession* host) {
-  return std::make_unique<NestedHostOracle>(host);
+std::string NestedHost::LeakCheck() const {
+  return image_.flavour == xen_host::kFlavour ? xen_host::kLeakCheck
+                                              : "run /bin/pidof qemu-system-x86_64";
+}
+
+std::unique_ptr<HostOracle> MakeNestedHostOracle(VmSession* host, std::string leak_check) {
+  return std::make_unique<NestedHostOracle>(host, std::move(leak_check));
 }
 
 }  // namespace ezone

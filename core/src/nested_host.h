@@ -63,8 +63,16 @@ class NestedHostCredentials {
 };
 
 struct NestedHostImage : BootImage {
-  static NestedHostImage Locate();
+  // "kvm" (nested-host/build-nested-host.sh) or "xen" (build-xen-host.sh:
+  // Xen with a PVH dom0; nested_xen_host.h).
+  std::string flavour = "kvm";
+  std::filesystem::path hypervisor;  // xen: the hypervisor QEMU loads (multiboot)
+  static NestedHostImage Locate(const std::string& flavour = "kvm");
 };
+
+// The nested host flavour a VMM plugin's guests run on: the xen plugin's on
+// the Xen flavour, every other one on the KVM flavour.
+std::string NestedHostFlavourFor(const std::string& vmm);
 
 class NestedHost {
  public:
@@ -96,6 +104,8 @@ class NestedHost {
   // Copies libvirtd's and its QEMU's logs to the nested host's console (and
   // so into its console log), for a check that went wrong in there.
   void DumpLogs();
+  // The agent command that exits 0 when a VM is left on it after teardown.
+  std::string LeakCheck() const;
   // Stops the VM, then removes its credentials.
   void Destroy() {
     session_.Destroy();
@@ -114,7 +124,10 @@ class NestedHost {
 // latency (round trips of `run /bin/true`), a new kernel taint, and QEMU
 // processes left behind. Its kernel log comes with its console, which the
 // check runner watches itself.
-std::unique_ptr<HostOracle> MakeNestedHostOracle(VmSession* host);
+// `leak_check` is the agent command that exits 0 when a VM is left after
+// teardown (NestedHost::LeakCheck()).
+std::unique_ptr<HostOracle> MakeNestedHostOracle(
+    VmSession* host, std::string leak_check = "run /bin/pidof qemu-system-x86_64");
 
 }  // namespace ezone
 

@@ -85,6 +85,9 @@ static char nonce[128] = "-";
  * without a host command. Used by the bare-QEMU baseline of the benchmark. */
 static char autoload[256];
 static unsigned long hb_ms = DEFAULT_HB_MS;
+/* ezone.ctl=<tty>: the control channel, /dev/ttyS1 unless told (the xen
+ * plugin's PVH domUs: hvc0, Xen's PV console; issue 22). */
+static char control_tty_buf[64];
 
 static uint64_t now_ms(void)
 {
@@ -265,6 +268,10 @@ static void parse_cmdline(void)
 			snprintf(nonce, sizeof(nonce), "%s", tok + 12);
 		} else if (!strncmp(tok, "ezone.autoload=", 15)) {
 			snprintf(autoload, sizeof(autoload), "%s", tok + 15);
+		} else if (!strncmp(tok, "ezone.ctl=", 10) && tok[10] &&
+			   !strchr(tok + 10, '/') && strlen(tok + 10) < 32) {
+			snprintf(control_tty_buf, sizeof(control_tty_buf), "/dev/%s", tok + 10);
+			control_tty = control_tty_buf;
 		} else if (!strncmp(tok, "ezone.hb_ms=", 12)) {
 			char *end;
 			unsigned long v = strtoul(tok + 12, &end, 10);

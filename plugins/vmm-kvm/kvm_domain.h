@@ -12,11 +12,12 @@
 namespace ezone::kvm {
 
 inline constexpr char kDefaultUri[] = "qemu:///system";
+inline constexpr char kDefaultXenUri[] = "xen:///system";
 
 // What the plugin puts into a transient domain.
 struct DomainConfig {
   std::string name;                // "ezone-<pid>-<nonce>-<role>"
-  std::string domain_type = "kvm";  // "kvm" or "qemu" (TCG)
+  std::string domain_type = "kvm";  // "kvm", "qemu" (TCG) or "xen" (libxl, HVM)
   std::string machine = "q35";
   std::string cpu_mode;  // "" picks host-passthrough (kvm) / maximum (qemu)
   std::string emulator;  // "" lets libvirt choose

@@ -54,6 +54,23 @@ using ezone::sdk::Options;
 using ezone::sdk::VmSink;
 using namespace ezone::kvm;
 
+// libvirt's libxl driver does not take VIR_DOMAIN_START_AUTODESTROY; a Xen
+// domU of a killed runner goes with its nested host, which dies with the
+// runner (its QEMU has the runner's parent-death signal).
+#ifdef EZONE_LIBVIRT_XEN
+constexpr unsigned kAutoDestroy = 0;
+#else
+constexpr unsigned kAutoDestroy = VIR_DOMAIN_START_AUTODESTROY;
+#endif
+
+// The stream the agent's commands go to: its own (serial1), or for the xen
+// plugin the shared UART (serial0).
+#ifdef EZONE_LIBVIRT_XEN
+constexpr int kControlStream = 0;
+#else
+constexpr int kControlStream = 1;
+#endif
+
 // After the domain stopped, wait this long for the console stream's end so
 // the last console lines reach the core before VMM_EXITED.
 constexpr int kExitGraceMs = 1000;
@@ -71,6 +88,15 @@ struct Settings {
 
   static Settings From(const Options& o) {
     Settings s;
+#ifdef EZONE_LIBVIRT_XEN
+    // The xen plugin (plugins/vmm-xen): libvirt's libxl driver, PVH domUs.
+    s.uri = o.Get("uri", kDefaultXenUri);
+    s.domain_type = o.Get("domain_type", "xen");
+    if (s.domain_type != "xen") {
+      throw std::runtime_error("xen: domain_type must be xen, not '" + s.domain_type + "'");
+    }
+    s.machine = o.Get("machine", "xenpvh");
+#else
     s.uri = o.Get("uri", kDefaultUri);
     s.domain_type = o.Get("domain_type", "kvm");
     if (s.domain_type != "kvm" && s.domain_type != "qemu") {
@@ -78,6 +104,7 @@ struct Settings {
                                s.domain_type + "'");
     }
     s.machine = o.Get("machine", "q35");
+#endif
     s.cpu_mode = o.Get("cpu");
     s.emulator = o.Get("emulator");
     s.guest_dir = o.Get("guest_dir");
@@ -135,6 +162,7 @@ struct Shared {
   bool exit_reported = false;
   std::string stop_detail;
   int exit_timer = -1;
+  std::string shared_line;  // xen: a partial line of the shared UART
 };
 
 struct CallbackRef {
@@ -181,6 +209,43 @@ void OnExitTimer(int, void* opaque) {
   ReportExitLocked(s);
 }
 
+#ifdef EZONE_LIBVIRT_XEN
+// The xen plugin's domU has one console (kvm_domain.cc, BuildXenDomainXml:
+// Xen's PV console, hvc0) for both the kernel and the agent
+// (ezone.ctl=hvc0): its lines are split here. The agent's lines (protocol: READY, HB, OK, ERR) go to the
+// control channel, all others to the console. Caller holds s.mu.
+bool IsAgentLine(std::string_view line) {
+  for (std::string_view p : {"READY ", "HB ", "OK ", "ERR "}) {
+    if (line.substr(0, p.size()) == p) return true;
+  }
+  return false;
+}
+
+void DemuxLocked(Shared& s, std::string_view bytes, bool flush) {
+  s.shared_line.append(bytes);
+  size_t start = 0, nl;
+  while ((nl = s.shared_line.find('\n', start)) != std::string::npos) {
+    std::string_view line(s.shared_line.data() + start, nl + 1 - start);
+    std::string_view bare = line;
+    while (!bare.empty() && (bare.front() == '\r')) bare.remove_prefix(1);
+    if (IsAgentLine(bare)) {
+      s.sink.Control(bare);
+    } else {
+      s.sink.Console(line);
+    }
+    start = nl + 1;
+  }
+  s.shared_line.erase(0, start);
+  // A partial line that is not the agent's (an oops cut short) goes out at
+  // the end, or once it is long; the agent's lines are short.
+  if (!s.shared_line.empty() && (flush || s.shared_line.size() > 4096) &&
+      !IsAgentLine(s.shared_line)) {
+    s.sink.Console(s.shared_line);
+    s.shared_line.clear();
+  }
+}
+#endif
+
 void OnStream(virStreamPtr st, int events, void* opaque) {
   auto* ref = static_cast<CallbackRef*>(opaque);
   Shared& s = *ref->shared;
@@ -192,6 +257,12 @@ void OnStream(virStreamPtr st, int events, void* opaque) {
     int n = virStreamRecv(st, buf, sizeof buf);
     if (n > 0) {
       std::string_view bytes(buf, static_cast<size_t>(n));
+#ifdef EZONE_LIBVIRT_XEN
+      if (ref->port == 0) {
+        DemuxLocked(s, bytes, false);
+        continue;
+      }
+#endif
       if (ref->port == 0) {
         s.sink.Console(bytes);
       } else {
@@ -204,6 +275,9 @@ void OnStream(virStreamPtr st, int events, void* opaque) {
   }
   if (!ended) return;
   virStreamEventRemoveCallback(st);
+#ifdef EZONE_LIBVIRT_XEN
+  if (ref->port == 0) DemuxLocked(s, {}, true);
+#endif
   if (ref->port == 0) {
     s.console_ended = true;
     if (s.stopped) ReportExitLocked(s);
@@ -314,7 +388,7 @@ class KvmVm : public ezone::sdk::Vm {
     while (!bytes.empty()) {
       // Not under shared_->mu: libvirt streams are thread-safe, and the core
       // never sends while it destroys the Vm.
-      int n = virStreamSend(streams_[1], bytes.data(), bytes.size());
+      int n = virStreamSend(streams_[kControlStream], bytes.data(), bytes.size());
       if (n > 0) {
         bytes.remove_prefix(static_cast<size_t>(n));
       } else if (n == -2 && std::chrono::steady_clock::now() < deadline) {
@@ -479,6 +553,12 @@ class KvmVm : public ezone::sdk::Vm {
     config.kernel = remote_image ? settings_.guest_dir + "/vmlinuz" : spec.kernel;
     config.initrd = remote_image ? settings_.guest_dir + "/initramfs.cpio.gz" : spec.initramfs;
     config.cmdline = spec.cmdline;
+#ifdef EZONE_LIBVIRT_XEN
+    // The kernel console and the agent share the PVH domU's PV console
+    // (kvm_domain.cc, BuildXenDomainXml; DemuxLocked). The last console=
+    // is the one /dev/console and the panic output go to.
+    config.cmdline += " console=hvc0 ezone.ctl=hvc0";
+#endif
     config.memory_mib = spec.memory_mib;
     config.vcpus = spec.vcpus;
     std::string xml = BuildDomainXml(config);
@@ -492,8 +572,7 @@ class KvmVm : public ezone::sdk::Vm {
       // anything (a pty nobody reads drops output, and READY is sent once).
       // AUTODESTROY ties the domain to this connection: a killed runner
       // closes it, and libvirtd destroys the domain.
-      dom_ = virDomainCreateXML(conn_, xml.c_str(),
-                                VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+      dom_ = virDomainCreateXML(conn_, xml.c_str(), VIR_DOMAIN_START_PAUSED | kAutoDestroy);
       if (!dom_) {
         throw std::runtime_error("libvirt could not start domain " + name_ + " (" +
                                  settings_.domain_type + ", " + settings_.uri + "): " + LastError());
@@ -508,9 +587,19 @@ class KvmVm : public ezone::sdk::Vm {
     }
     for (int port : {0, 1}) {
       std::string dev = "serial" + std::to_string(port);
+#ifdef EZONE_LIBVIRT_XEN
+      // One console for kernel and agent (DemuxLocked): no second stream;
+      // the domain's console has no name (libvirt's libxl driver names
+      // only serial ports).
+      if (port == 1) continue;
+      const char* dev_name = nullptr;
+      dev = "console (hvc0)";
+#else
+      const char* dev_name = dev.c_str();
+#endif
       streams_[port] = virStreamNew(conn_, VIR_STREAM_NONBLOCK);
       if (!streams_[port] ||
-          virDomainOpenConsole(dom_, dev.c_str(), streams_[port], VIR_DOMAIN_CONSOLE_FORCE) < 0) {
+          virDomainOpenConsole(dom_, dev_name, streams_[port], VIR_DOMAIN_CONSOLE_FORCE) < 0) {
         throw std::runtime_error("opening " + dev + " of " + name_ + ": " + LastError());
       }
       if (virStreamEventAddCallback(streams_[port],
@@ -532,7 +621,10 @@ class KvmVm : public ezone::sdk::Vm {
     const char* type = virConnectGetType(conn_);
     version_ = "libvirt " + VersionText(lib) + ", " + (type ? type : "hypervisor") + " " +
                VersionText(hv) + ", domain type " + settings_.domain_type +
-               (settings_.domain_type == "qemu" ? " (TCG)" : " (KVM)") + " at " + settings_.uri;
+               (settings_.domain_type == "qemu"  ? " (TCG)"
+                : settings_.domain_type == "xen" ? " (PVH domU, libxl)"
+                                                 : " (KVM)") +
+               " at " + settings_.uri;
   }
 
   // Stops the domain and drops every libvirt object; safe on a half-built Vm.
@@ -813,8 +905,17 @@ class KvmVmm {
 
 }  // namespace
 
+#ifdef EZONE_LIBVIRT_XEN
+EZONE_VMM_PLUGIN(KvmVmm, "xen", "0.1.0",
+                 "Xen through libvirt's libxl driver (PVH domUs: kernel console and agent share "
+                 "Xen's PV console; "
+                 "transient domains, libvirt events and console streams); runs on the Xen "
+                 "nested host (xen@nested)",
+                 EZONE_CAP_PANIC_EVENT | EZONE_CAP_WITNESS | EZONE_CAP_REMOTE_HOST)
+#else
 EZONE_VMM_PLUGIN(KvmVmm, "kvm", "0.1.0",
                  "KVM through libvirt (transient domains, libvirt events and console streams; "
                  "domain_type=qemu for TCG)",
                  EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS |
                      EZONE_CAP_REMOTE_HOST | EZONE_CAP_SNAPSHOT)
+#endif

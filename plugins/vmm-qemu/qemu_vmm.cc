@@ -15,6 +15,12 @@
 //               the guest reads /sys/firmware/qemu_fw_cfg/by_name/...): how
 //               the core hands the nested host its per-run TLS credentials
 //               without a file or command line other users could read;
+//   nic_model=<model>  the NIC's QEMU device model (default virtio-net-pci;
+//               e1000e for the Xen nested host, whose PVH dom0 sits behind
+//               an IOMMU that a legacy virtio device would bypass);
+//   iommu=amd   QEMU's emulated AMD IOMMU with interrupt remapping
+//               (-device amd-iommu,intremap=on): Xen needs one for a PVH
+//               dom0 (the Xen nested host, issue 22);
 //   sandbox=on|off  QEMU's seccomp sandbox (default on, where the binary has
 //               it): obsolete calls, privilege elevation, spawning and
 //               resource control denied; the version string says which;
@@ -231,6 +237,11 @@ class QemuVm : public ezone::sdk::Vm {
       if (!restore_fd) throw std::runtime_error(Errno("open " + spec.restore_from));
       args.insert(args.end(), {"-incoming", "fd:7"});
     }
+    // Before any PCI device, which it then translates.
+    if (o.Has("iommu")) {
+      if (o.Get("iommu") != "amd") throw std::runtime_error("iommu=" + o.Get("iommu") + ": only iommu=amd");
+      args.insert(args.end(), {"-device", "amd-iommu,intremap=on"});
+    }
     if (o.Has("disk")) {
       std::string mib = o.Get("disk");
       if (mib.empty() || mib.find_first_not_of("0123456789") != std::string::npos) {
@@ -244,7 +255,11 @@ class QemuVm : public ezone::sdk::Vm {
       if (o.Get("nic", "user") != "user") {
         throw std::runtime_error("nic=" + o.Get("nic") + ": only nic=user");
       }
-      std::string nic = "user,model=virtio-net-pci";
+      std::string model = o.Get("nic_model", "virtio-net-pci");
+      if (model.empty() || model.find_first_of(",=") != std::string::npos) {
+        throw std::runtime_error("nic_model=" + model + ": expected a QEMU NIC model");
+      }
+      std::string nic = "user,model=" + model;
       if (o.Has("hostfwd")) nic += ",hostfwd=" + o.Get("hostfwd");
       args.insert(args.end(), {"-nic", nic});
     }
