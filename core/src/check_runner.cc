@@ -532,19 +532,6 @@ bool CheckRun::PrepareHostState(const Plugin& qemu, const fs::path& path) {
           *why = "the nested host to save is not clean (taint: " + reply + ")";
           return false;
         }
-        // Free memory zeroed before the save (the page cache dropped, then
-        // tmpfs files of zeros as large as free memory allows, removed):
-        // the freed initramfs and the boot's garbage would otherwise go
-        // into the state, and every restore would load them. The kernel
-        // is untouched (no init_on_free): restored and booted hosts run
-        // the same kernel with the same settings.
-        host.session().AgentCommand(
-            R"(sh echo 3 >/proc/sys/vm/drop_caches; n=$(awk '/MemFree/{print int($2/1024)-160}' )"
-            R"(/proc/meminfo); a=$((n>900?900:n)); b=$((n-a)); )"
-            R"(dd if=/dev/zero of=/tmp/ezone-zero bs=1M count=$a 2>/dev/null; )"
-            R"(dd if=/dev/zero of=/dev/shm/ezone-zero bs=1M count=$b 2>/dev/null; )"
-            R"(rm -f /tmp/ezone-zero /dev/shm/ezone-zero; echo $n)",
-            milliseconds(120000), &reply);
         ezone_status saved = host.SaveState(path.string(), why);
         host.Destroy();
         return saved == EZONE_OK;

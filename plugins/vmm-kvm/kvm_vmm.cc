@@ -161,10 +161,22 @@ std::string QemuLogTail(const fs::path& log) {
   return last;
 }
 
+// EZONE_KVM_TIMING=1: a named moment on stderr (ms on the steady clock),
+// for the events' part of a check's time.
+void TimingMark(const std::string& name, const char* what) {
+  static const bool on = std::getenv("EZONE_KVM_TIMING") != nullptr;
+  if (!on) return;
+  fprintf(stderr, "ezone-kvm-timing %s %s at %.1f ms\n", name.c_str(), what,
+          std::chrono::duration<double, std::milli>(
+              std::chrono::steady_clock::now().time_since_epoch())
+              .count());
+}
+
 // Caller holds s.mu.
 void ReportExitLocked(Shared& s) {
   if (s.exit_reported || s.closed) return;
   s.exit_reported = true;
+  TimingMark(s.name, s.console_ended ? "exit reported (console ended)" : "exit reported");
   if (s.exit_timer >= 0) {
     virEventRemoveTimeout(s.exit_timer);
     s.exit_timer = -1;
@@ -205,6 +217,7 @@ void OnStream(virStreamPtr st, int events, void* opaque) {
   if (!ended) return;
   virStreamEventRemoveCallback(st);
   if (ref->port == 0) {
+    TimingMark(s.name, "console stream ended");
     s.console_ended = true;
     if (s.stopped) ReportExitLocked(s);
   }
@@ -240,6 +253,7 @@ int OnLifecycle(virConnectPtr, virDomainPtr, int event, int detail, void* opaque
   if (s.closed) return 0;
   std::string text;
   LifecycleName(event, detail, &text);
+  TimingMark(s.name, ("lifecycle " + text).c_str());
   std::string what = "libvirt lifecycle event: domain " + text;
   switch (event) {
     case VIR_DOMAIN_EVENT_CRASHED:
