@@ -320,10 +320,26 @@ class QemuVm : public ezone::sdk::Vm {
     }
     pidfd_ = PidfdOpen(pid_);
     reader_ = std::thread([this] { GuardedReadLoop(); });
-    if (!spec.restore_from.empty()) AwaitRestored();
+    if (!spec.restore_from.empty()) {
+      try {
+        AwaitRestored();
+      } catch (...) {
+        // A throwing constructor runs no destructor: stop QEMU and the
+        // reader here, or the joinable thread's destruction terminates
+        // the runner.
+        Stop();
+        throw;
+      }
+    }
   }
 
-  ~QemuVm() override {
+  ~QemuVm() override { Stop(); }
+
+  // Kills QEMU (its process group), ends the reader, reaps, closes.
+  // Idempotent.
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
     if (!exited_.load()) kill(-pid_, SIGKILL);
     char byte = 1;
     (void)!write(wake_write_, &byte, 1);
@@ -335,6 +351,7 @@ class QemuVm : public ezone::sdk::Vm {
     for (int fd : {console_fd_, control_fd_, qmp_fd_, err_fd_, wake_read_, wake_write_, pidfd_}) {
       if (fd >= 0) close(fd);
     }
+    console_fd_ = control_fd_ = qmp_fd_ = err_fd_ = wake_read_ = wake_write_ = pidfd_ = -1;
   }
 
   void SendControl(std::string_view bytes) override {
@@ -354,10 +371,21 @@ class QemuVm : public ezone::sdk::Vm {
   void AwaitRestored() {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (;;) {
-      nlohmann::json status = Qmp({{"execute", "query-status"}});
-      if (status.value("running", false)) return;
+      // QEMU loads the state in its main loop, which may leave QMP silent
+      // for more than one command's 10 s on a loaded host (a nested host's
+      // 400 MB): only the deadline or QEMU's exit ends the wait.
+      nlohmann::json status;
+      std::string why;
+      try {
+        status = Qmp({{"execute", "query-status"}});
+        if (status.value("running", false)) return;
+        why = status.dump();
+      } catch (const std::exception& e) {
+        why = e.what();
+        if (why.find("QMP: ") == 0) throw;  // QEMU's own error answer
+      }
       if (exited_.load() || std::chrono::steady_clock::now() > deadline) {
-        throw std::runtime_error("the VM state did not load: " + status.dump());
+        throw std::runtime_error("the VM state did not load: " + why);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -557,6 +585,7 @@ class QemuVm : public ezone::sdk::Vm {
   GuestRam ram_;  // only with guest-memory=on
   int restore_fd_ = -1;  // snapshot mode, until QEMU has it
   std::atomic<bool> exited_{false};
+  bool stopped_ = false;
   std::thread reader_;
 };
 
