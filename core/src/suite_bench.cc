@@ -253,6 +253,7 @@ int RunSuiteBench(const SuiteBenchOptions& opt) {
     Json props = Json::object();
     for (const char* key : {"nested_host_mode", "host_ready_ms", "nested_host_restore_ms",
                             "nested_host_state_prepared_ms", "nested_host_restore_rejected",
+                            "nested_host_load_ms", "nested_host_refresh",
                             "snapshot_prepared_ms", "mode", "verdict"}) {
       if (r.properties.count(key)) props[key] = r.properties.at(key);
     }
