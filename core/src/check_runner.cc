@@ -157,6 +157,10 @@ class CheckRun {
   void Teardown(VmSession& vm);
   // 7. The host oracles' readings into the observation and the evidence.
   void AddAssessment(const HostAssessment& a);
+  // The kernels' reports (parsed from each console) and the check's crash
+  // title: the worst fatal report's, the nested host's before the
+  // witness's before the victim's.
+  void AddKernelReports(std::initializer_list<VmSession*> vms);
 
   bool host_is_nested() const { return spec_.nested(); }
   bool zone1() const { return variant_->zone == EZONE_ZONE_HOST_KERNEL; }
@@ -312,6 +316,7 @@ void CheckRun::Execute() {
     if (!beats.empty()) r_.heartbeats_ms[vm->role_name()] = std::move(beats);
   }
   r_.console_excerpt = victim.ConsoleExcerpt();
+  AddKernelReports({&victim, witness_vm, host_ ? &host_->session() : nullptr});
 
   AddAssessment(oracle->Assess());
   if (nested) AddAssessment(*nested);
@@ -334,6 +339,31 @@ void CheckRun::Execute() {
   r_.effect = report::EffectName(d.effect);
   Finish(plugin_error.empty() ? d.verdict : Verdict::kError,
          plugin_error.empty() ? d.message : plugin_error);
+}
+
+void CheckRun::AddKernelReports(std::initializer_list<VmSession*> vms) {
+  constexpr size_t kMaxKept = 50;
+  std::map<Role, std::string> fatal_title, any_title;
+  for (VmSession* vm : vms) {
+    if (vm == nullptr) continue;
+    for (const CrashReport& c : vm->kernel_reports()) {
+      if (r_.kernel_reports.size() < kMaxKept) {
+        r_.kernel_reports.push_back({vm->role_name(), ReportKindName(c.kind), c.title, c.fatal,
+                                     c.corrupted, c.corrupted_reason, c.first_line, c.last_line});
+      }
+      if (c.fatal && !fatal_title.count(vm->role())) fatal_title[vm->role()] = c.title;
+      if (!any_title.count(vm->role())) any_title[vm->role()] = c.title;
+    }
+  }
+  for (Role role : {Role::kHost, Role::kWitness, Role::kVictim}) {
+    if (fatal_title.count(role)) {
+      r_.crash_title = fatal_title[role];
+      return;
+    }
+  }
+  // No kernel died: the victim's first report (a warning, a user segfault)
+  // still names what happened.
+  if (any_title.count(Role::kVictim)) r_.crash_title = any_title[Role::kVictim];
 }
 
 void CheckRun::AddAssessment(const HostAssessment& a) {
@@ -581,6 +611,10 @@ bool CheckRun::RestoreHost(const Plugin& qemu, const fs::path& log) {
   }
   host_->Destroy();
   host_.reset();
+  // What the discarded host said (its QEMU's exit) must not reach the
+  // fresh host's boot; nothing else runs yet, so the queue is emptied.
+  while (events_.Wait(Clock::now())) {
+  }
   return false;
 }
 

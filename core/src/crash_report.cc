@@ -44,6 +44,16 @@ size_t BracketPrefixLen(std::string_view s) {
   return timestamp || caller ? close + 1 : 0;
 }
 
+// A terminal escape sequence (SeaBIOS and the kernel's early console reset
+// the screen: ESC c, ESC [ ? 7 l, ESC [ 2 J, ESC [ 0 m).
+size_t EscapeLen(std::string_view s) {
+  if (s.size() < 2 || s.front() != '\x1b') return 0;
+  if (s[1] != '[') return 2;
+  size_t i = 2;
+  while (i < s.size() && !(s[i] >= 0x40 && s[i] <= 0x7e)) ++i;
+  return i < s.size() ? i + 1 : s.size();
+}
+
 // "<4>" printk level (also the "<4>[  1.2] " of /dev/kmsg-like dumps).
 size_t LevelPrefixLen(std::string_view s) {
   if (s.size() < 3 || s.front() != '<') return 0;
@@ -112,6 +122,8 @@ bool IsGenericFrame(std::string_view f, bool hung_task) {
   if (f == "list_add" || f == "list_del" || f == "BUG" || f == "bug_handler") return true;
   // The scheduler reports ("scheduling while atomic") from inside itself.
   if (f == "__schedule" || f == "schedule" || StartsWith(f, "preempt_schedule")) return true;
+  // 6.x function-padding symbols ("? __pfx_kernel_init+0x10/0x10").
+  if (StartsWith(f, "__pfx_")) return true;
   if (StartsWith(f, "__sanitizer_") || StartsWith(f, "__stack_chk_fail") ||
       StartsWith(f, "refcount_") || StartsWith(f, "__refcount_"))
     return true;
@@ -383,7 +395,9 @@ Match Recognise(std::string_view msg) {
     m.die_line = die_line;
     return m;
   }
-  if ((p = msg.find("Oops: ")) != std::string_view::npos && (die_line || AtMessageStart(msg, p))) {
+  // "Oops: 0002 [#1]" (x86 after "BUG: unable to handle", 6.9+ "Oops: Oops:"):
+  // only with its die counter; "Oops: " alone is too common a word.
+  if ((p = msg.find("Oops: ")) != std::string_view::npos && die_line) {
     start(ReportKind::kOops, "Oops");
     m.oops_family = true;
     m.die_line = die_line;
@@ -449,10 +463,14 @@ Match Recognise(std::string_view msg) {
 
 enum class Banner { kNone, kFirmware, kKernel };
 
+// The banners arrive glued: "Probing EDD ... ok<ESC>c<ESC>[2J[    0.000000]
+// Linux version 6.1.0-56-cloud-amd64 ..." is one line of a real console.
 Banner BootBanner(std::string_view msg) {
-  if (StartsWith(msg, "Linux version ") && msg.size() > 14 && IsDigit(msg[14])) return Banner::kKernel;
-  if (StartsWith(msg, "SeaBIOS (version ") || StartsWith(msg, "BdsDxe: ") ||
-      StartsWith(msg, "U-Boot "))
+  size_t p = msg.find("Linux version ");
+  if (p != std::string_view::npos && p + 14 < msg.size() && IsDigit(msg[p + 14]) &&
+      AtMessageStart(msg, p))
+    return Banner::kKernel;
+  if (Contains(msg, "SeaBIOS (version ") || StartsWith(msg, "BdsDxe: ") || StartsWith(msg, "U-Boot "))
     return Banner::kFirmware;
   return Banner::kNone;
 }
@@ -521,6 +539,7 @@ std::string_view StripConsolePrefix(std::string_view line) {
     line = TrimLeft(line);
     size_t n = LevelPrefixLen(line);
     if (n == 0) n = BracketPrefixLen(line);
+    if (n == 0) n = EscapeLen(line);
     if (n == 0) break;
     line.remove_prefix(n);
   }
@@ -571,7 +590,7 @@ void CrashReportParser::Start(ReportKind kind, std::string headline, std::string
 
 void CrashReportParser::Complete(bool cut_short) {
   if (!open_) return;
-  Open& o = *open_;
+  OpenCrashReport& o = *open_;
   std::string func = !o.header_func.empty() ? o.header_func : o.rip_func;
   if (func.empty()) func = o.unreliable_func;  // every frame was "? func"
   // Panics, OOM kills, user faults and reboots are titled by what they say,
@@ -703,7 +722,7 @@ std::optional<ReportKind> CrashReportParser::FeedLine(std::string_view line) {
   }
   if (m.type == MatchType::kStart) {
     if (open_) {
-      Open& o = *open_;
+      OpenCrashReport& o = *open_;
       // The lines of one die(): "kernel BUG at" then "invalid opcode: [#1]",
       // "BUG: unable to handle" then "Oops: 0002 [#1]".
       bool same_oops = m.oops_family && o.report.kind == ReportKind::kOops && !o.saw_die_line &&
@@ -726,7 +745,7 @@ std::optional<ReportKind> CrashReportParser::FeedLine(std::string_view line) {
 }
 
 void CrashReportParser::Continue(std::string_view msg) {
-  Open& o = *open_;
+  OpenCrashReport& o = *open_;
   ++o.lines;
   o.report.last_line = line_no_;
   if (!o.saw_die_line && Contains(msg, "[#")) o.saw_die_line = true;
@@ -735,10 +754,12 @@ void CrashReportParser::Continue(std::string_view msg) {
     Complete(false);
     return;
   }
-  std::string rip = RipFunc(body);
+  // The RIP line may arrive glued after another message on the same line.
+  size_t rip_at = body.find("RIP: ");
+  std::string rip = RipFunc(rip_at == std::string_view::npos ? body : body.substr(rip_at));
   if (!rip.empty()) {
     if (o.rip_func.empty() && !IsGenericFrame(rip, o.hung_task)) o.rip_func = rip;
-  } else if (StartsWith(body, "Call Trace:") || StartsWith(body, "Call trace:")) {
+  } else if (Contains(body, "Call Trace:") || StartsWith(body, "Call trace:")) {
     o.in_trace = true;
     o.saw_trace = true;
   } else if (o.in_trace) {
@@ -769,7 +790,7 @@ void CrashReportParser::Continue(std::string_view msg) {
 
 void CrashReportParser::Finish() {
   if (open_) {
-    Open& o = *open_;
+    OpenCrashReport& o = *open_;
     // A report whose stack trace came whole (or that needs none) is sound
     // even without its end marker: the kernel often stops right there.
     bool cut = !(o.saw_trace && o.trace_frames > 0) && o.wants_frame;

@@ -68,6 +68,24 @@ std::optional<ReportKind> LineStartsReport(std::string_view line);
 // leading blanks. Exposed for tests and for the classifier facade.
 std::string_view StripConsolePrefix(std::string_view line);
 
+// The report being read (CrashReportParser's; outside it so that
+// std::optional<> of it is complete for every compiler).
+struct OpenCrashReport {
+  CrashReport report;
+  std::string headline;      // title words before " in <func>"
+  std::string header_func;   // function named by the first line (WARNING, KASAN)
+  std::string rip_func;      // first useful function of a RIP/pc line or a stack frame
+  std::string unreliable_func;  // first useful "? func" frame, when there is no other
+  bool wants_frame = true;   // a report of this kind normally has a stack
+  bool saw_die_line = false; // "... [#1]" seen (x86 die()/arm64 Oops line)
+  bool in_trace = false;     // inside "Call Trace:"
+  bool saw_trace = false;
+  bool saw_end = false;      // "---[ end trace" seen
+  bool hung_task = false;    // skip the scheduler frames
+  size_t lines = 0;
+  size_t trace_frames = 0;
+};
+
 class CrashReportParser {
  public:
   static constexpr size_t kMaxReports = 64;
@@ -101,21 +119,6 @@ class CrashReportParser {
   size_t DroppedReports() const { return dropped_; }
 
  private:
-  struct Open {
-    CrashReport report;
-    std::string headline;      // title words before " in <func>"
-    std::string header_func;   // function named by the first line (WARNING, KASAN)
-    std::string rip_func;      // first useful function of a RIP/pc line or a stack frame
-    std::string unreliable_func;  // first useful "? func" frame, when there is no other
-    bool wants_frame = true;   // a report of this kind normally has a stack
-    bool saw_die_line = false; // "... [#1]" seen (x86 die()/arm64 Oops line)
-    bool in_trace = false;     // inside "Call Trace:"
-    bool saw_trace = false;
-    bool saw_end = false;      // "---[ end trace" seen
-    bool hung_task = false;    // skip the scheduler frames
-    size_t lines = 0;
-    size_t trace_frames = 0;
-  };
 
   void Start(ReportKind kind, std::string headline, std::string header_func, bool wants_frame,
              size_t line);
@@ -124,7 +127,7 @@ class CrashReportParser {
   void Push(CrashReport r);
   bool FoldPanic(std::string_view reason);
 
-  std::optional<Open> open_;
+  std::optional<OpenCrashReport> open_;
   std::vector<CrashReport> done_;
   bool last_in_queue_ = false;   // done_.back() is the last completed report
   bool last_fatal_ = false;      // the last completed report was fatal

@@ -95,7 +95,34 @@ void Observer::OnTick(Clock::time_point now) {
   }
 }
 
+void Observer::OnReboot(const VmEvent& e) {
+  // A kernel that booted again after READY, without the VMM saying so, went
+  // down first: a crash, never a pass.
+  const std::string text = "console (reboot): the kernel booted again after READY";
+  switch (e.role) {
+    case Role::kWitness:
+      o_.witness_crashed = true;
+      evidence_.push_back({EvidenceSource::kWitness, Severity::kBad, "witness " + text});
+      break;
+    case Role::kHost:
+      o_.host_crashed = true;
+      Sign(EZONE_SIGN_HOST_KERNEL_CRASH, e.at, EvidenceSource::kNestedHost, "nested host " + text);
+      break;
+    default:
+      Sign(EZONE_SIGN_GUEST_KERNEL_CRASH, e.at, EvidenceSource::kVictim, "guest " + text);
+      break;
+  }
+}
+
 void Observer::OnEvent(const VmEvent& e) {
+  if (e.kind == VmEvent::Kind::kReport) {
+    // Whole reports: their first lines were seen as they came; only a
+    // reboot is news.
+    if (e.report && e.report->kind == ReportKind::kReboot && (!done_ || e.role == Role::kWitness)) {
+      OnReboot(e);
+    }
+    return;
+  }
   // A witness that suffered at any time during the check counts, even if
   // its news arrives after the window (the final drain).
   if (e.role == Role::kWitness) {
@@ -160,6 +187,7 @@ void Observer::OnVictimEvent(const VmEvent& e) {
       done_ = true;  // nothing it says can be trusted now: the runner makes it an error
       break;
     case VmEvent::Kind::kReady:
+    case VmEvent::Kind::kReport:
       break;
   }
 }

@@ -75,6 +75,7 @@ class Observer {
   void OnVictimEvent(const VmEvent& e);
   void OnWitnessEvent(const VmEvent& e);
   void OnHostEvent(const VmEvent& e);
+  void OnReboot(const VmEvent& e);
   void CloseBy(Clock::time_point at);  // the window ends `settle` after `at`, if sooner
 
   ObserverConfig c_;

@@ -103,8 +103,13 @@ VmSession::VmSession(const Plugin& vmm, Role role, std::string nonce,
       events_(events),
       console_(console_log),
       console_lines_([this](std::string_view line) {
+        // The line class reacts at once (the first line of an oops); the
+        // report parser gives the whole report's kind and title when it
+        // completes.
         ConsoleClass cls = console_.AddLine(line);
         if (cls != ConsoleClass::kNone) Push(VmEvent::Kind::kConsole, std::string(line), cls);
+        reports_parser_.FeedLine(line);
+        CollectReports();
       }),
       control_lines_([this](std::string_view line) { HandleControlLine(line); }) {
   sink_.core = this;
@@ -114,6 +119,20 @@ VmSession::VmSession(const Plugin& vmm, Role role, std::string nonce,
 }
 
 VmSession::~VmSession() { Destroy(); }
+
+void VmSession::CollectReports() {
+  for (CrashReport& report : reports_parser_.TakeReports()) {
+    VmEvent e{VmEvent::Kind::kReport, Clock::now(), report.title, ConsoleClass::kNone, role_, 0};
+    e.report = report;
+    if (reports_.size() < kMaxReports) reports_.push_back(std::move(report));
+    events_->Push(std::move(e));
+  }
+}
+
+std::vector<CrashReport> VmSession::kernel_reports() const {
+  std::lock_guard lock(console_mu_);
+  return reports_;
+}
 
 std::string MakeNonce() {
   std::random_device rd;
@@ -212,6 +231,11 @@ void VmSession::HandleControlLine(std::string_view raw) {
           std::lock_guard lock(mu_);
           last_heartbeat_ = Clock::now();
         }
+        {
+          // From now on a boot banner is a reboot nobody reported.
+          std::lock_guard lock(console_mu_);
+          reports_parser_.MarkReady();
+        }
         Push(VmEvent::Kind::kReady, std::move(line.rest));
       } else {
         Push(VmEvent::Kind::kNote, "agent: READY with a foreign nonce ignored");
@@ -296,8 +320,12 @@ std::vector<Clock::time_point> VmSession::heartbeat_times() const {
 }
 
 void VmSession::MarkAlive() {
-  std::lock_guard lock(mu_);
-  last_heartbeat_ = Clock::now();
+  {
+    std::lock_guard lock(mu_);
+    last_heartbeat_ = Clock::now();
+  }
+  std::lock_guard lock(console_mu_);
+  reports_parser_.MarkReady();
 }
 
 ezone_status VmSession::SaveSnapshot(const std::string& path, std::string* error) {
@@ -359,6 +387,8 @@ void VmSession::Destroy() {
   }
   std::lock_guard lock(console_mu_);
   console_lines_.Flush();  // the console's last words are evidence
+  reports_parser_.Finish();  // a report cut short by the VM's end, marked corrupted
+  CollectReports();
   console_.Close();  // no descriptor outlives the VM
 }
 

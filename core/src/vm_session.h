@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "console_classifier.h"
+#include "crash_report.h"
 #include "plugin_registry.h"
 
 namespace ezone {
@@ -40,6 +41,7 @@ struct VmEvent {
     kFaultObserved,  // the fault plugin reported a sign itself (sign, text)
     kNote,           // anything else worth keeping as evidence
     kPluginError,    // the VMM plugin can no longer watch this VM: an error
+    kReport,         // a kernel report completed (report): kind, title, fatal
   };
   Kind kind;
   Clock::time_point at;
@@ -47,6 +49,7 @@ struct VmEvent {
   ConsoleClass cls = ConsoleClass::kNone;
   Role role = Role::kVictim;  // which VM it came from
   uint32_t sign = 0;  // kFaultObserved: EZONE_SIGN_*
+  std::optional<CrashReport> report;  // kReport
 };
 
 // The events of all VMs of one check, in arrival order, so the runner waits
@@ -170,6 +173,9 @@ class VmSession {
   // Stops the VM; afterwards no callback runs. Idempotent.
   void Destroy();
   std::string ConsoleExcerpt() const;
+  // The kernel reports its console held (crash_report.h), in order; after
+  // Destroy() a report cut short by the VM's end is among them. Capped.
+  std::vector<CrashReport> kernel_reports() const;
   // The first EZONE_EVENT_PLUGIN_ERROR's detail, or "": when set, what this
   // session saw cannot be trusted and the check is an error.
   std::string plugin_error() const;
@@ -191,9 +197,13 @@ class VmSession {
   void* vm_ = nullptr;
   ezone_vm_sink sink_{};
 
-  mutable std::mutex console_mu_;  // guards console_ and console_lines_
+  mutable std::mutex console_mu_;  // guards console_, console_lines_, reports
   ConsoleRecorder console_;
   LineAssembler console_lines_;
+  CrashReportParser reports_parser_;
+  std::vector<CrashReport> reports_;
+  static constexpr size_t kMaxReports = 32;
+  void CollectReports();  // console_mu_ held
   std::mutex control_mu_;  // guards control_lines_
   LineAssembler control_lines_;
 

@@ -43,6 +43,9 @@ for d, items in by_dir.items():
     for (log, verdict, reports), line in zip(items, lines):
         j = json.loads(line)
         checked += 1
+        if "error" in j:
+            failures.append(f"{log}: {j['error']}")
+            continue
         got = [f"{r['kind']}: {r['title']}" + (" (corrupted)" if r["corrupted"] else "")
                for r in j["reports"]]
         if j["file"] != str(log) or j["verdict"] != verdict or got != reports:

@@ -414,13 +414,32 @@ TEST(CrashReportTest, RebootAfterReadyIsAFatalReport) {
   EXPECT_EQ(Titles(rs), std::vector<std::string>{"kernel panic: oh no"});
 }
 
+// A real console as QEMU's SeaBIOS and the kernel print it: escape
+// sequences, and the kernel's banner glued to the firmware's last line.
+TEST(CrashReportTest, RealBootBannersWithEscapesCountOnce) {
+  std::vector<std::string> boot = {
+      "\x1b" "c\x1b[?7l\x1b[2J\x1b[0mSeaBIOS (version 1.16.2-debian-1.16.2-1)\r", "Booting from ROM...\r",
+      "Probing EDD (edd=off to disable)... ok\x1b" "c\x1b[?7l\x1b[2J[    0.000000] Linux version "
+      "6.1.0-56-cloud-amd64 (debian-kernel@lists.debian.org) #1 SMP\r",
+      "[    0.000000] Command line: console=ttyS0\r"};
+  CrashReportParser p;
+  for (const std::string& l : boot) EXPECT_FALSE(p.FeedLine(l)) << l;
+  p.MarkReady();
+  std::vector<ReportKind> started;
+  for (const std::string& l : boot)
+    if (auto k = p.FeedLine(l)) started.push_back(*k);
+  EXPECT_EQ(started, std::vector<ReportKind>{ReportKind::kReboot});
+  EXPECT_EQ(StripConsolePrefix("\x1b[0m\x1b" "c[    1.0] hello"), "hello");
+}
+
 TEST(CrashReportTest, LookalikesAreNotReports) {
   for (std::string l : {"echo divide error: 0000 from a user program", "[ 1.0] Linux version 6.1.0 booting",
                         "[ 1.0] kerncrash: armed mode=divzero delay_ms=1000",
                         "[ 1.0] insmod kerncrash mode=panic", "grep 'BUG: ' /var/log/syslog",
                         "[ 1.0] x86/fpu: Supporting XSAVE feature 0x001: 'x87 floating point registers'",
                         "[ 1.0] NMI watchdog: Enabled. Permanently consumes one hw-PMU counter.",
-                        "[ 1.0] rcu: Hierarchical RCU implementation.", ""}) {
+                        "[ 1.0] rcu: Hierarchical RCU implementation.", "Oops: file not found",
+                        "[ 1.0] INFO: task list printed below", ""}) {
     EXPECT_FALSE(LineStartsReport(l)) << l;
     EXPECT_TRUE(Parse({l}).empty()) << l;
   }

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "ezone/sdk.h"
+#include "ezone/vmm_process.h"
 #include "qmp.h"
 
 namespace {
@@ -55,6 +56,8 @@ namespace {
 using ezone::sdk::Declined;
 using ezone::sdk::GuestSpec;
 using ezone::sdk::Options;
+using ezone::sdk::SocketPair;
+using ezone::sdk::UniqueFd;
 using ezone::sdk::VmSink;
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -104,25 +107,22 @@ bool SandboxSupported(const std::string& binary) {
 }
 
 bool SandboxSupportedUncached(const std::string& binary) {
-  pid_t pid = fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    int in[2];
-    if (pipe(in) != 0) _exit(127);
-    (void)!write(in[1], "quit\n", 5);
-    close(in[1]);
-    dup2(in[0], 0);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    execl(binary.c_str(), binary.c_str(), "-machine", "none", "-nodefaults", "-no-user-config",
-          "-display", "none", "-monitor", "stdio", "-sandbox", kSandbox, static_cast<char*>(nullptr));
-    _exit(127);
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) != 0) return false;
+  UniqueFd in_read(in[0]), in_write(in[1]);
+  (void)!write(in_write.get(), "quit\n", 5);
+  in_write.reset();
+  ezone::sdk::SpawnOptions so;
+  so.argv = {binary, "-machine", "none", "-nodefaults", "-no-user-config", "-display", "none",
+             "-monitor", "stdio", "-sandbox", kSandbox};
+  so.fds = {{0, in_read.get()}};
+  try {
+    auto qemu = ezone::sdk::VmmProcess::Spawn(so);
+    qemu->Reap(/*block=*/true);
+    return WIFEXITED(qemu->status()) && WEXITSTATUS(qemu->status()) == 0;
+  } catch (const std::exception&) {
+    return false;
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 // send(), with `fd` attached as SCM_RIGHTS when it is >= 0.
@@ -143,8 +143,6 @@ ssize_t SendWithFd(int socket, const std::string& bytes, int fd) {
   }
   return sendmsg(socket, &msg, MSG_NOSIGNAL);
 }
-
-int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 // Guest RAM on a memfd, mapped here and handed to QEMU as its memory backend.
 // A member, so it is released even when the VM's constructor throws.
@@ -191,15 +189,10 @@ class QemuVm : public ezone::sdk::Vm {
                                    : std::string("seccomp sandbox off: this QEMU has none")) +
                ")";
 
-    // Host ends [0], guest (qemu) ends [1].
-    int console[2], control[2], qmp[2], err[2], wake[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control) ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) ||
-        pipe2(err, O_CLOEXEC) || pipe2(wake, O_CLOEXEC)) {
-      throw std::runtime_error(Errno("socketpair"));
-    }
+    SocketPair console = SocketPair::Make(), control = SocketPair::Make(),
+               qmp = SocketPair::Make();
 
+    UniqueFd restore_fd;  // snapshot mode, until QEMU has it
     std::string machine = o.Get("machine", "q35") + ",accel=" + accel_;
     std::vector<std::string> memory_args;
     if (o.Get("guest-memory") == "on") {
@@ -219,26 +212,23 @@ class QemuVm : public ezone::sdk::Vm {
         "-smp", std::to_string(spec.vcpus),
         "-kernel", spec.kernel, "-initrd", spec.initramfs, "-append", spec.cmdline,
         // fds 3, 4, 5 in the child (see below).
-        "-chardev", "socket,id=console,fd=3", "-serial", "chardev:console",
-        "-chardev", "socket,id=control,fd=4", "-serial", "chardev:control",
         "-chardev", "socket,id=qmp,fd=5", "-mon", "chardev=qmp,mode=control",
         // pvpanic turns a guest panic into QMP GUEST_PANICKED. QEMU must not
         // act on it (panic=none): the kernel flushes some oops text (a double
         // fault's) only after the pvpanic write. Its panic=-1 reboot then
         // ends the process through -no-reboot.
         "-device", "pvpanic", "-action", "panic=none", "-no-reboot"};
+    for (auto serial : {ezone::sdk::QemuSerial("console", 3), ezone::sdk::QemuSerial("control", 4)}) {
+      args.insert(args.end(), serial.begin(), serial.end());
+    }
     args.insert(args.end(), memory_args.begin(), memory_args.end());
     if (sandboxed) args.insert(args.end(), {"-sandbox", kSandbox});
     if (!spec.restore_from.empty()) {
       // Snapshot mode: load the state saved at READY instead of booting,
       // from a descriptor (fd 7 in the child): no shell, no spawned `cat`,
       // which the sandbox would deny.
-      int raw = open(spec.restore_from.c_str(), O_RDONLY | O_CLOEXEC);
-      if (raw < 0) throw std::runtime_error(Errno("open " + spec.restore_from));
-      // Above the child's fds 0-7, so the child's dup2s cannot clobber it.
-      restore_fd_ = fcntl(raw, F_DUPFD_CLOEXEC, 10);
-      close(raw);
-      if (restore_fd_ < 0) throw std::runtime_error(Errno("dup " + spec.restore_from));
+      restore_fd.reset(open(spec.restore_from.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!restore_fd) throw std::runtime_error(Errno("open " + spec.restore_from));
       args.insert(args.end(), {"-incoming", "fd:7"});
     }
     if (o.Has("disk")) {
@@ -278,89 +268,43 @@ class QemuVm : public ezone::sdk::Vm {
         args.insert(args.end(), {"-fw_cfg", "name=" + name + ",file=" + path});
       }
     }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error(Errno("fork"));
-    if (pid_ == 0) {
-      // Own process group, so teardown kills anything qemu started; and die
-      // with the runner, so a killed runner leaves no qemu behind.
-      setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      int devnull = open("/dev/null", O_RDWR);
-      dup2(devnull, 0);
-      dup2(devnull, 1);
-      dup2(err[1], 2);
-      dup2(console[1], 3);  // dup2 clears FD_CLOEXEC on the new fd
-      dup2(control[1], 4);
-      dup2(qmp[1], 5);
-      if (ram_.fd >= 0) dup2(ram_.fd, 6);
-      if (restore_fd_ >= 0) dup2(restore_fd_, 7);
-      execv(binary_.c_str(), argv.data());
-      _exit(127);
-    }
-    setpgid(pid_, pid_);  // also from the parent: no race with kill(-pid)
-    close(console[1]);
-    close(control[1]);
-    close(qmp[1]);
-    close(err[1]);
-    console_fd_ = console[0];
-    control_fd_ = control[0];
-    qmp_fd_ = qmp[0];
-    err_fd_ = err[0];
-    wake_read_ = wake[0];
-    wake_write_ = wake[1];
-    if (restore_fd_ >= 0) {
-      close(restore_fd_);  // QEMU has its own copy
-      restore_fd_ = -1;
-    }
-    pidfd_ = PidfdOpen(pid_);
-    reader_ = std::thread([this] { GuardedReadLoop(); });
+    // The SDK spawns it: own process group (teardown kills anything qemu
+    // started), dies with the runner, these fds at these numbers and no
+    // other, reaped on every path.
+    ezone::sdk::SpawnOptions so;
+    so.argv = args;
+    so.fds = {{3, console.vmm.get()}, {4, control.vmm.get()}, {5, qmp.vmm.get()}};
+    if (ram_.fd >= 0) so.fds[6] = ram_.fd;
+    if (restore_fd) so.fds[7] = restore_fd.get();
+    process_ = ezone::sdk::VmmProcess::Spawn(so);
+    restore_fd.reset();  // QEMU has its own copy
+    pid_ = process_->pid();
+    console_fd_ = std::move(console.plugin);
+    control_fd_ = std::move(control.plugin);
+    qmp_fd_ = std::move(qmp.plugin);
+    reader_.Watch(console_fd_.get(), [this](std::string_view b) { sink_.Console(b); });
+    reader_.Watch(control_fd_.get(), [this](std::string_view b) { sink_.Control(b); });
+    reader_.Watch(qmp_fd_.get(), [this](std::string_view b) { OnQmp(b); });
+    reader_.Start(process_.get(), sink_, "qemu");
     if (!spec.restore_from.empty()) {
       try {
         AwaitRestored();
       } catch (...) {
-        // A throwing constructor runs no destructor: stop QEMU and the
-        // reader here, or the joinable thread's destruction terminates
-        // the runner.
-        Stop();
+        // A throwing constructor runs no destructor: QEMU is killed here,
+        // then the members stop the reader and reap it.
+        process_->Kill();
         throw;
       }
     }
   }
 
-  ~QemuVm() override { Stop(); }
-
-  // Kills QEMU (its process group), ends the reader, reaps, closes.
-  // Idempotent.
-  void Stop() {
-    if (stopped_) return;
-    stopped_ = true;
-    if (!exited_.load()) kill(-pid_, SIGKILL);
-    char byte = 1;
-    (void)!write(wake_write_, &byte, 1);
-    if (reader_.joinable()) reader_.join();
-    if (!exited_.load()) {
-      int status;
-      waitpid(pid_, &status, 0);
-    }
-    for (int fd : {console_fd_, control_fd_, qmp_fd_, err_fd_, wake_read_, wake_write_, pidfd_}) {
-      if (fd >= 0) close(fd);
-    }
-    console_fd_ = control_fd_ = qmp_fd_ = err_fd_ = wake_read_ = wake_write_ = pidfd_ = -1;
+  ~QemuVm() override {
+    process_->Kill();
+    reader_.Stop();  // then the members reap QEMU and close the fds
   }
 
   void SendControl(std::string_view bytes) override {
-    while (!bytes.empty()) {
-      ssize_t n = send(control_fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw std::runtime_error(Errno("writing to the control channel"));
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
+    ezone::sdk::SendAll(control_fd_.get(), bytes);
   }
 
   int64_t Pid() const override { return pid_; }
@@ -374,17 +318,16 @@ class QemuVm : public ezone::sdk::Vm {
       // QEMU loads the state in its main loop, which may leave QMP silent
       // for more than one command's 10 s on a loaded host (a nested host's
       // 400 MB): only the deadline or QEMU's exit ends the wait.
-      nlohmann::json status;
       std::string why;
       try {
-        status = Qmp({{"execute", "query-status"}});
+        nlohmann::json status = Qmp({{"execute", "query-status"}});
         if (status.value("running", false)) return;
         why = status.dump();
       } catch (const std::exception& e) {
         why = e.what();
-        if (why.find("QMP: ") == 0) throw;  // QEMU's own error answer
+        if (why.rfind("QMP: ", 0) == 0) throw;  // QEMU's own error answer
       }
-      if (exited_.load() || std::chrono::steady_clock::now() > deadline) {
+      if (reader_.exited() || std::chrono::steady_clock::now() > deadline) {
         throw std::runtime_error("the VM state did not load: " + why);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -442,75 +385,6 @@ class QemuVm : public ezone::sdk::Vm {
   }
 
  private:
-  // No exception may leave a plugin's own thread (std::terminate would take
-  // the runner with it): the core hears of it as a plugin error instead.
-  void GuardedReadLoop() {
-    try {
-      ReadLoop();
-    } catch (const std::exception& e) {
-      sink_.Event(EZONE_EVENT_PLUGIN_ERROR, std::string("qemu plugin reader: ") + e.what());
-    } catch (...) {
-      sink_.Event(EZONE_EVENT_PLUGIN_ERROR, "qemu plugin reader: unknown exception");
-    }
-  }
-
-  void ReadLoop() {
-    std::string stderr_tail;
-    char buf[65536];
-    // Streams at EOF are left out of poll (fd -1), or poll would spin.
-    std::array<int, 4> streams = {console_fd_, control_fd_, qmp_fd_, err_fd_};
-    for (;;) {
-      std::array<pollfd, 6> fds = {{{streams[0], POLLIN, 0}, {streams[1], POLLIN, 0},
-                                    {streams[2], POLLIN, 0}, {streams[3], POLLIN, 0},
-                                    {pidfd_, POLLIN, 0}, {wake_read_, POLLIN, 0}}};
-      if (poll(fds.data(), fds.size(), -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (fds[5].revents) return;  // destructor asked us to stop
-      auto drain = [&](size_t i, auto&& deliver) {
-        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) return;
-        ssize_t n = read(fds[i].fd, buf, sizeof buf);
-        if (n > 0) {
-          deliver(std::string_view(buf, static_cast<size_t>(n)));
-        } else if (n == 0 || errno != EINTR) {
-          streams[i] = -1;
-        }
-      };
-      drain(0, [&](std::string_view b) { sink_.Console(b); });
-      drain(1, [&](std::string_view b) { sink_.Control(b); });
-      drain(2, [&](std::string_view b) { OnQmp(b); });
-      drain(3, [&](std::string_view b) {
-        stderr_tail.append(b);
-        if (stderr_tail.size() > 2048) stderr_tail.erase(0, stderr_tail.size() - 2048);
-      });
-      if (fds[4].revents & POLLIN && !exited_.load()) {
-        // Drain what is still buffered before reporting the exit, so the
-        // last console lines come before the event.
-        for (int fd : {console_fd_, control_fd_}) {
-          ssize_t n;
-          while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
-            if (fd == console_fd_) {
-              sink_.Console(std::string_view(buf, static_cast<size_t>(n)));
-            } else {
-              sink_.Control(std::string_view(buf, static_cast<size_t>(n)));
-            }
-          }
-        }
-        int status = 0;
-        waitpid(pid_, &status, 0);
-        exited_ = true;
-        std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                          : WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
-                                                : "ended";
-        while (!stderr_tail.empty() && stderr_tail.back() == '\n') stderr_tail.pop_back();
-        if (!stderr_tail.empty()) how += "; qemu said: " + stderr_tail;
-        sink_.Event(EZONE_EVENT_VMM_EXITED, how);
-        return;
-      }
-    }
-  }
-
   // The reader thread's QMP handling. Parsing is qmp.cc's (no exceptions on
   // any input); a line that is not QMP is reported once as a plugin error:
   // the check can no longer rely on what QMP says (a panic event).
@@ -520,7 +394,7 @@ class QemuVm : public ezone::sdk::Vm {
       switch (msg.kind) {
         case Kind::kGreeting: {
           static const char kCaps[] = "{\"execute\":\"qmp_capabilities\",\"id\":0}\n";
-          (void)!send(qmp_fd_, kCaps, sizeof kCaps - 1, MSG_NOSIGNAL);
+          (void)!send(qmp_fd_.get(), kCaps, sizeof kCaps - 1, MSG_NOSIGNAL);
           break;
         }
         case Kind::kReply: {
@@ -559,7 +433,7 @@ class QemuVm : public ezone::sdk::Vm {
     int id = ++qmp_next_id_;
     command["id"] = id;
     std::string line = command.dump() + "\n";
-    if (SendWithFd(qmp_fd_, line, fd) != static_cast<ssize_t>(line.size())) {
+    if (SendWithFd(qmp_fd_.get(), line, fd) != static_cast<ssize_t>(line.size())) {
       throw std::runtime_error(Errno("QMP send"));
     }
     if (!qmp_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return qmp_replies_.count(id); })) {
@@ -580,13 +454,12 @@ class QemuVm : public ezone::sdk::Vm {
   int qmp_next_id_ = 0;
   std::string binary_, accel_, version_;
   pid_t pid_ = -1;
-  int console_fd_ = -1, control_fd_ = -1, qmp_fd_ = -1, err_fd_ = -1;
-  int wake_read_ = -1, wake_write_ = -1, pidfd_ = -1;
   GuestRam ram_;  // only with guest-memory=on
-  int restore_fd_ = -1;  // snapshot mode, until QEMU has it
-  std::atomic<bool> exited_{false};
-  bool stopped_ = false;
-  std::thread reader_;
+  // Destroyed in reverse: the reader stops before the process is reaped and
+  // before the descriptors it reads close.
+  std::unique_ptr<ezone::sdk::VmmProcess> process_;
+  UniqueFd console_fd_, control_fd_, qmp_fd_;
+  ezone::sdk::VmReader reader_;
 };
 
 class QemuVmm {

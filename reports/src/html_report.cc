@@ -948,6 +948,45 @@ void RenderContinuum(std::string& out, const std::vector<CheckRecord>& records,
   }
 }
 
+// Checks grouped by the crash they hit (CheckRecord::crash_title): how many
+// checks met the same bug, and which, linked to their details.
+std::vector<std::pair<std::string, std::vector<std::size_t>>> GroupByTitle(
+    const std::vector<CheckRecord>& records) {
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const std::string& title = records[i].crash_title;
+    if (title.empty()) continue;
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == title; });
+    if (it == groups.end()) {
+      groups.push_back({title, {i}});
+    } else {
+      it->second.push_back(i);
+    }
+  }
+  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+    return a.second.size() > b.second.size();
+  });
+  return groups;
+}
+
+void RenderCrashTitles(std::string& out, const std::vector<CheckRecord>& records) {
+  const auto groups = GroupByTitle(records);
+  if (groups.empty()) return;
+  out += "<h2>Crashes by title</h2>\n<table class=\"titles\">\n"
+         "<tr><th>crash</th><th>checks</th><th>which</th></tr>\n";
+  for (const auto& [title, indices] : groups) {
+    std::string which;
+    for (std::size_t i : indices) {
+      if (!which.empty()) which += ", ";
+      which += fmt::format("<a href=\"#check-{}\">{}</a>", i, H1(CheckName(records[i])));
+    }
+    out += fmt::format("<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n", H1(title),
+                       indices.size(), which);
+  }
+  out += "</table>\n";
+}
+
 // The CSS class of a host reading: "bad" when the host suffered, "good"
 // for an all-clear, "" otherwise (the oracle typed it; no wording is read).
 std::string_view HostReadingClass(const Evidence& e) {
@@ -997,6 +1036,9 @@ void RenderCheckDetails(std::string& out,
         InterruptedTag(r));
     if (!r.message.empty()) {
       out += "<p class=\"message\">" + H1(r.message) + "</p>\n";
+    }
+    if (!r.crash_title.empty()) {
+      out += "<p class=\"crash-title\">crash: <code>" + H1(r.crash_title) + "</code></p>\n";
     }
     if (!r.detail.empty()) {
       out += "<p class=\"detail\">" + H(CapBytes(r.detail)) + "</p>\n";
@@ -1064,6 +1106,17 @@ void RenderCheckDetails(std::string& out,
       out += "<h4>Evidence</h4>\n<ul class=\"evidence\">\n";
       for (const Evidence* e : other)
         out += "<li>" + H1(e->text) + "</li>\n";
+      out += "</ul>\n";
+    }
+    if (!r.kernel_reports.empty()) {
+      out += "<h4>Kernel reports</h4>\n<ul class=\"evidence\">\n";
+      for (const KernelReport& k : r.kernel_reports) {
+        out += fmt::format("<li>{} {}{}{}: <code>{}</code> (console lines {}–{}){}</li>\n",
+                           H1(k.vm), H1(k.kind), k.fatal ? " (fatal)" : "",
+                           k.corrupted ? " (corrupted)" : "", H1(k.title), k.first_line,
+                           k.last_line,
+                           k.corrupted ? " — " + H1(k.corrupted_reason) : std::string());
+      }
       out += "</ul>\n";
     }
     if (!r.console_excerpt.empty()) {
@@ -1190,6 +1243,7 @@ std::string RenderHtml(const RunInfo& run,
     out += RenderNodeView(records);  // campaigns over several nodes only
     RenderContinuum(out, records, performance);
     RenderCheckTable(out, records);
+    RenderCrashTitles(out, records);
     RenderCheckDetails(out, records, link_base);
   }
   out +=
@@ -1262,6 +1316,20 @@ std::string RenderMarkdownSummary(const RunInfo& run,
       "⏭️ "
       "skipped · "
       "🟪 error\n";
+
+  if (const auto groups = GroupByTitle(records); !groups.empty()) {
+    out += "\n### Crashes by title\n\n";
+    std::size_t listed = 0;
+    for (const auto& [title, indices] : groups) {
+      if (listed++ == kMaxMarkdownProblems) {
+        out += fmt::format("- … and {} more titles (see the HTML report)\n",
+                           groups.size() - kMaxMarkdownProblems);
+        break;
+      }
+      out += fmt::format("- `{}`: {} check{}\n", Md(title), indices.size(),
+                         indices.size() == 1 ? "" : "s");
+    }
+  }
 
   std::size_t shown = 0, problems = 0;
   for (const CheckRecord& r : records) {

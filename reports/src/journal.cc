@@ -48,6 +48,8 @@ constexpr std::size_t kMaxPhaseEvidence = 64;
 // durations up to about 30 years.
 constexpr double kMaxTimeMs = 1e14;
 constexpr double kMaxDurationMs = 1e12;
+// Line numbers of a console log: far above any log ezone keeps (16 MiB).
+constexpr double kMaxLineNumber = 1e9;
 constexpr double kMaxFormatVersion = 1e6;
 
 [[noreturn]] void ThrowErrno(const std::string& what) {
@@ -113,6 +115,21 @@ Json HeartbeatsToJson(const std::map<std::string, std::vector<double>>& heartbea
   return out;
 }
 
+Json KernelReportsToJson(const std::vector<KernelReport>& reports) {
+  Json out = Json::array();
+  for (const KernelReport& k : reports) {
+    out.push_back(Json{{"vm", k.vm},
+                       {"kind", k.kind},
+                       {"title", OneLine(k.title)},
+                       {"fatal", k.fatal},
+                       {"corrupted", k.corrupted},
+                       {"corrupted_reason", OneLine(k.corrupted_reason)},
+                       {"first_line", k.first_line},
+                       {"last_line", k.last_line}});
+  }
+  return out;
+}
+
 Json RecordToJson(const CheckRecord& r) {
   Json evidence = Json::array();
   for (const Evidence& e : r.evidence) {
@@ -140,6 +157,8 @@ Json RecordToJson(const CheckRecord& r) {
       {"console_log_path", r.console_log_path},
       {"evidence", std::move(evidence)},
       {"heartbeats_ms", HeartbeatsToJson(r.heartbeats_ms)},
+      {"crash_title", OneLine(r.crash_title)},
+      {"kernel_reports", KernelReportsToJson(r.kernel_reports)},
       {"properties", r.properties},
       {"timestamp", r.timestamp},
       {"seconds", std::isfinite(r.seconds) ? r.seconds : 0.0},
@@ -266,6 +285,31 @@ CheckRecord RecordFromJson(const Json& j) {
     }
   }
   r.properties = GetStringMap(j, "properties");
+  r.crash_title = GetString(j, "crash_title");
+  if (const auto it = j.find("kernel_reports"); it != j.end() && !it->is_null()) {
+    if (!it->is_array()) throw BadEvent("\"kernel_reports\" is not an array");
+    for (const Json& k : *it) {
+      if (!k.is_object()) throw BadEvent("a kernel report is not an object");
+      KernelReport report;
+      report.vm = GetString(k, "vm");
+      report.kind = GetString(k, "kind");
+      report.title = GetString(k, "title");
+      report.corrupted_reason = GetString(k, "corrupted_reason");
+      const auto flag = [&k](const char* key) {
+        const auto f = k.find(key);
+        if (f == k.end() || f->is_null()) return false;
+        if (!f->is_boolean()) throw BadEvent(std::string("kernel report ") + key + " is not a boolean");
+        return f->get<bool>();
+      };
+      report.fatal = flag("fatal");
+      report.corrupted = flag("corrupted");
+      report.first_line = static_cast<std::size_t>(
+          GetBounded(k, "first_line", kMaxLineNumber, "a line number").value_or(0));
+      report.last_line = static_cast<std::size_t>(
+          GetBounded(k, "last_line", kMaxLineNumber, "a line number").value_or(0));
+      r.kernel_reports.push_back(std::move(report));
+    }
+  }
   if (const auto it = j.find("heartbeats_ms"); it != j.end() && !it->is_null()) {
     if (!it->is_object()) throw BadEvent("\"heartbeats_ms\" is not an object");
     for (const auto& [role, times] : it->items()) {

@@ -108,6 +108,7 @@ std::string SystemOut(const CheckRecord& record) {
   AppendKeyValue(out, "variant", record.variant);
   AppendKeyValue(out, "policy", record.policy);
   AppendKeyValue(out, "effect", record.effect);
+  AppendKeyValue(out, "crash_title", record.crash_title);
   AppendKeyValue(out, "verdict", VerdictName(record.verdict));
   AppendTiming(out, "boot", record.timing.boot);
   AppendTiming(out, "ready", record.timing.ready);
@@ -117,6 +118,13 @@ std::string SystemOut(const CheckRecord& record) {
   AppendTiming(out, "probe", record.timing.probe);
   for (const auto& [key, value] : record.properties) {
     AppendKeyValue(out, key, value);
+  }
+  for (const KernelReport& k : record.kernel_reports) {
+    AppendKeyValue(out, "kernel_report",
+                   fmt::format("{} {}{}{}: {} (console lines {}-{}){}", k.vm, k.kind,
+                               k.fatal ? " fatal" : "", k.corrupted ? " corrupted" : "",
+                               k.title, k.first_line, k.last_line,
+                               k.corrupted ? " [" + k.corrupted_reason + "]" : ""));
   }
   for (const auto& [role, times] : record.heartbeats_ms) {
     std::string beats;
@@ -195,10 +203,17 @@ void AddTestcase(pugi::xml_node suite, const CheckRecord& record,
   }
   if (element != nullptr) {
     // The default names effect and policy, which come from outside too.
-    const std::string message = OneLine(
+    std::string message = OneLine(
         record.message.empty() ? DefaultMessage(record) : record.message);
+    // The crash's title names the bug: CI views group and search by it.
+    const std::string title = OneLine(record.crash_title);
+    std::string typed = type != nullptr ? type : "";
+    if (!title.empty() && type != nullptr) {
+      typed += ": " + title;
+      message += " [crash: " + title + "]";
+    }
     pugi::xml_node node = testcase.append_child(element);
-    if (type != nullptr) node.append_attribute("type") = type;
+    if (type != nullptr) node.append_attribute("type") = typed.c_str();
     node.append_attribute("message") = message.c_str();
     node.text() = VerdictBody(record, message).c_str();
   }

@@ -296,5 +296,33 @@ TEST(HtmlReportTest, WriteHtmlLinksTheSameFilesAsTheJUnitFile) {
   EXPECT_EQ(ReadFile(dir.path() / "elsewhere" / "console" / "paper.C.n.witness.log"), "witness\n");
 }
 
+// Two checks that hit the same bug are grouped under its title; the
+// summary lists the distinct titles; the nested host's typed readings land
+// under "Host oracle".
+TEST(HtmlReportTest, ChecksAreGroupedByCrashTitle) {
+  std::vector<CheckRecord> records = SampleRecords();
+  records[0].crash_title = "divide error in kerncrash_divide";
+  records[1].crash_title = "divide error in kerncrash_divide";
+  records[2].crash_title = "BUG: soft lockup in spin";
+  records[2].evidence.push_back(
+      {EvidenceSource::kNestedHost, Severity::kBad, "nested host: kernel taint 0 -> 1"});
+  const std::string html = RenderHtml(SampleRun(), records);
+  const std::size_t section = html.find("<h2>Crashes by title</h2>");
+  ASSERT_NE(section, std::string::npos);
+  const std::size_t row = html.find("<code>divide error in kerncrash_divide</code></td><td>2</td>");
+  EXPECT_NE(row, std::string::npos) << "two checks, one title";
+  EXPECT_LT(section, row);
+  EXPECT_NE(html.find("<code>BUG: soft lockup in spin</code></td><td>1</td>"), std::string::npos);
+  const std::size_t host = html.find("<h4>Host oracle</h4>", html.find("id=\"check-2\""));
+  ASSERT_NE(host, std::string::npos);
+  EXPECT_NE(html.find("<li class=\"bad\">nested host: kernel taint 0 -&gt; 1</li>", host),
+            std::string::npos);
+
+  const std::string md = RenderMarkdownSummary(SampleRun(), records);
+  EXPECT_NE(md.find("### Crashes by title"), std::string::npos);
+  EXPECT_NE(md.find(": 2 checks"), std::string::npos);
+  EXPECT_NE(md.find(": 1 check\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ezone::report

@@ -1,4 +1,5 @@
 #include "ezone/report/journal.h"
+#include "ezone/report/policy.h"
 
 #include <gtest/gtest.h>
 
@@ -67,6 +68,9 @@ void ExpectSameRecord(const CheckRecord& a, const CheckRecord& b) {
   EXPECT_EQ(a.console_excerpt, b.console_excerpt);
   EXPECT_EQ(a.console_log_path, b.console_log_path);
   EXPECT_EQ(a.evidence, b.evidence);
+  EXPECT_EQ(a.crash_title, b.crash_title);
+  EXPECT_EQ(a.kernel_reports, b.kernel_reports);
+  EXPECT_EQ(a.heartbeats_ms, b.heartbeats_ms);
   EXPECT_EQ(a.properties, b.properties);
   EXPECT_EQ(a.timestamp, b.timestamp);
   EXPECT_EQ(a.seconds, b.seconds);
@@ -79,6 +83,14 @@ TEST(JournalTest, RoundTripKeepsEveryField) {
   records[0].detail = "line one\n\ttab \"quoted\" \\ back";
   records[0].timing.detection = 35.123456789;
   records[0].evidence.push_back(Ev("unicode: ✓ µs"));
+  records[0].evidence.push_back(
+      {EvidenceSource::kNestedHost, Severity::kBad, "nested host: kernel taint 0 -> 4096"});
+  records[0].crash_title = "divide error in kerncrash_divide";
+  records[0].kernel_reports.push_back(
+      {"victim", "oops", "divide error in kerncrash_divide", true, false, "", 212, 251});
+  records[0].kernel_reports.push_back(
+      {"witness", "warning", "WARNING in foo", false, true, "cut short", 9, 12});
+  records[0].heartbeats_ms["victim"] = {1020.5, 1120, 1220};
   records[0].properties["guest_kernel_release"] = "6.1.0-21-cloud-amd64";
   {
     JournalWriter journal(file);
@@ -255,6 +267,38 @@ TEST(JournalTest, BootIdChangedMeansTheHostDidNotSurvive) {
   EXPECT_EQ(contents.records[1].verdict, Verdict::kFailure);  // strong
   EXPECT_EQ(contents.records[2].verdict, Verdict::kPass);     // perf, zone 3
   EXPECT_EQ(contents.records[3].verdict, Verdict::kFailure);  // perf, zone 4
+}
+
+// The replay judges by the same rule as the core's verdict (report::Judge),
+// for every policy: under "detected" a host that went down with the check
+// passes (the fault showed), as the core would have said.
+TEST(JournalTest, InterruptedByAHostRebootIsJudgedByThePolicyRule) {
+  ScratchDir dir;
+  const auto file = dir.path() / "journal.jsonl";
+  std::vector<CheckRecord> checks;
+  for (const char* policy : {"strong-isolation", "performance", "guest-survives", "detected"}) {
+    CheckRecord r = SampleRecords()[1];
+    r.name = std::string("host_fault_") + policy;
+    r.zone = "E-Zone 1";
+    r.policy = policy;
+    checks.push_back(r);
+  }
+  {
+    JournalWriter journal(file);
+    journal.RunStarted(SampleRun());
+    for (const CheckRecord& r : checks) {
+      journal.CheckStarted(r.suite, r.classname, r.name, FieldsOf(r));
+      journal.CheckPhase(r.classname, r.name, "observe");
+    }
+  }
+  const JournalContents contents = ReadJournal(file, kOtherBoot);
+  ASSERT_EQ(contents.records.size(), checks.size());
+  for (const CheckRecord& r : contents.records) {
+    const Verdict expected =
+        Judge(*ParsePolicy(r.policy), Zone::kHostKernel, Effect::kGlobal, false).verdict;
+    EXPECT_EQ(r.verdict, expected) << r.policy;
+  }
+  EXPECT_EQ(contents.records[3].verdict, Verdict::kPass) << "detected";
 }
 
 // A resumed run appends a new segment to the same file: what the first left

@@ -124,6 +124,35 @@ TEST(JUnitWriterTest, CountsAndStructureAreRight) {
                   .child("error"));
 }
 
+// The crash title names the bug where CI shows the failure: its type and
+// its message; the kernel reports and heartbeats go to system-out.
+TEST(JUnitWriterTest, CrashTitleInTypeAndMessage) {
+  ScratchDir dir;
+  const auto file = dir.path() / "junit.xml";
+  std::vector<CheckRecord> records = SampleRecords();
+  records[1].crash_title = "general protection fault in v3_handle_vmx_exit";
+  records[1].kernel_reports.push_back({"host", "oops", records[1].crash_title, true, false, "",
+                                       10, 42});
+  records[1].heartbeats_ms["witness"] = {500, 1000.4};
+  WriteJUnit(SampleRun(), records, file);
+  ExpectValid(file);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file(file.c_str()));
+  const pugi::xml_node failed = Suite(doc, "paper").find_child_by_attribute(
+      "testcase", "name", "palacios_kerncrash_divzero_1");
+  EXPECT_STREQ(failed.child("failure").attribute("type").as_string(),
+               "isolation-violated: general protection fault in v3_handle_vmx_exit");
+  EXPECT_NE(std::string(failed.child("failure").attribute("message").as_string())
+                .find("[crash: general protection fault in v3_handle_vmx_exit]"),
+            std::string::npos);
+  const std::string out = failed.child("system-out").text().as_string();
+  EXPECT_NE(out.find("crash_title=general protection fault in v3_handle_vmx_exit\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("kernel_report=host oops fatal: general protection fault"),
+            std::string::npos);
+  EXPECT_NE(out.find("heartbeat.witness=500 1000\n"), std::string::npos);
+}
+
 TEST(JUnitWriterTest, RandomConsoleBytesStayWellFormedAndValid) {
   std::mt19937 rng(20240501);
   std::uniform_int_distribution<int> byte(0, 255);

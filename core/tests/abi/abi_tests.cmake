@@ -30,6 +30,8 @@ foreach(kind TOO_SMALL MINOR_LIES CAP_WITHOUT_OP FROM_1_9)
   list(APPEND abi_plugins abi-${lower})
 endforeach()
 
-target_sources(ezone_core_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/abi/abi_compat_test.cc)
+target_sources(ezone_core_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/abi/abi_compat_test.cc
+                                        ${CMAKE_CURRENT_SOURCE_DIR}/abi/sdk_vmm_process_test.cc
+                                        ${CMAKE_CURRENT_SOURCE_DIR}/abi/sdk_qmp_test.cc)
 target_compile_definitions(ezone_core_tests PRIVATE EZONE_ABI_PLUGIN_DIR="${abi_plugin_dir}")
 add_dependencies(ezone_core_tests ${abi_plugins})

@@ -5,7 +5,8 @@ that our own guest does not (docs/crash-detection.md, "Corpus").
     make-mangled.py <ezone> [source log ...]
 
 For each source log (relative to this directory) it writes
-mangled/<name>.<form>.log for the forms below and mangled/EXPECTED.reports:
+mangled/<name>.<form>.log for the forms below, clean-poweroff.reboot.log (a
+second boot with nothing to explain it), and mangled/EXPECTED.reports:
 the verdict and titles are the source log's (from its EXPECTED.reports),
 except the cut-short form, whose expectation is taken from `ezone classify`
 and must be reviewed by eye (the report loses its stack: corrupted).
@@ -22,7 +23,7 @@ ezone = sys.argv[1]
 sources = sys.argv[2:] or [
     "divzero.log", "nullderef.log", "bug.log", "panic.log", "softlockup.log", "warn.log",
     "memcorrupt.log", "stackoverflow-panic-none.log", "user-segv.log", "user-oom.log",
-    "kernels/6.1.0-56-amd64/divzero.log", "kernels/6.1.0-56-rt-amd64/nullderef.log",
+    "kernels/6.1.0-56-amd64/divzero.log", "kernels/6.1.0-56-amd64/nullderef.log",
     "lkdtm/EXEC_KMALLOC.log", "lkdtm/HUNG_TASK.log",
 ]
 out = here / "mangled"
@@ -97,6 +98,10 @@ for rel in sources:
     lines = src.read_bytes().split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
+    if start is not None and start > 41:
+        # The boot before the report adds nothing here: keep 40 lines of it.
+        lines = lines[start - 41:]
+        start = 41
     stem = rel.replace("/", "_").removesuffix(".log")
     exp = expected_of(rel)
     for form, fn in forms.items():
@@ -112,6 +117,13 @@ for rel in sources:
             rows.append(" | ".join([name, j["verdict"], *got]))
         else:
             rows.append(" | ".join([name, *exp]))
+# A guest that boots again with no report before (a reset nobody asked
+# for): the clean poweroff log, its poweroff cut, then the whole log again.
+clean = (here / "clean-poweroff.log").read_bytes().split(b"\n")
+cut_at = next(i for i, l in enumerate(clean) if b"reboot: Power down" in l or b"Preparing to enter" in l)
+(out / "clean-poweroff.reboot.log").write_bytes(b"\n".join(clean[:cut_at]) + b"\n" + b"\n".join(clean))
+rows.append("clean-poweroff.reboot.log | crash | reboot: unexpected reboot")
+
 (out / "EXPECTED.reports").write_text(
     "# <log> | <verdict> | <kind>: <title>[ (corrupted)] | ...  (docs/crash-detection.md)\n"
     "# Made by ../make-mangled.py from the real logs named in each file name; the\n"

@@ -4,6 +4,7 @@
 #ifndef EZONE_REPORT_CHECK_RECORD_H_
 #define EZONE_REPORT_CHECK_RECORD_H_
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -74,6 +75,22 @@ constexpr bool IsHostReading(const Evidence& e) {
   return e.source == EvidenceSource::kHost || e.source == EvidenceSource::kNestedHost;
 }
 
+// One report a kernel printed during the check, as core/src/crash_report.h
+// parsed it from a console: what kind, its title (the guilty function,
+// numbers normalised, so two runs of one bug share it), and where in that
+// VM's console log it is.
+struct KernelReport {
+  std::string vm;     // "victim", "witness", "host" (the nested host)
+  std::string kind;   // "oops", "panic", "lockup", "hung-task", "warning", ...
+  std::string title;  // e.g. "divide error in kerncrash_divide"
+  bool fatal = false;      // the kernel died or hung
+  bool corrupted = false;  // cut short or mangled: the title may be wrong
+  std::string corrupted_reason;
+  std::size_t first_line = 0, last_line = 0;  // 1-based, in that VM's console log
+
+  bool operator==(const KernelReport&) const = default;
+};
+
 struct CheckRecord {
   std::string suite;      // e.g. "paper"
   std::string classname;  // e.g. "GuestKernelCrashMustNotKillHost"
@@ -90,6 +107,11 @@ struct CheckRecord {
   std::string console_excerpt;
   std::string console_log_path;       // full console log file, may be empty
   std::vector<Evidence> evidence;
+  // The crash this check is about, when a kernel reported one: the title of
+  // the worst fatal report (the nested host's, then the witness's, then the
+  // victim's). Reports group checks by it.
+  std::string crash_title;
+  std::vector<KernelReport> kernel_reports;  // every report, capped
   // When each VM's heartbeats arrived, by role ("victim", "witness",
   // "host"): ms since the check began, ascending. The HTML draws them on
   // the timeline; JUnit carries them as heartbeat.<role> properties.

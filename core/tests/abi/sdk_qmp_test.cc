@@ -1,0 +1,107 @@
+// The SDK's QMP client and its JSON reader (ezone/qmp.h), against a scripted
+// QEMU on a socketpair: negotiation, a command and its reply, events mapped
+// once, and input that is not QMP.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ezone/qmp.h"
+#include "ezone/vmm_process.h"
+
+namespace ezone::sdk {
+namespace {
+
+TEST(SdkJsonTest, MembersOfAnObjectWhateverTheyContain) {
+  std::string_view o = R"( {"a": {"b": [1, "}", {"c": null}]}, "s": "x\"y\\z\u00e9", "n": -12.5e3, "t": true} )";
+  EXPECT_EQ(json::Member(o, "a"), R"({"b": [1, "}", {"c": null}]})");
+  EXPECT_EQ(json::Member(o, "n"), "-12.5e3");
+  EXPECT_EQ(json::Member(o, "t"), "true");
+  EXPECT_EQ(json::String(*json::Member(o, "s")), "x\"y\\z\xc3\xa9");
+  EXPECT_EQ(json::Member(o, "b"), std::nullopt);  // not at the top
+  EXPECT_EQ(json::Member("[1]", "a"), std::nullopt);
+  EXPECT_EQ(json::Member(R"({"a": )", "a"), std::nullopt);
+  EXPECT_EQ(json::Member(R"({"a" 1})", "a"), std::nullopt);
+  EXPECT_FALSE(json::Valid(std::string(100, '[') + std::string(100, ']')));  // too deep
+  EXPECT_TRUE(json::Valid(R"({"a": [1, 2, {"b": "c"}]})"));
+  EXPECT_FALSE(json::Valid(R"({"a": 1} x)"));
+  EXPECT_EQ(json::String(R"("bad \u12")"), std::nullopt);
+  EXPECT_EQ(json::Quote("a\"b\\c\n"), R"("a\"b\\c\u000a")");
+  EXPECT_EQ(QmpShutdownReason(R"({"guest": true, "reason": "guest-panic"})"), "guest-panic");
+}
+
+struct Events {
+  std::mutex mu;
+  std::vector<std::pair<ezone_vm_event, std::string>> list;
+};
+
+VmSink Recorder(Events* events) {
+  ezone_vm_sink raw{};
+  raw.core = events;
+  raw.console = raw.control = [](void*, const char*, size_t) {};
+  raw.event = [](void* core, ezone_vm_event e, const char* detail) {
+    auto* ev = static_cast<Events*>(core);
+    std::lock_guard lock(ev->mu);
+    ev->list.push_back({e, detail});
+  };
+  return VmSink(raw);
+}
+
+std::string ReadLine(int fd) {
+  std::string line;
+  char c;
+  while (read(fd, &c, 1) == 1 && c != '\n') line += c;
+  return line;
+}
+
+TEST(QmpClientTest, NegotiatesRunsACommandAndMapsEvents) {
+  static Events events;
+  SocketPair qmp = SocketPair::Make();
+  QmpClient client(qmp.plugin.get(), Recorder(&events));
+  int qemu = qmp.vmm.get();
+  // QEMU greets; the client answers with qmp_capabilities.
+  client.OnBytes(R"({"QMP": {"version": {"qemu": {"major": 7}}, "capabilities": []}})" "\r\n");
+  EXPECT_EQ(ReadLine(qemu), R"({"execute":"qmp_capabilities","id":0})");
+  client.OnBytes("{\"return\": {}, \"id\": 0}\r\n");
+  auto status = std::async(std::launch::async, [&] { return client.Execute("query-status"); });
+  EXPECT_EQ(ReadLine(qemu), R"({"execute":"query-status","id":1})");
+  client.OnBytes(R"({"return": {"status": "running", "running": true}, "id": 1})" "\r\n");
+  std::string ret = status.get();
+  EXPECT_EQ(json::Member(ret, "running"), "true");
+  auto failing = std::async(std::launch::async, [&] {
+    return client.Execute("migrate", R"({"uri": "fd:x"})");
+  });
+  EXPECT_EQ(ReadLine(qemu), R"({"execute":"migrate","arguments":{"uri": "fd:x"},"id":2})");
+  client.OnBytes(R"({"error": {"class": "GenericError", "desc": "no"}, "id": 2})" "\n");
+  EXPECT_THROW(failing.get(), std::runtime_error);
+  // Events, split across reads as a socket may deliver them.
+  client.OnBytes(R"({"timestamp": {"seconds": 1}, "event": "GUEST_PAN)");
+  client.OnBytes(R"(ICKED", "data": {"action": "pause"}})" "\r\n");
+  client.OnBytes(R"({"event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-panic"}})" "\n");
+  client.OnBytes(R"({"event": "RESUME"})" "\n");
+  client.OnBytes("this is not QMP\n{\"also\": not}\n");
+  std::lock_guard lock(events.mu);
+  ASSERT_EQ(events.list.size(), 3u);
+  EXPECT_EQ(events.list[0].first, EZONE_EVENT_GUEST_PANICKED);
+  EXPECT_EQ(events.list[0].second, R"(QMP GUEST_PANICKED {"action": "pause"})");
+  EXPECT_EQ(events.list[1].first, EZONE_EVENT_GUEST_STOPPED);
+  EXPECT_EQ(events.list[1].second, R"(QMP SHUTDOWN {"guest": true, "reason": "guest-panic"})");
+  EXPECT_EQ(events.list[2].first, EZONE_EVENT_PLUGIN_ERROR);  // once, for two bad lines
+  EXPECT_EQ(events.list[2].second, "QMP: not a JSON object: this is not QMP");
+}
+
+TEST(QmpClientTest, ACommandWithoutAnAnswerTimesOut) {
+  static Events events;
+  SocketPair qmp = SocketPair::Make();
+  QmpClient client(qmp.plugin.get(), Recorder(&events));
+  EXPECT_THROW(client.Execute("query-status", "", std::chrono::milliseconds(50)),
+               std::runtime_error);  // never ready
+  client.OnBytes("{\"QMP\": {}}\n{\"return\": {}, \"id\": 0}\n");
+  EXPECT_THROW(client.Execute("query-status", "", std::chrono::milliseconds(50)),
+               std::runtime_error);
+}
+
+}  // namespace
+}  // namespace ezone::sdk
