@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 
 #include "build_config.h"
 #include "check_runner.h"
+#include "ezone/sdk.h"
 #include "nested_xen_host.h"
 
 namespace ezone {
@@ -394,6 +396,65 @@ void NestedHostCredentials::Remove() {
   }
 }
 
+const char* NestedHostModeName(NestedHostMode mode) {
+  return mode == NestedHostMode::kRestored ? "restored" : "booted";
+}
+
+bool NestedHostRestoreWanted() {
+  const char* env = std::getenv("EZONE_NESTED_HOST_MODE");
+  return env == nullptr || std::string(env) != "boot";
+}
+
+std::string NestedHostProblem(const NestedHostHealth& h) {
+  std::vector<std::string> problems;
+  if (!h.agent_answers) problems.push_back("its agent does not answer");
+  if (!h.clock_set) problems.push_back("its clock was not set");
+  if (!h.credentials_set) problems.push_back("it lacks this check's credentials");
+  if (!h.libvirtd_answers) problems.push_back("its libvirtd does not answer");
+  if (!h.taint) {
+    problems.push_back("its kernel taint is unreadable");
+  } else if (*h.taint != 0) {
+    problems.push_back("its kernel is tainted (" + std::to_string(*h.taint) + ")");
+  }
+  if (h.domains != 0) {
+    problems.push_back(h.domains < 0 ? "its libvirt domains are unknown"
+                                     : std::to_string(h.domains) + " libvirt domain(s) left");
+  }
+  if (h.qemu_running) problems.push_back("a QEMU process runs in it");
+  std::string text;
+  for (const auto& p : problems) text += (text.empty() ? "" : ", ") + p;
+  return text;
+}
+
+std::string NestedHostStateKey(const NestedHostImage& image,
+                               const std::string& qemu_plugin_version) {
+  auto get = [&](const char* key) {
+    auto it = image.properties.find(key);
+    return it == image.properties.end() ? image.kernel.string() + "|" + image.initramfs.string()
+                                        : it->second;
+  };
+  std::string qemu = "qemu-system-x86_64?";
+  if (const char* path = std::getenv("PATH")) {
+    std::string dirs = path;
+    for (size_t at = 0; at <= dirs.size();) {
+      size_t end = dirs.find(':', at);
+      if (end == std::string::npos) end = dirs.size();
+      fs::path candidate = fs::path(dirs.substr(at, end - at)) / "qemu-system-x86_64";
+      struct stat st {};
+      if (end > at && stat(candidate.c_str(), &st) == 0 && (st.st_mode & S_IXUSR)) {
+        qemu = candidate.string() + "|" + std::to_string(st.st_size) + "|" +
+               std::to_string(st.st_mtim.tv_sec);
+        break;
+      }
+      at = end + 1;
+    }
+  }
+  return "nested-host|" + get("nested_host_image_sha256") + "|" + qemu + "|qemu plugin " +
+         qemu_plugin_version + "|" + NestedHost::kCpu + "|" +
+         std::to_string(NestedHost::kMemoryMib) + "|" + std::to_string(NestedHost::kVcpus) + "|" +
+         std::to_string(kHeartbeatPeriodMs);
+}
+
 std::string NestedHostFlavourFor(const std::string& vmm) {
   return vmm == "xen" ? xen_host::kFlavour : "kvm";
 }
@@ -416,14 +477,14 @@ NestedHost::NestedHost(const Plugin& qemu, const NestedHostImage& image,
 
 NestedHost::~NestedHost() { Destroy(); }
 
-ezone_status NestedHost::Start(std::string* error) {
-  if (!credentials_.Create(error)) return EZONE_FAILED;
+BootRequest NestedHost::Request(std::string* error) {
+  BootRequest host;
+  if (!credentials_.Create(error)) return host;
   port_ = FreeLocalPort();
   if (port_ == 0) {
     *error = "no free TCP port on 127.0.0.1 for the nested host's libvirtd";
-    return EZONE_FAILED;
+    return host;
   }
-  BootRequest host;
   host.kernel = image_.kernel.string();
   host.initramfs = image_.initramfs.string();
   // Its vCPUs are emulator threads on a shared machine: when they starve,
@@ -443,7 +504,135 @@ ezone_status NestedHost::Start(std::string* error) {
   if (image_.flavour == xen_host::kFlavour) {
     host = xen_host::BootRequestFor(image_, host.cmdline, common, kMemoryMib);
   }
+  return host;
+}
+
+ezone_status NestedHost::Start(std::string* error) {
+  mode_ = NestedHostMode::kBooted;
+  BootRequest host = Request(error);
+  if (port_ == 0) return EZONE_FAILED;
   return session_.Start(host, error);
+}
+
+// The restored VM has the same devices as the one saved (the same command
+// line but for the forwarded port and the fw_cfg files' contents, which
+// QEMU takes from its command line, not from the state): the new port
+// listens at once, and the credentials go in through the agent (Refresh).
+ezone_status NestedHost::Restore(const std::string& state, std::string* error) {
+  mode_ = NestedHostMode::kRestored;
+  BootRequest host = Request(error);
+  if (port_ == 0) return EZONE_FAILED;
+  host.restore_from = state;
+  return session_.Start(host, error);
+}
+
+bool NestedHost::Refresh(milliseconds timeout, NestedHostHealth* health, std::string* error) {
+  *health = NestedHostHealth{};
+  const auto deadline = Clock::now() + timeout;
+  restore_steps_.clear();
+  auto step_start = Clock::now();
+  auto step = [&](const char* name) {
+    auto now = Clock::now();
+    char text[64];
+    snprintf(text, sizeof text, "%s%s %.0f ms", restore_steps_.empty() ? "" : ", ", name,
+             std::chrono::duration<double, std::milli>(now - step_start).count());
+    restore_steps_ += text;
+    step_start = now;
+  };
+  auto left = [&] {
+    return std::max(milliseconds(1000),
+                    std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+  };
+  std::string reply;
+  // 1. Alive: a restored agent sends no READY.
+  health->agent_answers = session_.AgentCommand("ping", left(), &reply);
+  if (!health->agent_answers) {
+    *error = "its agent does not answer after the restore (" + reply + ")";
+    return false;
+  }
+  session_.MarkAlive();
+  step("agent");
+  // 2. Its clock stopped when the state was saved: the certificates made
+  //    now would not be valid yet, for libvirtd, in there.
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  health->clock_set =
+      session_.AgentCommand("sh date -s @" + std::to_string(now) + " >/dev/null", left(), &reply) &&
+      reply.rfind("exit=0", 0) == 0;
+  if (!health->clock_set) {
+    *error = "setting its clock failed (" + reply + ")";
+    return false;
+  }
+  step("clock");
+  // 3. This host's credentials, where init put the saved host's (one line
+  //    is at most 512 bytes: the files go in pieces, write then append).
+  const std::pair<const char*, const char*> files[] = {
+      {"cacert.pem", "/etc/pki/CA/cacert.pem"},
+      {"servercert.pem", "/etc/pki/libvirt/servercert.pem"},
+      {"serverkey.pem", "/etc/pki/libvirt/private/serverkey.pem"}};
+  for (const auto& [name, target] : files) {
+    std::ifstream in(credentials_.host_dir() / name, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (bytes.empty()) {
+      *error = std::string("no ") + name + " in the credentials directory";
+      return false;
+    }
+    constexpr size_t kPiece = 200;  // escaped, at most 4 bytes each: well under 512
+    for (size_t at = 0; at < bytes.size(); at += kPiece) {
+      std::string command = std::string(at == 0 ? "write " : "append ") + target + " " +
+                            sdk::AgentEscape(std::string_view(bytes).substr(at, kPiece));
+      if (!session_.AgentCommand(command, left(), &reply)) {
+        *error = std::string("writing ") + target + " failed (" + reply + ")";
+        return false;
+      }
+    }
+  }
+  health->credentials_set = true;
+  step("credentials");
+  // 4. libvirtd on them: virt-admin has it load the new CA, certificate
+  //    and key (its TLS listener's next handshakes use them; nobody is
+  //    connected yet); where that fails, libvirtd restarts (its QEMU
+  //    capabilities are cached from the saved boot). Then what libvirt
+  //    says, as init waits for it: kvm domains, and how many domains exist.
+  static constexpr const char* kRestartLibvirtd =
+      R"(sh virt-admin -q server-update-tls libvirtd || { )"
+      R"(p=$(cat /run/libvirtd.pid 2>/dev/null); [ -n "$p" ] && kill $p; i=0; )"
+      R"(while [ -n "$p" ] && kill -0 $p 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; )"
+      R"(i=$((i+1)); done; libvirtd --listen --daemon --pid-file /run/libvirtd.pid || exit 3; }; )"
+      R"(i=0; until virsh -q -c qemu:///system domcapabilities --virttype kvm >/dev/null 2>&1; do )"
+      R"([ $i -ge 400 ] && exit 4; sleep 0.05; i=$((i+1)); done; )"
+      R"(virsh -q -c qemu:///system list --all --name | grep -c .)";
+  static_assert(std::char_traits<char>::length(kRestartLibvirtd) < 500,
+                "one agent line is at most 512 bytes");
+  if (!session_.AgentCommand(kRestartLibvirtd, left(), &reply)) {
+    *error = "restarting libvirtd failed (" + reply + ")";
+    return false;
+  }
+  // "exit=<code> <domains>": grep -c exits 1 when it counts none.
+  int code = -1, domains = -1;
+  if (sscanf(reply.c_str(), "exit=%d %d", &code, &domains) == 2 && (code == 0 || code == 1)) {
+    health->libvirtd_answers = true;
+    health->domains = domains;
+  } else {
+    *error = "libvirtd did not come back (" + reply + ")";
+    return false;
+  }
+  step("libvirtd on the new credentials");
+  // 5. Clean: no taint, no QEMU process.
+  if (session_.AgentCommand("runout /bin/cat /proc/sys/kernel/tainted", left(), &reply) &&
+      reply.rfind("exit=0 ", 0) == 0) {
+    try {
+      health->taint = std::stoull(reply.substr(7));
+    } catch (const std::exception&) {
+    }
+  }
+  health->qemu_running =
+      !session_.AgentCommand("run /bin/pidof qemu-system-x86_64", left(), &reply) ||
+      reply.find("exit=0") != std::string::npos;
+  step("verify");
+  *error = NestedHostProblem(*health);
+  return error->empty();
 }
 
 std::string NestedHost::VmmOptions() const {

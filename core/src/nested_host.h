@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "boot_image.h"
@@ -74,6 +75,37 @@ struct NestedHostImage : BootImage {
 // the Xen flavour, every other one on the KVM flavour.
 std::string NestedHostFlavourFor(const std::string& vmm);
 
+// How a check's nested host came to be (report property nested_host_mode).
+// Either way it is fresh: never used by another check.
+enum class NestedHostMode {
+  kBooted,    // booted from its image (about 11 s under TCG)
+  kRestored,  // loaded from the state one boot saved at READY, then given
+              // this check's credentials and clock, and verified (seconds)
+};
+const char* NestedHostModeName(NestedHostMode mode);  // "booted", "restored"
+// $EZONE_NESTED_HOST_MODE: "boot" forces a boot; anything else (default)
+// restores where a saved state can be made.
+bool NestedHostRestoreWanted();
+
+// What a restored nested host says about itself before any check uses it.
+struct NestedHostHealth {
+  bool agent_answers = false;
+  std::optional<unsigned long long> taint;  // nullopt: unreadable
+  bool libvirtd_answers = false;
+  int domains = -1;            // libvirt domains defined or running; -1 unknown
+  bool qemu_running = false;   // a qemu-system process exists
+  bool clock_set = false;      // its clock took this machine's time
+  bool credentials_set = false;  // this check's TLS credentials are in place
+};
+// Why a host in this state must not be used ("" when it may). Pure: a host
+// with a taint, a domain or a QEMU process left over is not clean, one
+// whose libvirtd or agent does not answer is not ready.
+std::string NestedHostProblem(const NestedHostHealth& health);
+
+// The state file's cache key: the image, the QEMU binary (path, size,
+// mtime: a rebuilt or upgraded QEMU makes a new state), the VM's settings.
+std::string NestedHostStateKey(const NestedHostImage& image, const std::string& qemu_plugin_version);
+
 class NestedHost {
  public:
   // Memory and CPUs of the nested host; its guests get theirs from the suite.
@@ -95,6 +127,20 @@ class NestedHost {
 
   // Starts the VM (READY follows as an event once libvirtd is ready).
   ezone_status Start(std::string* error);
+  // Starts the VM from a state saved at READY (`state`, SaveState), on a
+  // fresh port with fresh credentials; Refresh() must follow before use.
+  ezone_status Restore(const std::string& state, std::string* error);
+  // After Restore: sets its clock, hands it this host's TLS credentials
+  // (the agent's write), restarts libvirtd on them, then reads its health.
+  // False with *error when it cannot be used; *health says what was seen.
+  bool Refresh(std::chrono::milliseconds timeout, NestedHostHealth* health, std::string* error);
+  // Saves the running host's state to `path` (READY, no guest yet).
+  ezone_status SaveState(const std::string& path, std::string* error) {
+    return session_.SaveSnapshot(path, error);
+  }
+  NestedHostMode mode() const { return mode_; }
+  // Refresh's steps and their wall times, for the report.
+  const std::string& restore_steps() const { return restore_steps_; }
   // The vmm-options a libvirt-based VMM plugin (kvm) needs to run its VMs
   // here: the forwarded TLS URI with the run's client certificate
   // (pkipath) and the image's guest directory.
@@ -113,7 +159,11 @@ class NestedHost {
   }
 
  private:
+  BootRequest Request(std::string* error);
+
   const NestedHostImage& image_;
+  NestedHostMode mode_ = NestedHostMode::kBooted;
+  std::string restore_steps_;
   NestedHostCredentials credentials_;
   VmSession session_;
   int port_ = 0;

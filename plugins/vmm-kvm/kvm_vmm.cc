@@ -189,10 +189,22 @@ std::string QemuLogTail(const fs::path& log) {
   return last;
 }
 
+// EZONE_KVM_TIMING=1: a named moment on stderr (ms on the steady clock),
+// for the events' part of a check's time.
+void TimingMark(const std::string& name, const char* what) {
+  static const bool on = std::getenv("EZONE_KVM_TIMING") != nullptr;
+  if (!on) return;
+  fprintf(stderr, "ezone-kvm-timing %s %s at %.1f ms\n", name.c_str(), what,
+          std::chrono::duration<double, std::milli>(
+              std::chrono::steady_clock::now().time_since_epoch())
+              .count());
+}
+
 // Caller holds s.mu.
 void ReportExitLocked(Shared& s) {
   if (s.exit_reported || s.closed) return;
   s.exit_reported = true;
+  TimingMark(s.name, s.console_ended ? "exit reported (console ended)" : "exit reported");
   if (s.exit_timer >= 0) {
     virEventRemoveTimeout(s.exit_timer);
     s.exit_timer = -1;
@@ -279,6 +291,7 @@ void OnStream(virStreamPtr st, int events, void* opaque) {
   if (ref->port == 0) DemuxLocked(s, {}, true);
 #endif
   if (ref->port == 0) {
+    TimingMark(s.name, "console stream ended");
     s.console_ended = true;
     if (s.stopped) ReportExitLocked(s);
   }
@@ -314,6 +327,7 @@ int OnLifecycle(virConnectPtr, virDomainPtr, int event, int detail, void* opaque
   if (s.closed) return 0;
   std::string text;
   LifecycleName(event, detail, &text);
+  TimingMark(s.name, ("lifecycle " + text).c_str());
   std::string what = "libvirt lifecycle event: domain " + text;
   switch (event) {
     case VIR_DOMAIN_EVENT_CRASHED:
@@ -350,6 +364,27 @@ void OnConnectionClosed(virConnectPtr, int reason, void* opaque) {
                   (reason >= 0 && reason < 4 ? kReasons[reason] : "unknown reason");
   ReportExitLocked(s);
 }
+
+// EZONE_KVM_TIMING=1: each libvirt step's wall time on stderr, for
+// measuring where a check's time goes (docs/vmm-kvm.md). Off: nothing.
+class StepTimer {
+ public:
+  explicit StepTimer(const std::string& name)
+      : name_(name), on_(std::getenv("EZONE_KVM_TIMING") != nullptr),
+        last_(std::chrono::steady_clock::now()) {}
+  void Step(const char* what) {
+    if (!on_) return;
+    auto now = std::chrono::steady_clock::now();
+    fprintf(stderr, "ezone-kvm-timing %s %s %.1f ms\n", name_.c_str(), what,
+            std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  std::string name_;
+  bool on_;
+  std::chrono::steady_clock::time_point last_;
+};
 
 std::string DomainName(const std::string& cmdline, const std::string& role) {
   static std::atomic<int> counter{0};
@@ -533,9 +568,11 @@ class KvmVm : public ezone::sdk::Vm {
     // where the state could not be saved, so the check is skipped, not
     // booted to fail at the save.
     if (!settings_.local() && spec.role == "template") throw Declined(RemoteSnapshotReason());
+    StepTimer timer(spec.role);
     ConnectResult c = Connect(settings_.uri);
     if (!c.conn) throw std::runtime_error(c.error);
     conn_ = c.conn;
+    timer.Step("connect");
     // Remote connections only: notice a dead link (keepalive needs the
     // event loop, which runs).
     // Generous: a nested host under TCG may take over 15 s to answer while
@@ -578,6 +615,7 @@ class KvmVm : public ezone::sdk::Vm {
                                  settings_.domain_type + ", " + settings_.uri + "): " + LastError());
       }
     }
+    timer.Step(spec.restore_from.empty() ? "create-paused" : "restore");
     lifecycle_id_ = virConnectDomainEventRegisterAny(
         conn_, dom_, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(&OnLifecycle),
         NewRef(shared_), &FreeRef);
@@ -609,7 +647,9 @@ class KvmVm : public ezone::sdk::Vm {
         throw std::runtime_error("watching " + dev + " of " + name_ + ": " + LastError());
       }
     }
+    timer.Step("events+consoles");
     if (virDomainResume(dom_) < 0) throw std::runtime_error("resuming " + name_ + ": " + LastError());
+    timer.Step("resume");
 
     if (settings_.system_local()) {
       pid_ = std::atoll(ReadFile("/run/libvirt/qemu/" + name_ + ".pid").c_str());
@@ -629,6 +669,7 @@ class KvmVm : public ezone::sdk::Vm {
 
   // Stops the domain and drops every libvirt object; safe on a half-built Vm.
   void Release() {
+    StepTimer timer(name_);
     {
       std::lock_guard<std::mutex> lock(shared_->mu);
       shared_->closed = true;
@@ -648,17 +689,21 @@ class KvmVm : public ezone::sdk::Vm {
       virStreamFree(st);
       st = nullptr;
     }
+    timer.Step("release-events+streams");
     if (dom_) {
       virDomainDestroy(dom_);  // fails harmlessly when the domain is gone
+      timer.Step("destroy");
       virDomainFree(dom_);
       dom_ = nullptr;
     }
     if (conn_) virConnectClose(conn_);
     conn_ = nullptr;
+    timer.Step("close");
     // The qemu process must be gone when destroy() returns (the core checks).
     for (int i = 0; pid_ > 0 && i < 250 && kill(static_cast<pid_t>(pid_), 0) == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    timer.Step("pid-gone");
     StopReaper();
     // libvirt keeps one log per domain name; ours are unique, so they would
     // only pile up. The console itself is in the core's report.

@@ -301,7 +301,16 @@ class QemuVm : public ezone::sdk::Vm {
     reader_.Watch(control_fd_.get(), [this](std::string_view b) { sink_.Control(b); });
     reader_.Watch(qmp_fd_.get(), [this](std::string_view b) { OnQmp(b); });
     reader_.Start(process_.get(), sink_, "qemu");
-    if (!spec.restore_from.empty()) AwaitRestored();
+    if (!spec.restore_from.empty()) {
+      try {
+        AwaitRestored();
+      } catch (...) {
+        // A throwing constructor runs no destructor: QEMU is killed here,
+        // then the members stop the reader and reap it.
+        process_->Kill();
+        throw;
+      }
+    }
   }
 
   ~QemuVm() override {
@@ -321,10 +330,20 @@ class QemuVm : public ezone::sdk::Vm {
   void AwaitRestored() {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     for (;;) {
-      nlohmann::json status = Qmp({{"execute", "query-status"}});
-      if (status.value("running", false)) return;
+      // QEMU loads the state in its main loop, which may leave QMP silent
+      // for more than one command's 10 s on a loaded host (a nested host's
+      // 400 MB): only the deadline or QEMU's exit ends the wait.
+      std::string why;
+      try {
+        nlohmann::json status = Qmp({{"execute", "query-status"}});
+        if (status.value("running", false)) return;
+        why = status.dump();
+      } catch (const std::exception& e) {
+        why = e.what();
+        if (why.rfind("QMP: ", 0) == 0) throw;  // QEMU's own error answer
+      }
       if (reader_.exited() || std::chrono::steady_clock::now() > deadline) {
-        throw std::runtime_error("the VM state did not load: " + status.dump());
+        throw std::runtime_error("the VM state did not load: " + why);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

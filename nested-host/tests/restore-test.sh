@@ -1,0 +1,85 @@
+#!/bin/bash
+# Issue 19: nested hosts restored from a state saved at READY.
+#
+#   restore-test.sh <ezone> <plugin dir> <suite> <work dir>
+#
+# 1. A run of nested-host/tests/restore.xml with a fresh cache: the first
+#    check saves the state once (nested_host_state_prepared_ms), both
+#    checks run on a restored host (nested_host_mode=restored) and pass;
+#    the E-Zone 1 fault's host (panicked) is never reused: the guest check
+#    that follows has its own host, on another port, verified clean (taint
+#    0, no domain, no QEMU); the saved state is not written by any check.
+# 2. A corrupt state: the host cannot be restored, the check boots one
+#    (nested_host_mode=booted, the rejection on the record) and passes.
+# 3. EZONE_NESTED_HOST_MODE=boot: booted, as before.
+set -euo pipefail
+ezone=$1 plugins=$2 suite=$3 work=$4
+rm -rf "$work"
+mkdir -p "$work"
+export EZONE_CACHE_DIR=$work/cache
+trap 'rm -rf "$work/cache"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# The properties of every finished check of a report dir, one line each:
+# name verdict mode port-of-libvirtd evidence-about-the-restore
+records() {
+	python3 - "$1" <<'PY'
+import glob, json, re, sys
+for f in sorted(glob.glob(sys.argv[1] + "/journal/*.jsonl")):
+    for line in open(f):
+        j = json.loads(line)
+        if j.get("event") != "check_finished":
+            continue
+        r = j["record"]; p = r.get("properties", {})
+        port = re.search(r"127\.0\.0\.1:(\d+)", p.get("host", ""))
+        good = any("verified: agent and libvirtd answer, taint 0" in e.get("text", "")
+                   for e in r.get("evidence", []))
+        print(r["name"], r["verdict"], p.get("nested_host_mode", "-"),
+              port.group(1) if port else "-", "verified" if good else "unverified",
+              "prepared" if "nested_host_state_prepared_ms" in p else "reused-state",
+              p.get("nested_host_restore_rejected", "-").replace(" ", "_"))
+PY
+}
+
+echo "== 1: two checks, one saved state, two restored hosts"
+set +e
+"$ezone" --plugin-dir "$plugins" run "$suite" --report-dir "$work/one" > "$work/one.log" 2>&1
+rc=$?
+set -e
+records "$work/one" | tee "$work/one.records"
+[[ $rc -eq 0 ]] || { tail -50 "$work/one.log"; fail "the run exited $rc"; }
+[[ $(wc -l < "$work/one.records") -eq 2 ]] || fail "expected two checks"
+read -r n1 v1 m1 p1 ok1 prep1 _ < <(sed -n 1p "$work/one.records")
+read -r n2 v2 m2 p2 ok2 prep2 _ < <(sed -n 2p "$work/one.records")
+[[ $m1 == restored && $m2 == restored ]] || fail "both hosts restored: $m1 $m2"
+[[ $ok1 == verified && $ok2 == verified ]] || fail "both verified before use"
+[[ $prep1 == prepared && $prep2 == reused-state ]] || fail "the state saved once: $prep1 $prep2"
+[[ $p1 != "$p2" ]] || fail "the second check got the first one's host (port $p1)"
+state=$(ls "$work"/cache/snapshots/*.nested-host.vmstate)
+sum_before=$(sha256sum "$state" | cut -d' ' -f1)
+
+echo "== 2: a corrupt state is not used; the check boots its host"
+printf 'not a QEMU migration stream' | dd of="$state" bs=1 seek=0 conv=notrunc status=none
+sum_corrupt=$(sha256sum "$state" | cut -d' ' -f1)
+[[ $sum_corrupt != "$sum_before" ]] || fail "could not corrupt the state"
+set +e
+"$ezone" --plugin-dir "$plugins" run "$suite" --check GuestKernelCrashOnNestedHost/kvm_kerncrash_divzero_1 \
+	--report-dir "$work/two" > "$work/two.log" 2>&1
+rc=$?
+set -e
+records "$work/two" | tee "$work/two.records"
+[[ $rc -eq 0 ]] || { tail -50 "$work/two.log"; fail "the run exited $rc"; }
+read -r _ _ m _ _ _ rejected < "$work/two.records"
+[[ $m == booted && $rejected != - ]] || fail "a corrupt state must give a booted host, on the record ($m, $rejected)"
+
+echo "== 3: EZONE_NESTED_HOST_MODE=boot"
+set +e
+EZONE_NESTED_HOST_MODE=boot "$ezone" --plugin-dir "$plugins" run "$suite" \
+	--check GuestKernelCrashOnNestedHost/kvm_kerncrash_divzero_1 --report-dir "$work/three" > "$work/three.log" 2>&1
+rc=$?
+set -e
+records "$work/three" | tee "$work/three.records"
+[[ $rc -eq 0 ]] || { tail -50 "$work/three.log"; fail "the run exited $rc"; }
+read -r _ _ m _ < "$work/three.records"
+[[ $m == booted ]] || fail "EZONE_NESTED_HOST_MODE=boot boots ($m)"
+echo "PASS"
