@@ -63,7 +63,7 @@ printf 'not a QEMU migration stream' | dd of="$state" bs=1 seek=0 conv=notrunc s
 sum_corrupt=$(sha256sum "$state" | cut -d' ' -f1)
 [[ $sum_corrupt != "$sum_before" ]] || fail "could not corrupt the state"
 set +e
-"$ezone" --plugin-dir "$plugins" run "$suite" --check GuestKernelCrashOnNestedHost/kvm_kerncrash_divzero_1 \
+"$ezone" --plugin-dir "$plugins" run "$suite" --check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 \
 	--report-dir "$work/two" > "$work/two.log" 2>&1
 rc=$?
 set -e
@@ -75,7 +75,7 @@ read -r _ _ m _ _ _ rejected < "$work/two.records"
 echo "== 3: EZONE_NESTED_HOST_MODE=boot"
 set +e
 EZONE_NESTED_HOST_MODE=boot "$ezone" --plugin-dir "$plugins" run "$suite" \
-	--check GuestKernelCrashOnNestedHost/kvm_kerncrash_divzero_1 --report-dir "$work/three" > "$work/three.log" 2>&1
+	--check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 --report-dir "$work/three" > "$work/three.log" 2>&1
 rc=$?
 set -e
 records "$work/three" | tee "$work/three.records"
