@@ -15,12 +15,13 @@
 #
 # Environment (set by nested-host/CMakeLists.txt):
 #   OUT_DIR NESTED_DIR (the KVM image) KERNEL_TREE KERNEL_RELEASE XEN_INIT
-#   XEN_HOST_DUMP DEB_CACHE (default ~/.cache/ezone/xen-debs)
+#   XEN_HOST_DUMP DEB_CACHE (default $EZONE_CACHE_DIR/xen-debs, else ~/.cache/ezone/xen-debs)
 set -euo pipefail
 log() { echo "ezone-xen-host: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 : "${OUT_DIR:?}" "${NESTED_DIR:?}" "${KERNEL_TREE:?}" "${KERNEL_RELEASE:?}" "${XEN_INIT:?}" "${XEN_HOST_DUMP:?}"
-: "${DEB_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/ezone/xen-debs}"
+# $EZONE_CACHE_DIR is ezone's cache root (CI sets an empty one), as for the guest's debs.
+: "${DEB_CACHE:=${EZONE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ezone}/xen-debs}"
 self=$(readlink -f "$0")
 mkdir -p "$OUT_DIR" "$DEB_CACHE"
 OUT_DIR=$(readlink -f "$OUT_DIR") NESTED_DIR=$(readlink -f "$NESTED_DIR") KERNEL_TREE=$(readlink -f "$KERNEL_TREE")
