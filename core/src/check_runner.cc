@@ -775,10 +775,16 @@ void CheckRun::Observe(VmSession& victim, VmSession* witness) {
   bool announced = false;
   // Event-driven: sleep until an event arrives or the observer's next
   // deadline (the window's end, an overdue heartbeat).
-  while (!observer.done()) {
+  auto beats = [&] {
     observer.OnHeartbeat(Role::kVictim, victim.last_heartbeat());
     if (host) observer.OnHeartbeat(Role::kHost, host->last_heartbeat());
+  };
+  while (!observer.done()) {
+    beats();
     std::optional<VmEvent> e = events_.Wait(observer.wake_at());
+    // The beats that came while it slept: a wake-up at the old deadline is
+    // no hang if the guest beat meanwhile.
+    beats();
     if (e) {
       observer.OnEvent(*e);
     } else {

@@ -139,6 +139,17 @@ TEST_F(CheckRunnerTest, HeartbeatGapIsAHang) {
   EXPECT_GE(*r.timing.detection, 1400);
 }
 
+// A guest that keeps beating is alive, however long the runner slept: a
+// fault that never fires is an error, never a "hang" (the runner must read
+// the beats that came while it waited).
+TEST_F(CheckRunnerTest, AVictimThatKeepsBeatingIsNoHang) {
+  scripted::SetScripts({{"victim", VmScript{}}});
+  CheckRecord r = RunCheck(Spec("hang"), env_);
+  EXPECT_EQ(r.verdict, Verdict::kError) << r.message;
+  EXPECT_NE(r.message.find("never fired"), std::string::npos) << r.message;
+  EXPECT_FALSE(Has(r, "heartbeat lost"));
+}
+
 TEST_F(CheckRunnerTest, WitnessCrashIsAFailure) {
   VmScript victim, witness;
   victim.on_fault = {{20, Kind::kConsole, "BUG: kernel NULL pointer dereference, address: 0"}};

@@ -240,9 +240,16 @@ int CmdRun(RunOptions opt, const char* argv0) {
   for (const auto& e : registry.load_errors()) std::cerr << "ezone: warning: " << e << "\n";
   // Bad input before anything boots: a check naming a plugin or variant
   // that is not there.
+  // Only the checks that will run: --check may pick the ones whose plugins
+  // this run has.
   bool unknown = false;
   for (const Suite& suite : suites) {
-    for (const auto& e : FindUnknownPlugins(suite, registry)) {
+    Suite selected = suite;
+    selected.checks.clear();
+    for (const CheckSpec& spec : suite.checks) {
+      if (Selected(spec, opt.checks)) selected.checks.push_back(spec);
+    }
+    for (const auto& e : FindUnknownPlugins(selected, registry)) {
       std::cerr << "ezone: " << e << "\n";
       unknown = true;
     }
