@@ -556,7 +556,6 @@ PoolResult RunPool(const BenchOptions& opt, const std::string& suite, const std:
     fs::path log;
   };
   std::vector<Child> running;
-  pid_t parent = getpid();
   auto start = Clock::now();
   int next = 0;
   while (next < checks || !running.empty()) {
@@ -567,23 +566,8 @@ PoolResult RunPool(const BenchOptions& opt, const std::string& suite, const std:
       for (const auto& d : opt.plugin_dirs) args.insert(args.end(), {"--plugin-dir", d});
       args.insert(args.end(), {"run", suite, "--check", opt.check, "--report-dir", dir.string()});
       if (!opt.guest_dir.empty()) args.insert(args.end(), {"--guest-dir", opt.guest_dir});
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
       fs::path log = dir / "output.log";
-      int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      pid_t pid = fork();
-      if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);  // its qemu dies with it in turn
-        if (getppid() != parent) _exit(127);
-        int devnull = open("/dev/null", O_RDONLY);
-        dup2(devnull, 0);
-        dup2(out, 1);
-        dup2(out, 2);
-        execv(argv[0], argv.data());
-        _exit(127);
-      }
-      if (out >= 0) close(out);
+      pid_t pid = SpawnLogged(std::move(args), log);
       ++next;
       if (pid < 0) {
         result.failures.push_back(std::string("fork: ") + std::strerror(errno));
@@ -617,6 +601,29 @@ PoolResult RunPool(const BenchOptions& opt, const std::string& suite, const std:
 }
 
 }  // namespace
+
+pid_t SpawnLogged(std::vector<std::string> args, const fs::path& log) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t parent = getpid();
+  int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // its qemu dies with it in turn
+    if (getppid() != parent) _exit(127);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out, 1);
+    dup2(out, 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  const int saved = errno;
+  if (out >= 0) close(out);
+  errno = saved;
+  return pid;
+}
 
 int RunBench(const BenchOptions& opt) {
   if (opt.rounds < 0 || opt.parallel_checks < 1) {

@@ -22,6 +22,7 @@
 #include <set>
 #include <thread>
 
+#include "bench.h"
 #include "suite.h"
 
 namespace ezone {
@@ -141,7 +142,6 @@ int RunSuiteBench(const SuiteBenchOptions& opt) {
   std::vector<SuiteBenchCheck> results(specs.size());
   std::vector<Json> timings(specs.size());
   std::vector<Child> running;
-  pid_t parent = getpid();
   auto start = Clock::now();
   size_t next = 0;
   while (next < specs.size() || !running.empty()) {
@@ -154,26 +154,11 @@ int RunSuiteBench(const SuiteBenchOptions& opt) {
       args.insert(args.end(), {"run", opt.suite, "--check",
                                spec.id(), "--report-dir", dir.string()});
       if (!opt.guest_dir.empty()) args.insert(args.end(), {"--guest-dir", opt.guest_dir});
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
       fs::path log = dir / "output.log";
-      int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       results[next].id = spec.id();
       results[next].label = spec.vmm_label;
       auto began = Clock::now();
-      pid_t pid = fork();
-      if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        int devnull = open("/dev/null", O_RDONLY);
-        dup2(devnull, 0);
-        dup2(out, 1);
-        dup2(out, 2);
-        execv(argv[0], argv.data());
-        _exit(127);
-      }
-      if (out >= 0) close(out);
+      pid_t pid = SpawnLogged(std::move(args), log);
       if (pid < 0) {
         results[next].exit_status = 127;
         ++next;
