@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "name_table.h"
+
 namespace ezone::report {
 namespace {
 
@@ -28,31 +30,19 @@ constexpr std::array<std::pair<Severity, std::string_view>, 4> kSeverities = {{
 }  // namespace
 
 std::string_view EvidenceSourceName(EvidenceSource source) {
-  for (const auto& [s, name] : kSources) {
-    if (s == source) return name;
-  }
-  return "runner";
+  return internal::NameOf(kSources, source, "runner");
 }
 
 std::optional<EvidenceSource> ParseEvidenceSource(std::string_view name) {
-  for (const auto& [s, n] : kSources) {
-    if (n == name) return s;
-  }
-  return std::nullopt;
+  return internal::ParseName(kSources, name);
 }
 
 std::string_view SeverityName(Severity severity) {
-  for (const auto& [s, name] : kSeverities) {
-    if (s == severity) return name;
-  }
-  return "info";
+  return internal::NameOf(kSeverities, severity, "info");
 }
 
 std::optional<Severity> ParseSeverity(std::string_view name) {
-  for (const auto& [s, n] : kSeverities) {
-    if (n == name) return s;
-  }
-  return std::nullopt;
+  return internal::ParseName(kSeverities, name);
 }
 
 std::string RunTitle(const RunInfo& run, const std::vector<CheckRecord>& records) {

@@ -3,8 +3,13 @@
 #include <array>
 #include <utility>
 
+#include "name_table.h"
+
 namespace ezone::report {
 namespace {
+
+using internal::NameOf;
+using internal::ParseName;
 
 constexpr std::array<std::pair<Policy, std::string_view>, 4> kPolicies = {{
     {Policy::kStrongIsolation, "strong-isolation"},
@@ -25,31 +30,14 @@ constexpr std::array<std::pair<Zone, std::string_view>, 4> kZones = {{
     {Zone::kGuestUser, "E-Zone 4"},
 }};
 
-template <typename E, size_t N>
-std::string_view NameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
-  for (const auto& [e, name] : table) {
-    if (e == value) return name;
-  }
-  return "?";
-}
-
-template <typename E, size_t N>
-std::optional<E> Parse(const std::array<std::pair<E, std::string_view>, N>& table,
-                       std::string_view name) {
-  for (const auto& [e, n] : table) {
-    if (n == name) return e;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
-std::string_view PolicyName(Policy p) { return NameOf(kPolicies, p); }
-std::optional<Policy> ParsePolicy(std::string_view name) { return Parse(kPolicies, name); }
-std::string_view EffectName(Effect e) { return NameOf(kEffects, e); }
-std::optional<Effect> ParseEffect(std::string_view name) { return Parse(kEffects, name); }
-std::string_view ZoneName(Zone z) { return NameOf(kZones, z); }
-std::optional<Zone> ParseZone(std::string_view name) { return Parse(kZones, name); }
+std::string_view PolicyName(Policy p) { return NameOf(kPolicies, p, "?"); }
+std::optional<Policy> ParsePolicy(std::string_view name) { return ParseName(kPolicies, name); }
+std::string_view EffectName(Effect e) { return NameOf(kEffects, e, "?"); }
+std::optional<Effect> ParseEffect(std::string_view name) { return ParseName(kEffects, name); }
+std::string_view ZoneName(Zone z) { return NameOf(kZones, z, "?"); }
+std::optional<Zone> ParseZone(std::string_view name) { return ParseName(kZones, name); }
 
 Judgement Judge(Policy policy, Zone zone, Effect effect, bool fault_confirmed) {
   if (policy == Policy::kGuestSurvives) {
