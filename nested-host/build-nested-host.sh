@@ -57,11 +57,7 @@ libs() { ldd "$@" 2>/dev/null | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | s
 # starts QEMU with it even for a KVM-only host.
 QEMU_MODULES=("$multiarch"/qemu/accel-tcg-*.so)
 VIRSH=$(command -v virsh) || die "virsh not installed (apt-get install libvirt-clients)"
-# virt-admin: a nested host restored from a saved state (issue 19) takes its
-# check's TLS credentials with `virt-admin server-update-tls libvirtd`
-# instead of a libvirtd restart (core/src/nested_host.cc; same package as virsh).
-VIRT_ADMIN=$(command -v virt-admin) || die "virt-admin not installed (apt-get install libvirt-clients)"
-binaries=("$QEMU" "$LIBVIRTD" "$LIBVIRT_DRIVER" "$VIRSH" "$VIRT_ADMIN" "${QEMU_MODULES[@]}")
+binaries=("$QEMU" "$LIBVIRTD" "$LIBVIRT_DRIVER" "$VIRSH" "${QEMU_MODULES[@]}")
 mapfile -t libraries < <(libs "${binaries[@]}")
 
 # --- input hash ---------------------------------------------------------------

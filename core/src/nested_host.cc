@@ -590,16 +590,17 @@ bool NestedHost::Refresh(milliseconds timeout, NestedHostHealth* health, std::st
   }
   health->credentials_set = true;
   step("credentials");
-  // 4. libvirtd on them: virt-admin has it load the new CA, certificate
-  //    and key (its TLS listener's next handshakes use them; nobody is
-  //    connected yet); where that fails, libvirtd restarts (its QEMU
-  //    capabilities are cached from the saved boot). Then what libvirt
-  //    says, as init waits for it: kvm domains, and how many domains exist.
+  // 4. libvirtd on them: a fresh libvirtd (its QEMU capabilities are
+  //    cached from the saved boot, so it is up in about a second). Not
+  //    `virt-admin server-update-tls` on the saved one: with it, about one
+  //    restored check in three here lost its libvirt link minutes later
+  //    (the victim's console stopped mid-boot, or a keepalive timeout),
+  //    never with a fresh daemon. Then what libvirt says, as init waits
+  //    for it: kvm domains, and how many domains exist.
   static constexpr const char* kRestartLibvirtd =
-      R"(sh virt-admin -q server-update-tls libvirtd || { )"
-      R"(p=$(cat /run/libvirtd.pid 2>/dev/null); [ -n "$p" ] && kill $p; i=0; )"
+      R"(sh p=$(cat /run/libvirtd.pid 2>/dev/null); [ -n "$p" ] && kill $p; i=0; )"
       R"(while [ -n "$p" ] && kill -0 $p 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; )"
-      R"(i=$((i+1)); done; libvirtd --listen --daemon --pid-file /run/libvirtd.pid || exit 3; }; )"
+      R"(i=$((i+1)); done; libvirtd --listen --daemon --pid-file /run/libvirtd.pid || exit 3; )"
       R"(i=0; until virsh -q -c qemu:///system domcapabilities --virttype kvm >/dev/null 2>&1; do )"
       R"([ $i -ge 400 ] && exit 4; sleep 0.05; i=$((i+1)); done; )"
       R"(virsh -q -c qemu:///system list --all --name | grep -c .)";
@@ -618,7 +619,7 @@ bool NestedHost::Refresh(milliseconds timeout, NestedHostHealth* health, std::st
     *error = "libvirtd did not come back (" + reply + ")";
     return false;
   }
-  step("libvirtd on the new credentials");
+  step("libvirtd restarted");
   // 5. Clean: no taint, no QEMU process.
   if (session_.AgentCommand("runout /bin/cat /proc/sys/kernel/tainted", left(), &reply) &&
       reply.rfind("exit=0 ", 0) == 0) {

@@ -60,18 +60,21 @@ wait_for_nested_qemu() {
 "$ezone" --plugin-dir "$plugins" run "$suite" --report-dir "$work/reports" > "$work/run1.log" 2>&1 &
 runner=$!
 wait_for_nested_qemu || { echo "FAIL: no nested host QEMU appeared"; cat "$work/run1.log"; exit 1; }
-echo "nested host: libvirtd forwarded from 127.0.0.1:$port, credentials in $creds"
-stat -c '%A %U %n' "$creds"
-[[ $(stat -c %a "$creds") == 700 ]] || { echo "FAIL: $creds is not 0700"; exit 1; }
-tls="qemu+tls://127.0.0.1:$port/system"
 # The runner's own credentials work once libvirtd is up (a few seconds into
-# the boot): the attempts below are made against a live libvirtd.
+# the boot): the attempts below are made against a live libvirtd. The QEMU
+# is looked for again on every try: the first one found may be the template
+# host whose state the check saves before it restores its own.
 up=0
 for _ in $(seq 120); do
+	find_nested_qemu || { sleep 0.5; continue; }
+	tls="qemu+tls://127.0.0.1:$port/system"
 	if virsh -q -c "$tls?pkipath=$creds/client" list --all > /dev/null 2>&1; then up=1; break; fi
 	sleep 0.5
 done
 ((up)) || { echo "FAIL: the runner's own credentials did not reach libvirtd"; cat "$work/run1.log"; exit 1; }
+echo "nested host: libvirtd forwarded from 127.0.0.1:$port, credentials in $creds"
+stat -c '%A %U %n' "$creds"
+[[ $(stat -c %a "$creds") == 700 ]] || { echo "FAIL: $creds is not 0700"; exit 1; }
 echo "runner ($(id -un)): $tls?pkipath=$creds/client: connected"
 
 failures=0

@@ -13,6 +13,8 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "build_config.h"
 #include "check_runner.h"
@@ -166,6 +168,28 @@ class ReportListener : public testing::EmptyTestEventListener {
   std::vector<CheckRecord> records_;
 };
 
+// The last lines of a console excerpt, printable (a guest's bytes reach the
+// terminal): what a VM was doing when a check could not be carried out.
+std::string ConsoleTail(const std::string& excerpt, size_t lines) {
+  std::vector<std::string> all;
+  std::string line;
+  for (char c : excerpt) {
+    if (c == '\n') {
+      all.push_back(std::move(line));
+      line.clear();
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      line += (u >= 0x20 && u < 0x7f) || c == '\t' ? c : '?';
+    }
+  }
+  if (!line.empty()) all.push_back(std::move(line));
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
+    out += "  " + all[i] + "\n";
+  }
+  return out;
+}
+
 // One check as a GoogleTest test. Its outcome maps onto gtest's: a failure
 // or an error is a failure at the suite file's line (not at ours), a skip a
 // skip.
@@ -192,10 +216,13 @@ class CheckTest : public testing::Test {
         ADD_FAILURE_AT(file, spec_->line) << "FAILURE (isolation violated): " << message
                                           << "\nevidence:\n" << evidence << log;
         break;
-      case Verdict::kError:
-        ADD_FAILURE_AT(file, spec_->line) << "ERROR (the check could not be carried out): "
-                                          << message << "\nevidence:\n" << evidence << log;
+      case Verdict::kError: {
+        const std::string tail = ConsoleTail(outcome_->record->console_excerpt, 8);
+        ADD_FAILURE_AT(file, spec_->line)
+            << "ERROR (the check could not be carried out): " << message << "\nevidence:\n"
+            << evidence << (tail.empty() ? "" : "victim console, last lines:\n" + tail) << log;
         break;
+      }
       case Verdict::kSkipped:
         GTEST_SKIP() << message;
     }
