@@ -14,6 +14,7 @@
 #include "fault_target.h"
 #include "host_oracle.h"
 #include "nested_host.h"
+#include "nested_host_restore.h"
 #include "observer.h"
 #include "ready_watch.h"
 #include "snapshot_cache.h"
@@ -131,9 +132,8 @@ class CheckRun {
   // 1. Plugins, variant, guest image; a VMM that declines is a skip.
   bool Resolve();
   // 2. host="nested": boot the nested host, then probe the VMM there.
+  //    Restored from its saved state where it can be (nested_host_restore.h).
   bool BootHost();
-  bool RestoreHost(const Plugin& qemu, const fs::path& log);
-  bool PrepareHostState(const Plugin& qemu, const fs::path& path);
   // 3. The witness and the victim to READY (or restored: snapshot mode).
   bool Boot(VmSession& victim, VmSession* witness);
   bool Restore(VmSession& victim, VmSession* witness);
@@ -491,9 +491,15 @@ bool CheckRun::BootHost() {
   // not as clean as a fresh one. Either way the host is this check's own.
   // The Xen flavour always boots: its restore (IOMMU, dom0 and the
   // hypervisor's state) is untried.
-  bool restored = NestedHostRestoreWanted() && nested_image_.flavour == "kvm" &&
-                  RestoreHost(qemu, log);
-  if (!restored) {
+  if (NestedHostRestoreWanted() && nested_image_.flavour == "kvm") {
+    NestedHostRestoreResult restored =
+        RestoreNestedHost(qemu, nested_image_, log, &events_, BootTimeout(Role::kHost),
+                          [this] { Progress(Phase::kSnapshotPrepare, Role::kHost); });
+    for (auto& e : restored.evidence) r_.evidence.push_back(std::move(e));
+    for (auto& [k, v] : restored.properties) r_.properties[k] = v;
+    host_ = std::move(restored.host);
+  }
+  if (!host_) {
     host_ = std::make_unique<NestedHost>(qemu, nested_image_, log, &events_);
     std::string error;
     ezone_status started = host_->Start(&error);
@@ -528,102 +534,6 @@ bool CheckRun::BootHost() {
     return false;
   }
   return true;
-}
-
-// The nested host's saved state: one boot to READY, saved by the qemu
-// plugin (a migration to a file), once per image, QEMU and settings.
-bool CheckRun::PrepareHostState(const Plugin& qemu, const fs::path& path) {
-  auto start = Clock::now();
-  std::string error;
-  bool prepared = false;
-  bool ok = EnsureSnapshot(
-      path,
-      [&](std::string* why) {
-        Progress(Phase::kSnapshotPrepare, Role::kHost);
-        EventQueue template_events;
-        fs::path log = ConsoleLogPath(env_.report_dir, spec_, Role::kHost);
-        log.replace_extension(".template.log");
-        NestedHost host(qemu, nested_image_, log, &template_events);
-        if (host.Start(why) != EZONE_OK) return false;
-        ReadyWatch watch({});
-        watch.Expect(Role::kHost, Clock::now() + BootTimeout(Role::kHost));
-        // A private queue and watch: a failure here is the state's, not the
-        // check's; the check then boots its host.
-        for (;;) {
-          std::optional<VmEvent> e = template_events.Wait(watch.deadline());
-          ReadyWatch::Step step = e ? watch.OnEvent(*e) : watch.OnTimeout(Clock::now());
-          if (step.outcome == ReadyWatch::Outcome::kReady) break;
-          if (step.outcome != ReadyWatch::Outcome::kNothing) {
-            *why = "the nested host to save did not reach READY: " + step.why;
-            return false;
-          }
-        }
-        // Only a clean host is saved: no taint, nothing running.
-        std::string reply;
-        if (!host.session().AgentCommand("runout /bin/cat /proc/sys/kernel/tainted",
-                                         milliseconds(10000), &reply) ||
-            reply != "exit=0 0") {
-          *why = "the nested host to save is not clean (taint: " + reply + ")";
-          return false;
-        }
-        ezone_status saved = host.SaveState(path.string(), why);
-        host.Destroy();
-        return saved == EZONE_OK;
-      },
-      &error, &prepared);
-  if (prepared) r_.properties["nested_host_state_prepared_ms"] = Fmt("%.0f", MsSince(start));
-  if (!ok) {
-    Add(EvidenceSource::kNestedHost, Severity::kWarning,
-        "nested host: no saved state to restore (" + error + "); booting it");
-  }
-  return ok;
-}
-
-bool CheckRun::RestoreHost(const Plugin& qemu, const fs::path& log) {
-  fs::path path = SnapshotPath(NestedHostStateKey(nested_image_, qemu.descriptor->version));
-  path.replace_extension(".nested-host.vmstate");
-  r_.properties["nested_host_state"] = path.string();
-  if (!PrepareHostState(qemu, path)) return false;
-  auto start = Clock::now();
-  host_ = std::make_unique<NestedHost>(qemu, nested_image_, log, &events_);
-  std::string error;
-  NestedHostHealth health;
-  const bool loaded = host_->Restore(path.string(), &error) == EZONE_OK;
-  r_.properties["nested_host_load_ms"] = Fmt("%.0f", MsSince(start));
-  // A restored host answers within seconds (it was READY when saved); one
-  // that does not within a minute is not waited for: a boot follows.
-  bool ok = loaded && host_->Refresh(std::min<milliseconds>(BootTimeout(Role::kHost),
-                                                            std::chrono::seconds(60)),
-                                     &health, &error);
-  if (!host_->restore_steps().empty()) r_.properties["nested_host_refresh"] = host_->restore_steps();
-  if (ok) {
-    r_.properties["nested_host_restore_ms"] = Fmt("%.0f", MsSince(start));
-    Add(EvidenceSource::kNestedHost, Severity::kGood,
-        "nested host: restored from its saved state in " + Fmt("%.0f ms", MsSince(start)) +
-            ", this check's credentials and clock, libvirtd restarted; verified: agent and "
-            "libvirtd answer, taint 0, no domain, no QEMU process");
-    return true;
-  }
-  // Not as clean as a fresh host, or not up: never used. A state QEMU
-  // could not load, or that loaded a dirty host, is removed (the next check
-  // saves a new one); a host that did not answer in time may be load, and
-  // the state stays.
-  Add(EvidenceSource::kNestedHost, Severity::kWarning,
-      "nested host: the restored host is not used (" + error + "); booting a fresh one");
-  r_.properties["nested_host_restore_rejected"] = error;
-  const bool dirty = health.agent_answers && health.libvirtd_answers &&
-                     !NestedHostProblem(health).empty();
-  if (!loaded || dirty) {
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
-  host_->Destroy();
-  host_.reset();
-  // What the discarded host said (its QEMU's exit) must not reach the
-  // fresh host's boot; nothing else runs yet, so the queue is emptied.
-  while (events_.Wait(Clock::now())) {
-  }
-  return false;
 }
 
 bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
