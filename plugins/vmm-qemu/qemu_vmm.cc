@@ -47,15 +47,14 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "ezone/sdk.h"
+#include "ezone/qmp.h"
 #include "ezone/vmm_process.h"
-#include "qmp.h"
 
 namespace {
 
@@ -129,25 +128,6 @@ bool SandboxSupportedUncached(const std::string& binary) {
   } catch (const std::exception&) {
     return false;
   }
-}
-
-// send(), with `fd` attached as SCM_RIGHTS when it is >= 0.
-ssize_t SendWithFd(int socket, const std::string& bytes, int fd) {
-  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  }
-  return sendmsg(socket, &msg, MSG_NOSIGNAL);
 }
 
 // Guest RAM on a memfd, mapped here and handed to QEMU as its memory backend.
@@ -297,9 +277,14 @@ class QemuVm : public ezone::sdk::Vm {
     console_fd_ = std::move(console.plugin);
     control_fd_ = std::move(control.plugin);
     qmp_fd_ = std::move(qmp.plugin);
+    // The SDK's QMP client, as any QEMU-based plugin's: it answers the
+    // greeting, files answers by id, maps GUEST_PANICKED and SHUTDOWN once,
+    // and reports a line that is not QMP once as a plugin error (the check
+    // can no longer rely on what QMP says).
+    qmp_ = std::make_unique<ezone::sdk::QmpClient>(qmp_fd_.get(), sink_);
     reader_.Watch(console_fd_.get(), [this](std::string_view b) { sink_.Console(b); });
     reader_.Watch(control_fd_.get(), [this](std::string_view b) { sink_.Control(b); });
-    reader_.Watch(qmp_fd_.get(), [this](std::string_view b) { OnQmp(b); });
+    reader_.Watch(qmp_fd_.get(), [this](std::string_view b) { qmp_->OnBytes(b); });
     reader_.Start(process_.get(), sink_, "qemu");
     if (!spec.restore_from.empty()) {
       try {
@@ -335,12 +320,13 @@ class QemuVm : public ezone::sdk::Vm {
       // 400 MB): only the deadline or QEMU's exit ends the wait.
       std::string why;
       try {
-        nlohmann::json status = Qmp({{"execute", "query-status"}});
-        if (status.value("running", false)) return;
-        why = status.dump();
+        std::string status = qmp_->Execute("query-status");
+        if (ezone::sdk::json::Member(status, "running") == "true") return;
+        why = status;
+      } catch (const ezone::sdk::QmpError&) {
+        throw;  // QEMU's own error answer
       } catch (const std::exception& e) {
         why = e.what();
-        if (why.rfind("QMP: ", 0) == 0) throw;  // QEMU's own error answer
       }
       if (reader_.exited() || std::chrono::steady_clock::now() > deadline) {
         throw std::runtime_error("the VM state did not load: " + why);
@@ -358,23 +344,24 @@ class QemuVm : public ezone::sdk::Vm {
     int fd = open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) throw std::runtime_error(Errno("open " + partial));
     try {
-      Qmp({{"execute", "getfd"}, {"arguments", {{"fdname", "ezone-snapshot"}}}}, fd);
+      qmp_->Execute("getfd", R"({"fdname": "ezone-snapshot"})", std::chrono::seconds(10), fd);
     } catch (...) {
       close(fd);
       unlink(partial.c_str());
       throw;
     }
     close(fd);
-    Qmp({{"execute", "migrate"}, {"arguments", {{"uri", "fd:ezone-snapshot"}}}});
+    qmp_->Execute("migrate", R"({"uri": "fd:ezone-snapshot"})");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     for (;;) {
-      nlohmann::json info = Qmp({{"execute", "query-migrate"}});
-      std::string status = info.value("status", "");
+      std::string info = qmp_->Execute("query-migrate");
+      auto member = ezone::sdk::json::Member(info, "status");
+      std::string status = member ? ezone::sdk::json::String(*member).value_or("") : "";
       if (status == "completed") break;
       if (status == "failed" || status == "cancelled" ||
           std::chrono::steady_clock::now() > deadline) {
         unlink(partial.c_str());
-        throw std::runtime_error("saving the VM state failed: " + info.dump());
+        throw std::runtime_error("saving the VM state failed: " + info);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -400,73 +387,7 @@ class QemuVm : public ezone::sdk::Vm {
   }
 
  private:
-  // The reader thread's QMP handling. Parsing is qmp.cc's (no exceptions on
-  // any input); a line that is not QMP is reported once as a plugin error:
-  // the check can no longer rely on what QMP says (a panic event).
-  void OnQmp(std::string_view bytes) {
-    for (ezone::qemu::QmpMessage& msg : qmp_stream_.Feed(bytes)) {
-      using Kind = ezone::qemu::QmpMessage::Kind;
-      switch (msg.kind) {
-        case Kind::kGreeting: {
-          static const char kCaps[] = "{\"execute\":\"qmp_capabilities\",\"id\":0}\n";
-          (void)!send(qmp_fd_.get(), kCaps, sizeof kCaps - 1, MSG_NOSIGNAL);
-          break;
-        }
-        case Kind::kReply: {
-          std::lock_guard lock(qmp_mu_);
-          qmp_replies_[msg.id] = std::move(msg.reply);
-          qmp_cv_.notify_all();
-          break;
-        }
-        case Kind::kPanicked:
-          sink_.Event(EZONE_EVENT_GUEST_PANICKED, "QMP GUEST_PANICKED " + msg.detail);
-          break;
-        case Kind::kShutdown:
-          sink_.Event(EZONE_EVENT_GUEST_STOPPED, "QMP SHUTDOWN " + msg.detail);
-          break;
-        case Kind::kInvalid:
-          if (!qmp_error_reported_) {
-            qmp_error_reported_ = true;
-            sink_.Event(EZONE_EVENT_PLUGIN_ERROR, msg.error);
-          }
-          break;
-        case Kind::kIgnored:
-          break;
-      }
-    }
-  }
-
-  // Sends one QMP command and waits for its answer (the reader thread files
-  // answers by id); throws on an error answer or after 10 s.
-  // With `fd` >= 0 the descriptor goes along (SCM_RIGHTS), as getfd wants.
-  nlohmann::json Qmp(nlohmann::json command, int fd = -1) {
-    std::unique_lock lock(qmp_mu_);
-    // id 0 answers qmp_capabilities: commands may go once it is in.
-    if (!qmp_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return qmp_replies_.count(0); })) {
-      throw std::runtime_error("QMP did not become ready");
-    }
-    int id = ++qmp_next_id_;
-    command["id"] = id;
-    std::string line = command.dump() + "\n";
-    if (SendWithFd(qmp_fd_.get(), line, fd) != static_cast<ssize_t>(line.size())) {
-      throw std::runtime_error(Errno("QMP send"));
-    }
-    if (!qmp_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return qmp_replies_.count(id); })) {
-      throw std::runtime_error("no QMP answer to " + command.dump());
-    }
-    nlohmann::json reply = qmp_replies_[id];
-    qmp_replies_.erase(id);
-    if (reply.contains("error")) throw std::runtime_error("QMP: " + reply["error"].dump());
-    return reply["return"];
-  }
-
   VmSink sink_;
-  std::mutex qmp_mu_;  // guards the QMP answers below
-  std::condition_variable qmp_cv_;
-  std::map<int, nlohmann::json> qmp_replies_;
-  ezone::qemu::QmpStream qmp_stream_;  // reader thread only
-  bool qmp_error_reported_ = false;    // reader thread only
-  int qmp_next_id_ = 0;
   std::string binary_, accel_, version_;
   pid_t pid_ = -1;
   GuestRam ram_;  // only with guest-memory=on
@@ -474,6 +395,7 @@ class QemuVm : public ezone::sdk::Vm {
   // before the descriptors it reads close.
   std::unique_ptr<ezone::sdk::VmmProcess> process_;
   UniqueFd console_fd_, control_fd_, qmp_fd_;
+  std::unique_ptr<ezone::sdk::QmpClient> qmp_;  // on qmp_fd_, fed by the reader
   ezone::sdk::VmReader reader_;
 };
 

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -206,6 +207,18 @@ inline std::string QmpShutdownReason(std::string_view data) {
   return text ? *text : "";
 }
 
+// QEMU's error answer to a command ({"error": ...}): QEMU ran it and said
+// no. Other failures (no answer, a broken socket) are std::runtime_error.
+class QmpError : public std::runtime_error {
+ public:
+  QmpError(const std::string& command, const std::string& error)
+      : std::runtime_error("QMP " + command + ": " + error), error_(error) {}
+  const std::string& error() const { return error_; }  // the raw JSON of "error"
+
+ private:
+  std::string error_;
+};
+
 class QmpClient {
  public:
   // `fd`: this plugin's end of QEMU's QMP socket (not owned; keep it open
@@ -233,10 +246,13 @@ class QmpClient {
   }
 
   // Runs `command` (with `arguments`, a JSON object's text, or none) and
-  // returns the raw JSON of its "return"; throws std::runtime_error on an
-  // error reply, or when QEMU does not answer within `timeout`.
+  // returns the raw JSON of its "return"; throws QmpError on QEMU's error
+  // answer, std::runtime_error when QEMU does not answer within `timeout`.
+  // `pass_fd` >= 0 goes along with the command (SCM_RIGHTS), as `getfd` and
+  // `add-fd` want; it stays open here.
   std::string Execute(const std::string& command, const std::string& arguments = "",
-                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                      int pass_fd = -1) {
     std::unique_lock lock(mu_);
     if (!cv_.wait_for(lock, timeout, [&] { return ready_; })) {
       throw std::runtime_error("QMP did not become ready");
@@ -246,14 +262,14 @@ class QmpClient {
                        (arguments.empty() ? "" : ",\"arguments\":" + arguments) +
                        ",\"id\":" + std::to_string(id) + "}\n";
     lock.unlock();
-    Send(line);
+    Send(line, pass_fd);
     lock.lock();
     if (!cv_.wait_for(lock, timeout, [&] { return replies_.count(id) != 0; })) {
       throw std::runtime_error("no QMP answer to " + command);
     }
     Reply reply = std::move(replies_[id]);
     replies_.erase(id);
-    if (!reply.ok) throw std::runtime_error("QMP " + command + ": " + reply.text);
+    if (!reply.ok) throw QmpError(command, reply.text);
     return reply.text;
   }
 
@@ -264,12 +280,29 @@ class QmpClient {
     std::string text;
   };
 
-  void Send(const std::string& line) {
+  // The descriptor rides on the first bytes of the line; QEMU takes it with
+  // the command those bytes belong to.
+  void Send(const std::string& line, int pass_fd = -1) {
     std::string_view rest = line;
     while (!rest.empty()) {
-      ssize_t n = send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
+      iovec iov{const_cast<char*>(rest.data()), rest.size()};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+      if (pass_fd >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+      }
+      ssize_t n = sendmsg(fd_, &msg, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw std::runtime_error("QMP send failed");
+      if (n <= 0) throw std::runtime_error(std::string("QMP send failed: ") + std::strerror(errno));
+      pass_fd = -1;  // sent with the first piece
       rest.remove_prefix(static_cast<size_t>(n));
     }
   }
@@ -299,14 +332,12 @@ class QmpClient {
     auto ret = json::Member(line, "return");
     auto err = json::Member(line, "error");
     if (ret || err) {
+      // Only a plain decimal id is one of ours ("1e300", "-1", "x" never are).
       auto id = json::Member(line, "id");
       int n = -1;
-      if (id) {
-        try {
-          n = std::stoi(std::string(*id));
-        } catch (...) {
-          n = -1;
-        }
+      if (id && !id->empty() && id->size() <= 9 &&
+          id->find_first_not_of("0123456789") == std::string_view::npos) {
+        n = std::stoi(std::string(*id));
       }
       std::lock_guard lock(mu_);
       if (n == 0) {
