@@ -1277,7 +1277,6 @@ int RunWorkloadBench(const BenchOptions& opt) {
     return p;
   };
   perf.native_run = figures(native, /*is_native=*/true);
-  perf.native = perf.native_run.median;
   for (const WorkloadSide& side : sides) perf.vmms.push_back(figures(side, /*is_native=*/false));
 
   if (!opt.json.empty()) {

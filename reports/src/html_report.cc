@@ -927,8 +927,8 @@ void RenderContinuum(std::string& out, const std::vector<CheckRecord>& records,
   }
   std::string native;
   for (const PerformanceMetric& m : perf->metrics) {
-    const auto it = perf->native.find(m.key);
-    if (it == perf->native.end()) continue;
+    const auto it = perf->native_run.median.find(m.key);
+    if (it == perf->native_run.median.end()) continue;
     native += fmt::format("{}{} {:.4g} {}", native.empty() ? "" : ", ",
                           H1(m.label.empty() ? m.key : m.label), it->second,
                           H1(m.unit));

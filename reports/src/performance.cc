@@ -267,7 +267,6 @@ std::optional<PerformanceData> ReadPerformance(const std::filesystem::path& file
   }
   if (j.contains("native") && j["native"].is_object()) {
     data.native_run = ReadSide(j["native"]);
-    data.native = data.native_run.median;
   }
   if (j.contains("vmms") && j["vmms"].is_array()) {
     for (const Json& v : j["vmms"]) {

@@ -51,7 +51,6 @@ PerformanceData Sample() {
   d.native_run.result_lines = {"ezone-workload v=1 int_mops=1966.1 wall_ms=1402.1",
                                "ezone-workload v=1 int_mops=1966.2 wall_ms=1401.7"};
   d.native_run.host_round_trip_ms = {1410.3, 1409.8};
-  d.native = d.native_run.median;
   VmmPerformance qemu;
   qemu.label = "qemu";
   qemu.vmm = "qemu";
@@ -105,7 +104,6 @@ TEST(PerformanceFileTest, WhatTheWriterWritesTheReaderReadsBack) {
   EXPECT_EQ(read->metrics, written.metrics);
   EXPECT_EQ(read->definitions, written.definitions);
   EXPECT_EQ(read->native_run, written.native_run);
-  EXPECT_EQ(read->native, written.native_run.median);  // what the HTML reads
   ASSERT_EQ(read->vmms.size(), written.vmms.size());
   for (size_t i = 0; i < written.vmms.size(); ++i) {
     EXPECT_EQ(read->vmms[i], written.vmms[i]) << written.vmms[i].label;
@@ -294,7 +292,7 @@ TEST(PerformanceFileTest, RoundsFiguresAsTheFileKeepsThemAndWritesNullForTheMiss
   WritePerformance(d, dir.path() / "performance.json");
   const auto read = ReadPerformance(dir.path() / "performance.json");
   ASSERT_TRUE(read);
-  EXPECT_DOUBLE_EQ(read->native.at("int_mops"), 1966.12);
+  EXPECT_DOUBLE_EQ(read->native_run.median.at("int_mops"), 1966.12);
   EXPECT_EQ(read->vmms[0].relative.count("fp_mflops"), 0u);  // null: no figure
   EXPECT_FALSE(read->vmms[0].performance);
   EXPECT_DOUBLE_EQ(*read->vmms[0].overhead, 2.459);
@@ -342,7 +340,7 @@ TEST(PerformanceFileTest, ReaderIgnoresFiguresOfTheWrongType) {
   EXPECT_EQ(read->workload_runs, 0);
   EXPECT_EQ(read->workload_test_ms, 0);
   EXPECT_EQ(read->workload_buffer_mib, 0);
-  EXPECT_TRUE(read->native.empty());
+  EXPECT_TRUE(read->native_run.median.empty());
   EXPECT_EQ(read->native_run.result_lines, std::vector<std::string>{"a"});
   EXPECT_EQ(read->native_run.host_round_trip_ms, std::vector<double>{1});
   ASSERT_EQ(read->vmms.size(), 1u);

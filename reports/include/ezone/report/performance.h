@@ -66,10 +66,8 @@ struct PerformanceData {
   int workload_runs = 0, workload_test_ms = 0, workload_buffer_mib = 0;
   std::vector<PerformanceMetric> metrics;
   std::vector<std::pair<std::string, std::string>> definitions = StandardPerformanceDefinitions();
-  // The workload on the host itself; `native` is native_run.median (what
-  // the HTML report reads), kept equal by ReadPerformance.
+  // The workload on the host itself (its medians: native_run.median).
   VmmPerformance native_run;
-  std::map<std::string, double> native;  // medians on the host, per metric
   std::vector<VmmPerformance> vmms;
 };
 
