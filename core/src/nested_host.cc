@@ -591,12 +591,10 @@ bool NestedHost::Refresh(milliseconds timeout, NestedHostHealth* health, std::st
   health->credentials_set = true;
   step("credentials");
   // 4. libvirtd on them: a fresh libvirtd (its QEMU capabilities are
-  //    cached from the saved boot, so it is up in about a second). Not
-  //    `virt-admin server-update-tls` on the saved one: with it, about one
-  //    restored check in three here lost its libvirt link minutes later
-  //    (the victim's console stopped mid-boot, or a keepalive timeout),
-  //    never with a fresh daemon. Then what libvirt says, as init waits
-  //    for it: kvm domains, and how many domains exist.
+  //    cached from the saved boot, so it is up in about a second), started
+  //    as in a booted host, rather than the saved daemon told to reload
+  //    its TLS files. Then what libvirt says, as init waits for it: kvm
+  //    domains, and how many domains exist.
   static constexpr const char* kRestartLibvirtd =
       R"(sh p=$(cat /run/libvirtd.pid 2>/dev/null); [ -n "$p" ] && kill $p; i=0; )"
       R"(while [ -n "$p" ] && kill -0 $p 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; )"

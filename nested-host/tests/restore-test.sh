@@ -9,6 +9,10 @@
 #    the E-Zone 1 fault's host (panicked) is never reused: the guest check
 #    that follows has its own host, on another port, verified clean (taint
 #    0, no domain, no QEMU); the saved state is not written by any check.
+# 1b. A restored host that freezes while its guest boots (SIGSTOP on its
+#    QEMU, as a restored host once froze whole in CI): within seconds the
+#    check sees the host silent, and runs again on a booted host, on the
+#    record (nested_host_attempts=2), and passes.
 # 2. A corrupt state: the host cannot be restored, the check boots one
 #    (nested_host_mode=booted, the rejection on the record) and passes.
 # 3. EZONE_NESTED_HOST_MODE=boot: booted, as before.
@@ -57,6 +61,40 @@ read -r n2 v2 m2 p2 ok2 prep2 _ < <(sed -n 2p "$work/one.records")
 [[ $p1 != "$p2" ]] || fail "the second check got the first one's host (port $p1)"
 state=$(ls "$work"/cache/snapshots/*.nested-host.vmstate)
 sum_before=$(sha256sum "$state" | cut -d' ' -f1)
+
+echo "== 1b: a restored host that freezes under its booting guest"
+"$ezone" --plugin-dir "$plugins" run "$suite" --check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 \
+	--report-dir "$work/frozen" > "$work/frozen.log" 2>&1 &
+runner=$!
+for _ in $(seq 1200); do
+	grep -q "started the victim" "$work/frozen.log" && break
+	kill -0 "$runner" 2>/dev/null || break
+	sleep 0.1
+done
+host_qemu=$(pgrep -P "$runner" -f 'opt/ezone/cacert.pem' | head -1 || true)
+[[ -n $host_qemu ]] || { kill "$runner" 2>/dev/null; tail -30 "$work/frozen.log"; fail "no nested host QEMU once the victim started"; }
+kill -STOP "$host_qemu"
+set +e
+wait "$runner"
+rc=$?
+set -e
+python3 - "$work/frozen" > "$work/frozen.records" <<'PY'
+import glob, json, sys
+for f in sorted(glob.glob(sys.argv[1] + "/journal/*.jsonl")):
+    for line in open(f):
+        j = json.loads(line)
+        if j.get("event") != "check_finished":
+            continue
+        r = j["record"]; p = r.get("properties", {})
+        silent = any("fell silent" in e.get("text", "") for e in r.get("evidence", []))
+        print(r["verdict"], p.get("nested_host_attempts", "1"), p.get("nested_host_mode", "-"),
+              "silence-on-record" if silent else "no-silence")
+PY
+cat "$work/frozen.records"
+[[ $rc -eq 0 ]] || { tail -40 "$work/frozen.log"; fail "the run exited $rc"; }
+read -r v attempts m silence < "$work/frozen.records"
+[[ $attempts == 2 && $m == booted && $silence == silence-on-record ]] ||
+	fail "a frozen restored host: a second attempt on a booted host, the silence on the record ($attempts $m $silence)"
 
 echo "== 2: a corrupt state is not used; the check boots its host"
 printf 'not a QEMU migration stream' | dd of="$state" bs=1 seek=0 conv=notrunc status=none

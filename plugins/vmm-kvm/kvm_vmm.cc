@@ -574,10 +574,11 @@ class KvmVm : public ezone::sdk::Vm {
     conn_ = c.conn;
     timer.Step("connect");
     // Remote connections only: notice a dead link (keepalive needs the
-    // event loop, which runs).
-    // Generous: a nested host under TCG may take over 15 s to answer while
-    // it starts a domain, and the core watches that host itself.
-    if (!settings_.local()) virConnectSetKeepAlive(conn_, 10, 12);
+    // event loop, which runs). About 30 s: a nested host under TCG may take
+    // over 15 s to answer while it starts a domain, and the core watches
+    // that host's heartbeat itself; but a frozen host must not hold a
+    // domain start for the two minutes of 10 s x 12 (seen in CI).
+    if (!settings_.local()) virConnectSetKeepAlive(conn_, 5, 6);
 
     DomainConfig config;
     config.name = name_ = DomainName(spec.cmdline, spec.role);
