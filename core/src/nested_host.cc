@@ -639,9 +639,13 @@ std::string NestedHost::VmmOptions() const {
   // libvirtd offers kvm domains (nested-host/init), and the check's own
   // boot shows whether KVM works.
   const char* scheme = image_.flavour == xen_host::kFlavour ? xen_host::kUriScheme : "qemu+tls";
+  // A frozen kvm host gives up a domain start in about 30 s (5 s x 6; the
+  // plugin's default is two minutes): the core then sees its silence
+  // (check_runner.cc). Xen's libxl starts take longer: the default.
+  const char* keepalive = image_.flavour == xen_host::kFlavour ? "" : ";keepalive=5:6";
   return "uri=" + std::string(scheme) + "://127.0.0.1:" + std::to_string(port_) +
          "/system?pkipath=" + credentials_.client_dir().string() + ";guest_dir=" + kGuestDir +
-         ";probe_boot=0";
+         ";probe_boot=0" + keepalive;
 }
 
 std::string NestedHost::Describe() const {

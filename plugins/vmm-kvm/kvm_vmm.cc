@@ -14,6 +14,8 @@
 //   guest_dir=<dir>           where the guest image (vmlinuz,
 //                             initramfs.cpio.gz) lies on the libvirt host,
 //                             when that is another machine (a nested host)
+//   keepalive=10:12           remote URIs: libvirt keepalive, seconds
+//                             between pings : unanswered pings to give up
 // See docs/vmm-kvm.md.
 #include <fcntl.h>
 #include <libvirt/libvirt.h>
@@ -39,6 +41,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -85,6 +88,7 @@ struct Settings {
   std::string guest_dir;  // on the libvirt host; empty: the core's paths
   bool probe_boot = true;
   int probe_timeout_s = kDefaultProbeTimeoutS;
+  int keepalive_interval_s = 10, keepalive_count = 12;
 
   static Settings From(const Options& o) {
     Settings s;
@@ -112,6 +116,11 @@ struct Settings {
     s.probe_boot = boot == "auto" ? s.domain_type == "kvm" : boot != "0";
     s.probe_timeout_s = std::atoi(o.Get("probe_timeout", "30").c_str());
     if (s.probe_timeout_s <= 0) s.probe_timeout_s = kDefaultProbeTimeoutS;
+    std::string keepalive = o.Get("keepalive", "10:12");
+    if (sscanf(keepalive.c_str(), "%d:%d", &s.keepalive_interval_s, &s.keepalive_count) != 2 ||
+        s.keepalive_interval_s <= 0 || s.keepalive_count <= 0) {
+      throw std::runtime_error("keepalive=" + keepalive + ": expected <seconds>:<count>, both > 0");
+    }
     return s;
   }
 
@@ -574,11 +583,14 @@ class KvmVm : public ezone::sdk::Vm {
     conn_ = c.conn;
     timer.Step("connect");
     // Remote connections only: notice a dead link (keepalive needs the
-    // event loop, which runs). About 30 s: a nested host under TCG may take
-    // over 15 s to answer while it starts a domain, and the core watches
-    // that host's heartbeat itself; but a frozen host must not hold a
-    // domain start for the two minutes of 10 s x 12 (seen in CI).
-    if (!settings_.local()) virConnectSetKeepAlive(conn_, 5, 6);
+    // event loop, which runs). Generous by default: a nested host under TCG
+    // may take over 15 s to answer while it starts a domain. The core asks
+    // for less on its kvm nested host (about 30 s), whose heartbeat it
+    // watches itself, so a frozen host does not hold a domain start for
+    // two minutes.
+    if (!settings_.local()) {
+      virConnectSetKeepAlive(conn_, settings_.keepalive_interval_s, settings_.keepalive_count);
+    }
 
     DomainConfig config;
     config.name = name_ = DomainName(spec.cmdline, spec.role);
