@@ -5,7 +5,8 @@
 #
 # 1. A run of nested-host/tests/restore.xml with a fresh cache: the first
 #    check saves the state once (nested_host_state_prepared_ms), both
-#    checks run on a restored host (nested_host_mode=restored) and pass;
+#    checks run on a restored host (nested_host_mode=restored; one that
+#    froze under its guest is rerun on a booted host, see 1b) and pass;
 #    the E-Zone 1 fault's host (panicked) is never reused: the guest check
 #    that follows has its own host, on another port, verified clean (taint
 #    0, no domain, no QEMU); the saved state is not written by any check.
@@ -25,7 +26,8 @@ trap 'rm -rf "$work/cache"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # The properties of every finished check of a report dir, one line each:
-# name verdict mode port-of-libvirtd evidence-about-the-restore
+# name verdict mode port-of-libvirtd evidence-about-the-restore state
+# rejection attempts silence
 records() {
 	python3 - "$1" <<'PY'
 import glob, json, re, sys
@@ -38,10 +40,12 @@ for f in sorted(glob.glob(sys.argv[1] + "/journal/*.jsonl")):
         port = re.search(r"127\.0\.0\.1:(\d+)", p.get("host", ""))
         good = any("verified: agent and libvirtd answer, taint 0" in e.get("text", "")
                    for e in r.get("evidence", []))
+        silent = any("fell silent" in e.get("text", "") for e in r.get("evidence", []))
         print(r["name"], r["verdict"], p.get("nested_host_mode", "-"),
               port.group(1) if port else "-", "verified" if good else "unverified",
               "prepared" if "nested_host_state_prepared_ms" in p else "reused-state",
-              p.get("nested_host_restore_rejected", "-").replace(" ", "_"))
+              p.get("nested_host_restore_rejected", "-").replace(" ", "_") or "-",
+              p.get("nested_host_attempts", "1"), "silence-on-record" if silent else "no-silence")
 PY
 }
 
@@ -53,11 +57,28 @@ set -e
 records "$work/one" | tee "$work/one.records"
 [[ $rc -eq 0 ]] || { tail -50 "$work/one.log"; fail "the run exited $rc"; }
 [[ $(wc -l < "$work/one.records") -eq 2 ]] || fail "expected two checks"
-read -r n1 v1 m1 p1 ok1 prep1 _ < <(sed -n 1p "$work/one.records")
-read -r n2 v2 m2 p2 ok2 prep2 _ < <(sed -n 2p "$work/one.records")
-[[ $m1 == restored && $m2 == restored ]] || fail "both hosts restored: $m1 $m2"
-[[ $ok1 == verified && $ok2 == verified ]] || fail "both verified before use"
-[[ $prep1 == prepared && $prep2 == reused-state ]] || fail "the state saved once: $prep1 $prep2"
+# A restored host that froze under its booting guest (see step 1b) is
+# followed by a booted one, on the record; that alone does not fail this
+# step, but every restored host must have been verified, and one at least
+# must have been used. (The first attempt's record, which said whether it
+# saved the state, is then not the check's: "saved once" is at most once.)
+restored=0 prepared=0
+while read -r n v m p ok prep _ attempts silence; do
+	case $m in
+	restored)
+		[[ $ok == verified ]] || fail "$n: a restored host used unverified"
+		restored=$((restored + 1)) ;;
+	booted)
+		[[ $attempts == 2 && $silence == silence-on-record ]] || fail "$n: booted, without a frozen restored host on the record"
+		echo "note: $n's restored host froze under its guest; it ran again on a booted host" ;;
+	*) fail "$n: nested host mode $m" ;;
+	esac
+	[[ $prep == prepared ]] && prepared=$((prepared + 1))
+done < "$work/one.records"
+((restored >= 1)) || fail "no check ran on a restored host"
+((prepared <= 1)) || fail "the state was saved $prepared times"
+read -r _ _ _ p1 _ < <(sed -n 1p "$work/one.records")
+read -r _ _ _ p2 _ < <(sed -n 2p "$work/one.records")
 [[ $p1 != "$p2" ]] || fail "the second check got the first one's host (port $p1)"
 state=$(ls "$work"/cache/snapshots/*.nested-host.vmstate)
 sum_before=$(sha256sum "$state" | cut -d' ' -f1)
@@ -78,21 +99,9 @@ set +e
 wait "$runner"
 rc=$?
 set -e
-python3 - "$work/frozen" > "$work/frozen.records" <<'PY'
-import glob, json, sys
-for f in sorted(glob.glob(sys.argv[1] + "/journal/*.jsonl")):
-    for line in open(f):
-        j = json.loads(line)
-        if j.get("event") != "check_finished":
-            continue
-        r = j["record"]; p = r.get("properties", {})
-        silent = any("fell silent" in e.get("text", "") for e in r.get("evidence", []))
-        print(r["verdict"], p.get("nested_host_attempts", "1"), p.get("nested_host_mode", "-"),
-              "silence-on-record" if silent else "no-silence")
-PY
-cat "$work/frozen.records"
+records "$work/frozen" | tee "$work/frozen.records"
 [[ $rc -eq 0 ]] || { tail -40 "$work/frozen.log"; fail "the run exited $rc"; }
-read -r v attempts m silence < "$work/frozen.records"
+read -r _ _ m _ _ _ _ attempts silence < "$work/frozen.records"
 [[ $attempts == 2 && $m == booted && $silence == silence-on-record ]] ||
 	fail "a frozen restored host: a second attempt on a booted host, the silence on the record ($attempts $m $silence)"
 
@@ -107,7 +116,7 @@ rc=$?
 set -e
 records "$work/two" | tee "$work/two.records"
 read -r _ v _ _ _ _ _ < "$work/two.records"
-read -r _ _ m _ _ _ rejected < "$work/two.records"
+read -r _ _ m _ _ _ rejected _ < "$work/two.records"
 [[ $m == booted && $rejected != - ]] || { tail -50 "$work/two.log"; fail "a corrupt state must give a booted host, on the record ($m, $rejected)"; }
 # This step's subject is the host: rejected state, booted host, on the
 # record, and the host came up (a booted mode is only recorded once it said
