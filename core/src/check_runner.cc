@@ -41,6 +41,13 @@ constexpr milliseconds kWitnessPingTimeout{2000};
 // A nested host beats every 100 ms; its longest gap in CI runs was 0.15 s
 // (the Xen flavour's 0.8 s). Ten seconds of silence is a frozen host.
 constexpr milliseconds kHostSilence{10000};
+// A guest on the nested host whose console said nothing for this long
+// before READY has stalled: its boot pauses 3.5 s at most in CI runs (its
+// first line comes within seconds of its start; far more room for a
+// loaded machine), and a stalled one stopped mid-line and stayed silent
+// (seen in CI and here, with its host alive). It boots again, once, like
+// a guest that reset.
+constexpr milliseconds kConsoleStall{60000};
 
 double MsSince(Clock::time_point from, Clock::time_point to = Clock::now()) {
   return std::chrono::duration<double, std::milli>(to - from).count();
@@ -476,8 +483,22 @@ bool CheckRun::AwaitReady(EventQueue& events, ReadyWatch& watch,
       FailHostWhileBooting(*silent);
       return false;
     }
-    if (!e && Clock::now() < watch.deadline()) continue;
-    ReadyWatch::Step step = e ? watch.OnEvent(*e) : watch.OnTimeout(Clock::now());
+    ReadyWatch::Step step;
+    if (e) {
+      step = watch.OnEvent(*e);
+    } else if (Clock::now() >= watch.deadline()) {
+      step = watch.OnTimeout(Clock::now());
+    } else if (host_ready_) {
+      // A guest on the nested host that stalled mid-boot.
+      for (const auto& [role, vm] : vms) {
+        const auto quiet = Clock::now() - vm->last_console_output();
+        if (!watch.booting(role) || quiet < kConsoleStall) continue;
+        step = watch.OnStall(role, Clock::now(),
+                             "its console silent for " +
+                                 Fmt("%.0f s", std::chrono::duration<double>(quiet).count()));
+        break;
+      }
+    }
     if (step.note && r_.evidence.size() < 100) r_.evidence.push_back(*step.note);
     const Role role = step.role;
     switch (step.outcome) {

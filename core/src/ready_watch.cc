@@ -40,6 +40,18 @@ ReadyWatch::Step ReadyWatch::OnTimeout(Clock::time_point now) {
   return {};
 }
 
+ReadyWatch::Step ReadyWatch::OnStall(Role role, Clock::time_point now, const std::string& why) {
+  if (booting_.count(role) == 0) return {};
+  if (options_.boot_again_once && booted_again_.insert(role).second) {
+    booting_.erase(role);  // Expect() again once it is started again
+    return {Outcome::kBootAgain, role, why, now,
+            report::Evidence{EvidenceSource::kRunner, Severity::kInfo,
+                             std::string("the ") + RoleName(role) + " stalled before READY (" +
+                                 why + "): booted it again, once"}};
+  }
+  return {Outcome::kFailed, role, "it stalled: " + why, now, std::nullopt};
+}
+
 ReadyWatch::Step ReadyWatch::OnEvent(const VmEvent& e) {
   const Role role = e.role;
   const bool expected = booting_.count(role) != 0 || ready_.count(role) != 0;

@@ -55,6 +55,11 @@ class ReadyWatch {
 
   Step OnEvent(const VmEvent& e);
   Step OnTimeout(Clock::time_point now);
+  // `role`, still booting, has stalled (`why`: its console silent far
+  // longer than any boot pauses): boots again once where that is allowed,
+  // else it failed. Nothing when `role` is not booting.
+  Step OnStall(Role role, Clock::time_point now, const std::string& why);
+  bool booting(Role role) const { return booting_.count(role) != 0; }
 
  private:
   Options options_;

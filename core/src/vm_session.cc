@@ -152,6 +152,7 @@ ezone_status VmSession::Start(const BootRequest& request, std::string* error) {
   {
     std::lock_guard lock(mu_);
     gone_.clear();  // a VM booted (again) can answer
+    last_console_ = Clock::now();
   }
   ezone_guest_spec spec{};
   spec.struct_size = sizeof spec;
@@ -176,6 +177,10 @@ ezone_status VmSession::Start(const BootRequest& request, std::string* error) {
 
 void VmSession::OnConsole(void* self, const char* bytes, size_t size) {
   auto* s = static_cast<VmSession*>(self);
+  {
+    std::lock_guard lock(s->mu_);
+    s->last_console_ = Clock::now();
+  }
   std::lock_guard lock(s->console_mu_);
   s->console_.Write(std::string_view(bytes, size));
   s->console_lines_.Feed(std::string_view(bytes, size));
@@ -300,6 +305,11 @@ AgentStatus VmSession::Command(const std::string& command, std::chrono::millisec
 Clock::time_point VmSession::last_heartbeat() const {
   std::lock_guard lock(mu_);
   return last_heartbeat_;
+}
+
+Clock::time_point VmSession::last_console_output() const {
+  std::lock_guard lock(mu_);
+  return last_console_;
 }
 
 int VmSession::heartbeats() const {

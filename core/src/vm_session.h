@@ -151,6 +151,8 @@ class VmSession {
     return Command(command, timeout, reply) == AgentStatus::kOk;
   }
   Clock::time_point last_heartbeat() const;
+  // When its console last said anything, or when it was (re)started.
+  Clock::time_point last_console_output() const;
   int heartbeats() const;
   // When the heartbeats arrived (the first kMaxBeats of them), for the
   // report's timeline.
@@ -212,6 +214,7 @@ class VmSession {
   std::map<int, std::pair<bool, std::string>> replies_;
   int next_command_id_ = 1;
   Clock::time_point last_heartbeat_{};
+  Clock::time_point last_console_{};
   Clock::duration max_gap_{};
   int heartbeats_ = 0;
   static constexpr size_t kMaxBeats = 3000;  // 5 minutes at 100 ms

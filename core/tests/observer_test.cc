@@ -298,6 +298,30 @@ TEST_F(ReadyWatchTest, VmmExitBeforeReadyBootsAgainOnceWhereAllowed) {
       << "only once";
 }
 
+// A guest on the nested host that stalled mid-boot (its console silent; the
+// core decides when) boots again once, then fails; a VM that is not
+// booting is no stall.
+TEST_F(ReadyWatchTest, AStalledBootBootsAgainOnceThenFails) {
+  ReadyWatch w({.boot_again_once = true, .host_underneath = true});
+  EXPECT_EQ(w.OnStall(Role::kVictim, At(100), "quiet").outcome, ReadyWatch::Outcome::kNothing);
+  w.Expect(Role::kVictim, At(120000));
+  EXPECT_TRUE(w.booting(Role::kVictim));
+  ReadyWatch::Step s = w.OnStall(Role::kVictim, At(40000), "its console silent for 40 s");
+  EXPECT_EQ(s.outcome, ReadyWatch::Outcome::kBootAgain);
+  ASSERT_TRUE(s.note);
+  EXPECT_NE(s.note->text.find("stalled before READY (its console silent for 40 s)"),
+            std::string::npos) << s.note->text;
+  EXPECT_FALSE(w.booting(Role::kVictim));
+  w.Expect(Role::kVictim, At(160000));
+  s = w.OnStall(Role::kVictim, At(80000), "again");
+  EXPECT_EQ(s.outcome, ReadyWatch::Outcome::kFailed) << "only once";
+  EXPECT_NE(s.why.find("stalled"), std::string::npos);
+  ReadyWatch local({});
+  local.Expect(Role::kVictim, At(120000));
+  EXPECT_EQ(local.OnStall(Role::kVictim, At(40000), "quiet").outcome, ReadyWatch::Outcome::kFailed)
+      << "no second boot where none is allowed";
+}
+
 TEST_F(ReadyWatchTest, VmmExitBeforeReadyFailsOnTheLocalHost) {
   ReadyWatch w({});
   w.Expect(Role::kVictim, At(30000));
