@@ -489,13 +489,21 @@ bool CheckRun::AwaitReady(EventQueue& events, ReadyWatch& watch,
     } else if (Clock::now() >= watch.deadline()) {
       step = watch.OnTimeout(Clock::now());
     } else if (host_ready_) {
-      // A guest on the nested host that stalled mid-boot.
+      // A guest on the nested host that stalled mid-boot. On a restored
+      // host (where every stall was seen) the host is not trusted: the
+      // check runs again on a booted one; on a booted host the guest boots
+      // again, once.
       for (const auto& [role, vm] : vms) {
         const auto quiet = Clock::now() - vm->last_console_output();
         if (!watch.booting(role) || quiet < kConsoleStall) continue;
-        step = watch.OnStall(role, Clock::now(),
-                             "its console silent for " +
-                                 Fmt("%.0f s", std::chrono::duration<double>(quiet).count()));
+        const std::string why = "its console silent for " +
+                                Fmt("%.0f s", std::chrono::duration<double>(quiet).count());
+        if (host_->mode() == NestedHostMode::kRestored) {
+          FailHostWhileBooting(std::string("the ") + RoleName(role) +
+                               " stalled on the restored host (" + why + ")");
+          return false;
+        }
+        step = watch.OnStall(role, Clock::now(), why);
         break;
       }
     }
