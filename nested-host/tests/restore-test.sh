@@ -40,7 +40,10 @@ for f in sorted(glob.glob(sys.argv[1] + "/journal/*.jsonl")):
         port = re.search(r"127\.0\.0\.1:(\d+)", p.get("host", ""))
         good = any("verified: agent and libvirtd answer, taint 0" in e.get("text", "")
                    for e in r.get("evidence", []))
-        silent = any("fell silent" in e.get("text", "") for e in r.get("evidence", []))
+        # A restored host that froze (silent) or under which a guest stalled.
+        silent = any("fell silent" in e.get("text", "") or
+                     "stalled on the restored host" in e.get("text", "")
+                     for e in r.get("evidence", []))
         print(r["name"], r["verdict"], p.get("nested_host_mode", "-"),
               port.group(1) if port else "-", "verified" if good else "unverified",
               "prepared" if "nested_host_state_prepared_ms" in p else "reused-state",
