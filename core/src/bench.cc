@@ -30,6 +30,7 @@
 
 #include "build_config.h"
 #include "check_runner.h"
+#include "elapsed.h"
 #include "ezone/report/performance.h"
 #include "ezone/sdk.h"
 #include "console_classifier.h"
@@ -54,16 +55,6 @@ constexpr int kSerialConsoleBaud = 115200;
 constexpr double kSerialConsoleBytesPerSecond = kSerialConsoleBaud / 10.0;
 // A bare run that has not ended by then is stuck: kill it, count an error.
 constexpr milliseconds kBareTimeout{60000};
-
-double MsBetween(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-std::string Fmt(const char* format, double value) {
-  char text[64];
-  snprintf(text, sizeof text, format, value);
-  return text;
-}
 
 // "k=v;k2=v2" (suite vmm-options) or "k=v,k2=v2" (fault-options) -> map.
 std::map<std::string, std::string> ParseOptions(const std::string& text) {
@@ -356,10 +347,10 @@ class BareBaseline {
         }
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (is_console && !r.crash && IsCrash(ClassifyConsoleLine(line))) {
-          r.crash = MsBetween(t0, at);
+          r.crash = MsSince(t0, at);
           r.crash_line = line;
         } else if (!is_console && !r.ready && line.rfind("READY ", 0) == 0) {
-          r.ready = MsBetween(t0, at);
+          r.ready = MsSince(t0, at);
         }
         line.clear();
       }
@@ -369,7 +360,7 @@ class BareBaseline {
     char buf[65536];
     bool exited = false;
     while (!exited) {
-      int wait_ms = static_cast<int>(std::max(0.0, MsBetween(Clock::now(), deadline)));
+      int wait_ms = static_cast<int>(std::max(0.0, MsSince(Clock::now(), deadline)));
       pollfd fds[4] = {{streams[0], POLLIN, 0}, {streams[1], POLLIN, 0},
                        {streams[2], POLLIN, 0}, {pidfd, POLLIN, 0}};
       int n = poll(fds, 4, wait_ms);
@@ -391,7 +382,7 @@ class BareBaseline {
         }
         std::string_view bytes(buf, static_cast<size_t>(got));
         if (i == 0) {
-          if (!r.first_byte) r.first_byte = MsBetween(t0, now);
+          if (!r.first_byte) r.first_byte = MsSince(t0, now);
           feed(console_line, bytes, true, now);
         } else if (i == 1) {
           feed(control_line, bytes, false, now);
@@ -411,7 +402,7 @@ class BareBaseline {
         }
         int status = 0;
         waitpid(pid, &status, 0);
-        r.end = MsBetween(t0, Clock::now());
+        r.end = MsSince(t0, Clock::now());
         exited = true;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
           r.error = "could not run " + binary_;
@@ -442,21 +433,21 @@ EzoneRun RunEzone(const CheckSpec& spec, const PluginRegistry& registry, const G
   auto t0 = Clock::now();
   // The runner's progress steps mark when it starts the VMM and fires.
   env.progress = [&r, t0](const CheckSpec&, const ProgressEvent& e) {
-    double at = MsBetween(t0, Clock::now());
+    double at = MsSince(t0, Clock::now());
     if (e.phase == Phase::kBoot && e.role == Role::kVictim) r.boot_start = at;
     if (e.phase == Phase::kFire) r.fired = at;
   };
   report::CheckRecord record = RunCheck(spec, env);
   auto t_end = Clock::now();
   std::optional<Clock::time_point> first = watcher.Stop();
-  r.whole = MsBetween(t0, t_end);
+  r.whole = MsSince(t0, t_end);
   r.verdict = record.verdict;
   r.record_boot = record.timing.boot;
   r.record_ready = record.timing.ready;
   r.record_detection = record.timing.detection;
   r.record_teardown = record.timing.teardown;
   if (!r.boot_start) r.boot_start = 0;
-  if (first) r.first_byte = MsBetween(t0, *first) - *r.boot_start;
+  if (first) r.first_byte = MsSince(t0, *first) - *r.boot_start;
   if (record.timing.ready) r.ready = *record.timing.ready;
   if (r.fired && record.timing.detection) r.detected = *r.fired + *record.timing.detection;
   if (record.verdict != report::Verdict::kPass) {
@@ -596,7 +587,7 @@ PoolResult RunPool(const BenchOptions& opt, const std::string& suite, const std:
       running.erase(running.begin() + static_cast<long>(i));
     }
   }
-  result.seconds = MsBetween(start, Clock::now()) / 1000.0;
+  result.seconds = MsSince(start, Clock::now()) / 1000.0;
   return result;
 }
 
@@ -928,7 +919,7 @@ std::string RunNativeOnce(const std::string& program, const std::vector<std::str
   char buf[4096];
   std::string error;
   for (;;) {
-    int wait_ms = static_cast<int>(std::max(0.0, MsBetween(Clock::now(), deadline)));
+    int wait_ms = static_cast<int>(std::max(0.0, MsSince(Clock::now(), deadline)));
     pollfd p = {fds[0], POLLIN, 0};
     int n = poll(&p, 1, wait_ms);
     if (n < 0 && errno == EINTR) continue;
@@ -959,7 +950,7 @@ WorkloadSide RunNative(const BenchOptions& opt, const std::string& program) {
     std::string out;
     auto t0 = Clock::now();
     std::string error = RunNativeOnce(program, WorkloadArgs(opt), &out);
-    double ms = MsBetween(t0, Clock::now());
+    double ms = MsSince(t0, Clock::now());
     std::map<std::string, double> figures;
     if (error.empty()) figures = ParseWorkloadResult(out, &error);
     if (!error.empty()) {
@@ -1037,7 +1028,7 @@ WorkloadSide RunOnVmm(const BenchOptions& opt, const WorkloadTarget& target,
         break;
       case ReadyWatch::Outcome::kReady:
         ready = true;
-        side.ready_ms = MsBetween(boot_start, step.at);
+        side.ready_ms = MsSince(boot_start, step.at);
         break;
       case ReadyWatch::Outcome::kTimedOut:
         error = "no READY from the agent within " +
@@ -1058,7 +1049,7 @@ WorkloadSide RunOnVmm(const BenchOptions& opt, const WorkloadTarget& target,
     // A run takes ~4 tests x workload_ms plus warm-ups; TCG on a busy host
     // stretches the warm-ups, not the timed part.
     bool ok = vm.AgentCommand(command, milliseconds(30000 + 40 * opt.workload_ms), &reply);
-    double ms = MsBetween(t0, Clock::now());
+    double ms = MsSince(t0, Clock::now());
     std::map<std::string, double> figures;
     if (!ok) {
       error = "the agent answered: " + reply +

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "build_config.h"
+#include "elapsed.h"
 #include "fault_target.h"
 #include "host_oracle.h"
 #include "nested_host.h"
@@ -49,21 +50,11 @@ constexpr milliseconds kHostSilence{10000};
 // a guest that reset.
 constexpr milliseconds kConsoleStall{60000};
 
-double MsSince(Clock::time_point from, Clock::time_point to = Clock::now()) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
 std::string IsoNow() {
   auto now = std::chrono::system_clock::now();
   std::time_t t = std::chrono::system_clock::to_time_t(now);
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", std::localtime(&t));
-  return text;
-}
-
-std::string Fmt(const char* format, double value) {
-  char text[64];
-  snprintf(text, sizeof text, format, value);
   return text;
 }
 

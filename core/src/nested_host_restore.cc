@@ -1,8 +1,8 @@
 #include "nested_host_restore.h"
 
-#include <cstdio>
 #include <system_error>
 
+#include "elapsed.h"
 #include "ready_watch.h"
 #include "snapshot_cache.h"
 
@@ -13,16 +13,6 @@ namespace fs = std::filesystem;
 using report::EvidenceSource;
 using report::Severity;
 using std::chrono::milliseconds;
-
-double MsSince(Clock::time_point from) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - from).count();
-}
-
-std::string Ms(double ms) {
-  char text[32];
-  snprintf(text, sizeof text, "%.0f", ms);
-  return text;
-}
 
 // One boot to READY, checked clean and saved by the qemu plugin (a
 // migration to a file), unless a saved state exists.
@@ -67,7 +57,7 @@ bool PrepareState(const Plugin& qemu, const NestedHostImage& image, const fs::pa
         return saved == EZONE_OK;
       },
       &error, &prepared);
-  if (prepared) out->properties["nested_host_state_prepared_ms"] = Ms(MsSince(start));
+  if (prepared) out->properties["nested_host_state_prepared_ms"] = Fmt("%.0f", MsSince(start));
   if (!ok) {
     out->evidence.push_back({EvidenceSource::kNestedHost, Severity::kWarning,
                              "nested host: no saved state to restore (" + error + "); booting it"});
@@ -91,17 +81,17 @@ NestedHostRestoreResult RestoreNestedHost(const Plugin& qemu, const NestedHostIm
   std::string error;
   NestedHostHealth health;
   const bool loaded = host->Restore(path.string(), &error) == EZONE_OK;
-  out.properties["nested_host_load_ms"] = Ms(MsSince(start));
+  out.properties["nested_host_load_ms"] = Fmt("%.0f", MsSince(start));
   // A restored host answers within seconds (it was READY when saved); one
   // that does not within a minute is not waited for: a boot follows.
   bool ok = loaded && host->Refresh(std::min<milliseconds>(boot_timeout, std::chrono::seconds(60)),
                                     &health, &error);
   if (!host->restore_steps().empty()) out.properties["nested_host_refresh"] = host->restore_steps();
   if (ok) {
-    out.properties["nested_host_restore_ms"] = Ms(MsSince(start));
+    out.properties["nested_host_restore_ms"] = Fmt("%.0f", MsSince(start));
     out.evidence.push_back(
         {EvidenceSource::kNestedHost, Severity::kGood,
-         "nested host: restored from its saved state in " + Ms(MsSince(start)) +
+         "nested host: restored from its saved state in " + Fmt("%.0f", MsSince(start)) +
              " ms, this check's credentials and clock, libvirtd restarted; verified: agent and "
              "libvirtd answer, taint 0, no domain, no QEMU process"});
     out.host = std::move(host);

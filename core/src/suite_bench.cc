@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "bench.h"
+#include "elapsed.h"
 #include "suite.h"
 
 namespace ezone {
@@ -64,12 +65,6 @@ void ReadJournal(const fs::path& dir, SuiteBenchCheck* check, Json* timing) {
       check->properties["verdict"] = record.value("verdict", "");
     }
   }
-}
-
-std::string Fmt(const char* format, double value) {
-  char text[64];
-  snprintf(text, sizeof text, format, value);
-  return text;
 }
 
 }  // namespace
