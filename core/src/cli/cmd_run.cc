@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "build_config.h"
@@ -22,6 +23,7 @@
 #include "ezone/report/html_report.h"
 #include "ezone/report/journal.h"
 #include "ezone/report/junit_writer.h"
+#include "ezone/report/sanitize.h"
 #include "plugin_registry.h"
 #include "progress.h"
 #include "slurm.h"
@@ -168,24 +170,21 @@ class ReportListener : public testing::EmptyTestEventListener {
   std::vector<CheckRecord> records_;
 };
 
-// The last lines of a console excerpt, printable (a guest's bytes reach the
+// The last lines of a console excerpt, sanitised as the reports sanitise
+// it (a guest's escape sequences and control bytes must not reach the
 // terminal): what a VM was doing when a check could not be carried out.
 std::string ConsoleTail(const std::string& excerpt, size_t lines) {
-  std::vector<std::string> all;
-  std::string line;
-  for (char c : excerpt) {
-    if (c == '\n') {
-      all.push_back(std::move(line));
-      line.clear();
-    } else {
-      const auto u = static_cast<unsigned char>(c);
-      line += (u >= 0x20 && u < 0x7f) || c == '\t' ? c : '?';
-    }
+  const std::string text = report::SanitizeForXml(excerpt);
+  std::vector<std::string_view> all;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    all.push_back(std::string_view(text).substr(at, end - at));
+    at = end + 1;
   }
-  if (!line.empty()) all.push_back(std::move(line));
   std::string out;
   for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
-    out += "  " + all[i] + "\n";
+    out += "  " + std::string(all[i]) + "\n";
   }
   return out;
 }
