@@ -167,7 +167,7 @@ cat > "$OUT_DIR/guest-manifest.json.tmp" <<EOT
   "console": "/dev/ttyS0",
   "image_sha256": "$image_sha",
   "inputs_sha256": "$inputs_sha",
-  "agent_protocol": 1
+  "agent_protocol": 2
 }
 EOT
 mv "$OUT_DIR/vmlinuz.tmp" "$OUT_DIR/vmlinuz"

@@ -268,7 +268,8 @@ class BareBaseline {
     auto vmm = ParseOptions(spec.vmm_options);
     binary_ = sdk::FindProgram(Get(vmm, "binary", "qemu-system-x86_64"));
     std::string accel = Get(vmm, "accel", "tcg");
-    std::string cmdline = AgentCmdline("bench", kHeartbeatPeriodMs, spec.kernel_args);
+    std::string cmdline =
+        AgentCmdline("bench", kHeartbeatPeriodMs, spec.kernel_args, image.boot_verbosity());
     cmdline += " ezone.autoload=" + spec.fault + ":mode=" + spec.variant +
                ",delay_ms=" + std::to_string(delay_ms);
     args_ = {binary_, "-nodefaults", "-no-user-config", "-display", "none",
@@ -1003,7 +1004,8 @@ WorkloadSide RunOnVmm(const BenchOptions& opt, const WorkloadTarget& target,
   BootRequest guest;
   guest.kernel = image.kernel.string();
   guest.initramfs = image.initramfs.string();
-  guest.cmdline = AgentCmdline(nonce, kHeartbeatPeriodMs, target.kernel_args);
+  guest.cmdline = AgentCmdline(nonce, kHeartbeatPeriodMs, target.kernel_args,
+                               image.boot_verbosity());
   guest.memory_mib = target.memory_mib;
   guest.options = target.options;
   auto boot_start = Clock::now();

@@ -11,6 +11,12 @@
 
 namespace ezone {
 
+// How loud the guest kernel boots. kQuiet ("quiet") only for an agent that
+// turns the console up again before READY (protocol 2, guest/agent/
+// PROTOCOL.md): a boot's chatter costs seconds where each console byte is
+// an exit to the VMM, and it is not what a check observes.
+enum class BootVerbosity { kLoud, kQuiet };
+
 struct BootImage {
   std::filesystem::path kernel, initramfs, manifest;
   std::map<std::string, std::string> properties;  // <prefix><manifest key>, for reports

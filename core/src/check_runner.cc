@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <cstdlib>
 #include <map>
 
 #include "build_config.h"
@@ -390,7 +391,8 @@ BootRequest CheckRun::GuestBootRequest(const VmSession& vm, const std::string& r
   BootRequest guest;
   guest.kernel = env_.image.kernel.string();
   guest.initramfs = env_.image.initramfs.string();
-  guest.cmdline = AgentCmdline(vm.nonce(), kHeartbeatPeriodMs, spec_.kernel_args);
+  guest.cmdline = AgentCmdline(vm.nonce(), kHeartbeatPeriodMs, spec_.kernel_args,
+                               env_.image.boot_verbosity());
   guest.memory_mib = spec_.memory_mib;
   guest.options = vmm_options_;
   guest.restore_from = restore_from;
@@ -813,6 +815,15 @@ GuestImage GuestImage::Locate(const fs::path& override_dir) {
       dirs, {"vmlinuz", "initramfs.cpio.gz", "guest-manifest.json", "guest_", "guest image",
              "build it with: cmake --build build --target ezone_guest_image"});
   return image;
+}
+
+BootVerbosity GuestImage::boot_verbosity() const {
+  auto it = properties.find("guest_agent_protocol");
+  if (it == properties.end()) return BootVerbosity::kLoud;
+  char* end = nullptr;
+  long protocol = std::strtol(it->second.c_str(), &end, 10);
+  return end != it->second.c_str() && *end == '\0' && protocol >= 2 ? BootVerbosity::kQuiet
+                                                                     : BootVerbosity::kLoud;
 }
 
 fs::path ConsoleLogPath(const fs::path& report_dir, const CheckSpec& spec, Role role) {

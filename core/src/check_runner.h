@@ -23,6 +23,9 @@ namespace ezone {
 struct GuestImage : BootImage {
   // From override_dir; else EZONE_GUEST_DIR; else the build or install tree.
   static GuestImage Locate(const std::filesystem::path& override_dir = {});
+  // Quiet when the manifest's agent_protocol is 2 or more (its agent turns
+  // the console up before READY); loud for older or unknown images.
+  BootVerbosity boot_verbosity() const;
 };
 
 struct RunEnvironment {

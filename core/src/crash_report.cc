@@ -801,6 +801,24 @@ void CrashReportParser::Continue(std::string_view msg) {
   if (o.lines >= limit) Complete(false);
 }
 
+std::optional<ReportKind> CrashReportParser::MarkReady() {
+  const bool again = ready_;
+  ready_ = true;
+  if (!again) return std::nullopt;
+  Finish();  // a report the reboot cut short
+  const bool explained = fatal_since_boot_ > 0;
+  fatal_since_boot_ = 0;  // the new boot starts clean
+  if (explained) return std::nullopt;
+  CrashReport r;
+  r.kind = ReportKind::kReboot;
+  r.fatal = true;
+  r.title = "unexpected reboot";
+  r.first_line = r.last_line = line_no_;
+  Push(std::move(r));
+  fatal_since_boot_ = 0;
+  return ReportKind::kReboot;
+}
+
 void CrashReportParser::Finish() {
   if (open_) {
     OpenCrashReport& o = *open_;

@@ -98,8 +98,11 @@ class CrashReportParser {
   // react at once; Pending() shows what is known so far).
   std::optional<ReportKind> FeedLine(std::string_view line);
 
-  // The guest said READY: from now on a new boot banner is a reboot.
-  void MarkReady() { ready_ = true; }
+  // The guest said READY: from now on a new boot banner is a reboot. A
+  // READY again with no banner between (a quiet boot prints none) is the
+  // reboot itself: an "unexpected reboot" report, unless a fatal report
+  // since the last boot explains it. Returns kReboot when it made one.
+  std::optional<ReportKind> MarkReady();
 
   // The stream ended: completes the open report (corrupted if it was cut
   // short). Further FeedLine calls start afresh on line numbers after it.

@@ -98,7 +98,7 @@ void Observer::OnTick(Clock::time_point now) {
 void Observer::OnReboot(const VmEvent& e) {
   // A kernel that booted again after READY, without the VMM saying so, went
   // down first: a crash, never a pass.
-  const std::string text = "console (reboot): the kernel booted again after READY";
+  const std::string text = "reboot: the kernel booted again after READY (its banner, or its agent's READY again)";
   switch (e.role) {
     case Role::kWitness:
       o_.witness_crashed = true;

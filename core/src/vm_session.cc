@@ -142,9 +142,11 @@ std::string MakeNonce() {
   return text;
 }
 
-std::string AgentCmdline(const std::string& nonce, int heartbeat_ms, const std::string& extra) {
+std::string AgentCmdline(const std::string& nonce, int heartbeat_ms, const std::string& extra,
+                         BootVerbosity verbosity) {
   std::string cmdline = "console=ttyS0 ezone.nonce=" + nonce +
                         " ezone.hb_ms=" + std::to_string(heartbeat_ms) + " panic=-1";
+  if (verbosity == BootVerbosity::kQuiet) cmdline += " quiet";
   return extra.empty() ? cmdline : cmdline + " " + extra;
 }
 
@@ -153,6 +155,10 @@ ezone_status VmSession::Start(const BootRequest& request, std::string* error) {
     std::lock_guard lock(mu_);
     gone_.clear();  // a VM booted (again) can answer
     last_console_ = Clock::now();
+  }
+  {
+    std::lock_guard lock(console_mu_);
+    came_up_ = false;
   }
   ezone_guest_spec spec{};
   spec.struct_size = sizeof spec;
@@ -229,23 +235,35 @@ void VmSession::Push(VmEvent::Kind kind, std::string text, ConsoleClass cls) {
 void VmSession::HandleControlLine(std::string_view raw) {
   AgentLine line = ParseAgentLine(raw);
   switch (line.kind) {
-    case AgentLine::Kind::kReady:
-      // A READY without our nonce is from another run or a stale console.
-      if (line.nonce == nonce_) {
-        {
-          std::lock_guard lock(mu_);
-          last_heartbeat_ = Clock::now();
-        }
-        {
-          // From now on a boot banner is a reboot nobody reported.
-          std::lock_guard lock(console_mu_);
-          reports_parser_.MarkReady();
-        }
-        Push(VmEvent::Kind::kReady, std::move(line.rest));
-      } else {
-        Push(VmEvent::Kind::kNote, "agent: READY with a foreign nonce ignored");
+    case AgentLine::Kind::kReady: {
+      // Before READY, a READY without our nonce is from another run or a
+      // stale console. After it, any READY on this VM's own channel (a
+      // restored VM carries its template's nonce) is its kernel booted
+      // again: with a quiet boot no banner says so.
+      bool up;
+      {
+        std::lock_guard lock(console_mu_);
+        up = came_up_;
       }
+      if (line.nonce != nonce_ && !up) {
+        Push(VmEvent::Kind::kNote, "agent: READY with a foreign nonce ignored");
+        return;
+      }
+      {
+        std::lock_guard lock(mu_);
+        last_heartbeat_ = Clock::now();
+      }
+      {
+        // From now on a boot banner, or a READY again, is a reboot nobody
+        // reported.
+        std::lock_guard lock(console_mu_);
+        came_up_ = true;
+        reports_parser_.MarkReady();
+        CollectReports();
+      }
+      Push(VmEvent::Kind::kReady, std::move(line.rest));
       return;
+    }
     case AgentLine::Kind::kHeartbeat: {
       std::lock_guard lock(mu_);
       auto now = Clock::now();
@@ -335,6 +353,7 @@ void VmSession::MarkAlive() {
     last_heartbeat_ = Clock::now();
   }
   std::lock_guard lock(console_mu_);
+  came_up_ = true;
   reports_parser_.MarkReady();
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "boot_image.h"
 #include "console_classifier.h"
 #include "crash_report.h"
 #include "plugin_registry.h"
@@ -117,9 +118,10 @@ struct BootRequest {
 
 // The kernel command line the agent reads: the console, this boot's nonce
 // (so the READY waited for is this boot's) and its heartbeat period, then
-// `extra`.
+// `extra` (last, so that a suite's loglevel= wins over "quiet").
 std::string AgentCmdline(const std::string& nonce, int heartbeat_ms,
-                         const std::string& extra = "");
+                         const std::string& extra = "",
+                         BootVerbosity verbosity = BootVerbosity::kLoud);
 
 // 16 random hex digits: a fresh nonce for one boot.
 std::string MakeNonce();
@@ -203,6 +205,7 @@ class VmSession {
   ConsoleRecorder console_;
   LineAssembler console_lines_;
   CrashReportParser reports_parser_;
+  bool came_up_ = false;  // READY (or restored alive) since this VM's Start
   std::vector<CrashReport> reports_;
   static constexpr size_t kMaxReports = 32;
   void CollectReports();  // console_mu_ held

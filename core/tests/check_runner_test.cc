@@ -128,6 +128,19 @@ TEST_F(CheckRunnerTest, AFaultThatKillsTheVmBeforeItAnswersReturnsAtOnce) {
       << "the agent command must not wait its 10 s for a VM that exited";
 }
 
+// A guest booted quiet (agent protocol 2) prints no banner when its kernel
+// comes back: the agent's READY again is the crash, caught as one.
+TEST_F(CheckRunnerTest, ASilentRebootSeenAsReadyAgainIsACrash) {
+  VmScript victim;
+  victim.on_fault = {{20, Kind::kReady, ""}};
+  scripted::SetScripts({{"victim", victim}});
+  CheckRecord r = RunCheck(Spec("crash"), env_);
+  EXPECT_EQ(r.verdict, Verdict::kPass) << r.message;
+  EXPECT_TRUE(Has(r, "booted again after READY"));
+  EXPECT_EQ(r.crash_title, "unexpected reboot");
+  ASSERT_TRUE(r.timing.detection);
+}
+
 TEST_F(CheckRunnerTest, HeartbeatGapIsAHang) {
   VmScript victim;
   victim.on_fault = {{10, Kind::kStopHeartbeats, ""}};

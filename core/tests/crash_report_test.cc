@@ -414,6 +414,40 @@ TEST(CrashReportTest, RebootAfterReadyIsAFatalReport) {
   EXPECT_EQ(Titles(rs), std::vector<std::string>{"kernel panic: oh no"});
 }
 
+// A quiet boot prints no banner: the agent's READY again is the reboot.
+TEST(CrashReportTest, ReadyAgainWithoutABannerIsTheReboot) {
+  CrashReportParser p;
+  EXPECT_FALSE(p.MarkReady());  // the first READY
+  EXPECT_FALSE(p.FeedLine("[    5.0] ordinary"));
+  EXPECT_EQ(p.MarkReady(), ReportKind::kReboot);
+  auto rs = p.TakeReports();
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].title, "unexpected reboot");
+  EXPECT_TRUE(rs[0].fatal);
+  EXPECT_EQ(rs[0].first_line, 1u);
+  // Each further silent reboot is one more.
+  EXPECT_EQ(p.MarkReady(), ReportKind::kReboot);
+  EXPECT_EQ(p.TakeReports().size(), 1u);
+
+  // A panic before it explains it; the panic cut short is still reported.
+  CrashReportParser q;
+  q.MarkReady();
+  q.FeedLine("[ 9.0] Kernel panic - not syncing: oh no");
+  EXPECT_FALSE(q.MarkReady());
+  EXPECT_EQ(Titles(q.TakeReports()), std::vector<std::string>{"kernel panic: oh no"});
+  // ... but only that one boot: a silent reboot after it is news again.
+  EXPECT_EQ(q.MarkReady(), ReportKind::kReboot);
+
+  // A loud boot's banner already said it: its READY adds nothing.
+  CrashReportParser r;
+  r.FeedLine("[    0.000000] Linux version 6.1.0-56-cloud-amd64 (debian-kernel@lists.debian.org)");
+  r.MarkReady();
+  EXPECT_EQ(r.FeedLine("[    0.000000] Linux version 6.1.0-56-cloud-amd64 (debian-kernel@lists.debian.org)"),
+            ReportKind::kReboot);
+  EXPECT_FALSE(r.MarkReady());
+  EXPECT_EQ(r.TakeReports().size(), 1u);
+}
+
 // A real console as QEMU's SeaBIOS and the kernel print it: escape
 // sequences, and the kernel's banner glued to the firmware's last line.
 TEST(CrashReportTest, RealBootBannersWithEscapesCountOnce) {

@@ -4,7 +4,7 @@
  *
  * It mounts the pseudo file systems, loads the boot modules (pvpanic),
  * then talks to the host over the second UART (/dev/ttyS1), leaving
- * ttyS0 to the kernel console.  Protocol version 1 (see guest/README.md):
+ * ttyS0 to the kernel console.  Protocol version 2 (see guest/README.md):
  *
  *   guest -> host   READY <nonce> <uname -r>
  *                   HB <seq> <ms since boot>          every hb_ms ms
@@ -51,7 +51,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AGENT_PROTOCOL		1
+#define AGENT_PROTOCOL		2
+/* The console loglevel from READY on: the kernel's default (all but debug). */
+#define CONSOLE_LOGLEVEL	7
+#define SYSLOG_ACTION_CONSOLE_LEVEL	8
 #define CONTROL_TTY		"/dev/ttyS1"
 #define MODULE_DIR		"/lib/modules/ezone"
 #define BOOT_MODULE_LIST	"/etc/ezone/boot-modules"
@@ -98,16 +101,13 @@ static uint64_t now_ms(void)
 }
 
 /* Diagnostics go to the kernel log (and so to the console): keep them rare. */
-static void klog(const char *fmt, ...)
+static void vklog(int level, const char *fmt, va_list ap)
 {
 	char buf[256];
-	va_list ap;
 	int fd, n;
 
-	n = snprintf(buf, sizeof(buf), "<4>ezone-agent: ");
-	va_start(ap, fmt);
+	n = snprintf(buf, sizeof(buf), "<%d>ezone-agent: ", level);
 	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
-	va_end(ap);
 	if (n >= (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
@@ -118,6 +118,25 @@ static void klog(const char *fmt, ...)
 		}
 		close(fd);
 	}
+}
+
+static void klog(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vklog(4, fmt, ap);
+	va_end(ap);
+}
+
+/* An error that must reach even a quiet console (KERN_ERR). */
+static void klog_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vklog(3, fmt, ap);
+	va_end(ap);
 }
 
 /* Write one whole line; drop it if the host does not drain within ~200 ms. */
@@ -191,6 +210,36 @@ static void reply(int ok, unsigned long id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vreply_to(quiet, ok, id, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * Protocol 2: the host boots the guest with "quiet" (each console byte is
+ * an exit to the VMM, and costs a millisecond under nested KVM on TCG), and
+ * everything from READY on must reach the console as on a loud boot: a user
+ * segfault, an OOM kill and the kernel's other news print at KERN_INFO or
+ * KERN_WARNING.  Raised, never lowered: a guest booted with loglevel=8
+ * keeps it.
+ */
+static void raise_console_loglevel(void)
+{
+	char buf[64] = "";
+	int fd = open("/proc/sys/kernel/printk", O_RDONLY | O_CLOEXEC);
+	int level = -1;
+
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		if (n > 0) {
+			buf[n] = 0;
+			level = atoi(buf);
+		}
+		close(fd);
+	}
+	if (level >= CONSOLE_LOGLEVEL)
+		return;
+	if (syscall(SYS_syslog, SYSLOG_ACTION_CONSOLE_LEVEL, NULL, CONSOLE_LOGLEVEL) < 0)
+		klog_err("console loglevel not raised to %d: %s", CONSOLE_LOGLEVEL,
+			 strerror(errno));
 }
 
 static void do_mounts(void)
@@ -816,6 +865,8 @@ int main(int argc, char **argv)
 			break;
 		sleep(1);	/* never exit: we are init */
 	}
+	if (getpid() == 1)
+		raise_console_loglevel();
 	if (uname(&uts))
 		snprintf(uts.release, sizeof(uts.release), "unknown");
 	send_line("READY %s %s", nonce, uts.release);
