@@ -43,13 +43,6 @@ constexpr milliseconds kWitnessPingTimeout{2000};
 // A nested host beats every 100 ms; its longest gap in CI runs was 0.15 s
 // (the Xen flavour's 0.8 s). Ten seconds of silence is a frozen host.
 constexpr milliseconds kHostSilence{10000};
-// A guest on the nested host whose console said nothing for this long
-// before READY has stalled: its boot pauses 3.5 s at most in CI runs (its
-// first line comes within seconds of its start; far more room for a
-// loaded machine), and a stalled one stopped mid-line and stayed silent
-// (seen in CI and here, with its host alive). It boots again, once, like
-// a guest that reset.
-constexpr milliseconds kConsoleStall{60000};
 
 std::string IsoNow() {
   auto now = std::chrono::system_clock::now();
@@ -467,10 +460,10 @@ bool CheckRun::AwaitReady(EventQueue& events, ReadyWatch& watch,
     return it == vms.end() ? nullptr : it->second;
   };
   while (watch.waiting()) {
-    // With a nested host underneath, wake at least once a second to see
-    // that it still beats.
+    // With a nested host, wake at least once a second to see that it still
+    // beats, or (booting) still prints.
     Clock::time_point wake = watch.deadline();
-    if (host_ready_) wake = std::min(wake, Clock::now() + std::chrono::seconds(1));
+    if (host_) wake = std::min(wake, Clock::now() + std::chrono::seconds(1));
     std::optional<VmEvent> e = events.Wait(wake);
     if (std::optional<std::string> silent = HostSilence()) {
       FailHostWhileBooting(*silent);
@@ -481,11 +474,20 @@ bool CheckRun::AwaitReady(EventQueue& events, ReadyWatch& watch,
       step = watch.OnEvent(*e);
     } else if (Clock::now() >= watch.deadline()) {
       step = watch.OnTimeout(Clock::now());
+    } else if (host_ && !host_ready_) {
+      // The nested host itself stalled while booting (kConsoleStall): it
+      // failed before any fault, and RunCheck runs the check again.
+      const auto quiet = Clock::now() - host_->session().last_console_output();
+      if (watch.booting(Role::kHost) && quiet >= kConsoleStall) {
+        step = watch.OnStall(Role::kHost, Clock::now(),
+                             "its console silent for " +
+                                 Fmt("%.0f s", std::chrono::duration<double>(quiet).count()));
+      }
     } else if (host_ready_) {
-      // A guest on the nested host that stalled mid-boot. On a restored
-      // host (where every stall was seen) the host is not trusted: the
-      // check runs again on a booted one; on a booted host the guest boots
-      // again, once.
+      // A guest on the nested host that stalled mid-boot (kConsoleStall).
+      // On a restored host (where every stall was seen) the host is not
+      // trusted: the check runs again on a booted one; on a booted host the
+      // guest boots again, once.
       for (const auto& [role, vm] : vms) {
         const auto quiet = Clock::now() - vm->last_console_output();
         if (!watch.booting(role) || quiet < kConsoleStall) continue;

@@ -1,5 +1,6 @@
 #include "nested_host_restore.h"
 
+#include <algorithm>
 #include <system_error>
 
 #include "elapsed.h"
@@ -36,8 +37,22 @@ bool PrepareState(const Plugin& qemu, const NestedHostImage& image, const fs::pa
         ReadyWatch watch({});
         watch.Expect(Role::kHost, Clock::now() + boot_timeout);
         for (;;) {
-          std::optional<VmEvent> e = template_events.Wait(watch.deadline());
-          ReadyWatch::Step step = e ? watch.OnEvent(*e) : watch.OnTimeout(Clock::now());
+          // Awake once a second to see a boot that stalled (kConsoleStall):
+          // the check then boots its own host without waiting out 240 s.
+          std::optional<VmEvent> e = template_events.Wait(
+              std::min(watch.deadline(), Clock::now() + std::chrono::seconds(1)));
+          const auto now = Clock::now();
+          const auto quiet = now - host.session().last_console_output();
+          ReadyWatch::Step step;
+          if (e) {
+            step = watch.OnEvent(*e);
+          } else if (now >= watch.deadline()) {
+            step = watch.OnTimeout(now);
+          } else if (quiet >= kConsoleStall) {
+            step = watch.OnStall(Role::kHost, now,
+                                 "its console silent for " +
+                                     Fmt("%.0f s", std::chrono::duration<double>(quiet).count()));
+          }
           if (step.outcome == ReadyWatch::Outcome::kReady) break;
           if (step.outcome != ReadyWatch::Outcome::kNothing) {
             *why = "the nested host to save did not reach READY: " + step.why;

@@ -7,6 +7,8 @@
 #ifndef EZONE_CORE_READY_WATCH_H_
 #define EZONE_CORE_READY_WATCH_H_
 
+#include <chrono>
+
 #include <map>
 #include <optional>
 #include <set>
@@ -16,6 +18,14 @@
 #include "vm_session.h"
 
 namespace ezone {
+
+// A VM whose console said nothing for this long before READY has stalled:
+// a guest's boot pauses 3.5 s at most in CI runs, a nested host's 2.6 s
+// (its first line comes within seconds of its start; far more room for a
+// loaded machine). Stalled ones stopped mid-line and stayed silent: nested
+// guests with their host alive, and a nested host's init before libvirtd
+// was ready (CI, and a template host here that then waited out its 240 s).
+inline constexpr std::chrono::milliseconds kConsoleStall{60000};
 
 class ReadyWatch {
  public:
