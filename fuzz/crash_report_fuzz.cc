@@ -35,7 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t nl = input.find('\n', start);
     std::string_view line = input.substr(start, nl == std::string_view::npos ? nl : nl - start);
     if (line == "READY") {
-      parser.MarkReady();
+      // A READY again may itself be the reboot (a quiet boot prints no banner).
+      std::optional<ezone::ReportKind> rebooted = parser.MarkReady();
+      Check(!rebooted || *rebooted == ezone::ReportKind::kReboot);
+      CheckReports(parser.TakeReports(), parser.Lines());
     } else {
       std::optional<ezone::ReportKind> started = parser.FeedLine(line);
       if (started && *started != ezone::ReportKind::kReboot) Check(ezone::LineStartsReport(line).has_value());
