@@ -850,6 +850,8 @@ CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {
   const bool was_restored = mode != first.properties.end() && mode->second == "restored";
   CheckRecord second = CheckRun(spec, env, /*restore_host=*/!was_restored).Run();
   second.properties["nested_host_attempts"] = "2";
+  second.properties["nested_host_first_attempt"] =
+      (was_restored ? "restored host: " : "booted host: ") + failed->second;
   second.evidence.insert(second.evidence.begin(),
                          Evidence{EvidenceSource::kRunner, Severity::kInfo,
                                   "first attempt: the nested host failed before the fault (" +

@@ -180,6 +180,10 @@ int RunSuiteBench(const SuiteBenchOptions& opt) {
       if (r.properties.count("nested_host_mode")) {
         std::cout << "  nested host " << r.properties["nested_host_mode"] << " (ready in "
                   << r.properties["host_ready_ms"] << " ms)";
+        // RunCheck's rerun: the first host failed before the fault.
+        if (r.properties.count("nested_host_attempts")) {
+          std::cout << ", attempt " << r.properties["nested_host_attempts"];
+        }
       }
       std::cout << "\n" << std::flush;
       if (running[i].pidfd >= 0) close(running[i].pidfd);
@@ -234,6 +238,7 @@ int RunSuiteBench(const SuiteBenchOptions& opt) {
     for (const char* key : {"nested_host_mode", "host_ready_ms", "nested_host_restore_ms",
                             "nested_host_state_prepared_ms", "nested_host_restore_rejected",
                             "nested_host_load_ms", "nested_host_refresh",
+                            "nested_host_attempts", "nested_host_first_attempt",
                             "snapshot_prepared_ms", "mode", "verdict"}) {
       if (r.properties.count(key)) props[key] = r.properties.at(key);
     }
