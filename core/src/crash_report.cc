@@ -688,18 +688,7 @@ std::optional<ReportKind> CrashReportParser::FeedLine(std::string_view line) {
     if (reboot) {
       if (open_) Complete(true);
       ready_ = false;
-      bool explained = fatal_since_boot_ > 0;
-      fatal_since_boot_ = 0;
-      if (!explained) {
-        CrashReport r;
-        r.kind = ReportKind::kReboot;
-        r.fatal = true;
-        r.title = "unexpected reboot";
-        r.first_line = r.last_line = line_no_;
-        Push(std::move(r));
-        fatal_since_boot_ = 0;  // the new boot starts clean
-        return ReportKind::kReboot;
-      }
+      return Rebooted();
     }
     return std::nullopt;
   }
@@ -806,6 +795,10 @@ std::optional<ReportKind> CrashReportParser::MarkReady() {
   ready_ = true;
   if (!again) return std::nullopt;
   Finish();  // a report the reboot cut short
+  return Rebooted();
+}
+
+std::optional<ReportKind> CrashReportParser::Rebooted() {
   const bool explained = fatal_since_boot_ > 0;
   fatal_since_boot_ = 0;  // the new boot starts clean
   if (explained) return std::nullopt;
@@ -815,7 +808,7 @@ std::optional<ReportKind> CrashReportParser::MarkReady() {
   r.title = "unexpected reboot";
   r.first_line = r.last_line = line_no_;
   Push(std::move(r));
-  fatal_since_boot_ = 0;
+  fatal_since_boot_ = 0;  // Push counted it: the new boot starts clean
   return ReportKind::kReboot;
 }
 

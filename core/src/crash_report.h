@@ -129,6 +129,9 @@ class CrashReportParser {
   void Complete(bool cut_short);
   void Push(CrashReport r);
   bool FoldPanic(std::string_view reason);
+  // The kernel booted again: an "unexpected reboot" report unless a fatal
+  // report since the last boot explains it.
+  std::optional<ReportKind> Rebooted();
 
   std::optional<OpenCrashReport> open_;
   std::vector<CrashReport> done_;
