@@ -168,6 +168,7 @@ struct Shared {
   fs::path qemu_log;  // libvirt's log of this domain's qemu; empty if remote
   bool console_ended = false;
   bool stopped = false;
+  bool crashed = false;  // libvirt said CRASHED: on_crash=destroy ends it
   bool exit_reported = false;
   std::string stop_detail;
   int exit_timer = -1;
@@ -302,7 +303,7 @@ void OnStream(virStreamPtr st, int events, void* opaque) {
   if (ref->port == 0) {
     TimingMark(s.name, "console stream ended");
     s.console_ended = true;
-    if (s.stopped) ReportExitLocked(s);
+    if (s.stopped || s.crashed) ReportExitLocked(s);
   }
 }
 
@@ -341,6 +342,13 @@ int OnLifecycle(virConnectPtr, virDomainPtr, int event, int detail, void* opaque
   switch (event) {
     case VIR_DOMAIN_EVENT_CRASHED:
       s.sink.Event(EZONE_EVENT_GUEST_PANICKED, what);
+      // Our domains crash into on_crash=destroy: once the console has
+      // ended too (its QEMU closed it), the domain is gone. libvirt's own
+      // STOPPED came 2 s and more later here (its process cleanup), which
+      // the core waited for as its settle window.
+      s.crashed = true;
+      s.stop_detail = text + ", destroyed on crash";
+      if (s.console_ended) ReportExitLocked(s);
       break;
     case VIR_DOMAIN_EVENT_SHUTDOWN:
       s.sink.Event(EZONE_EVENT_GUEST_STOPPED, what);
