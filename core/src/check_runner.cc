@@ -26,9 +26,10 @@
 namespace ezone {
 namespace {
 
-// Set on a record whose nested host failed before any fault (while it or
-// the guests booted): the value says what it did (RunCheck).
-constexpr const char* kHostFailedBooting = "nested_host_failed_booting";
+// Set on a record whose nested test bed failed before any fault (the host,
+// while it or the guests booted, or a guest that ended after its READY):
+// the value says what failed, and RunCheck runs the check again.
+constexpr const char* kBedFailed = "nested_test_bed_failed";
 
 namespace fs = std::filesystem;
 using report::CheckRecord;
@@ -437,7 +438,7 @@ std::optional<std::string> CheckRun::HostSilence() const {
 void CheckRun::FailHostWhileBooting(const std::string& why) {
   // The host under test is down (global), and the check was not carried out.
   o_.host_crashed = true;
-  r_.properties[kHostFailedBooting] = "it failed while the guests booted: " + why;
+  r_.properties[kBedFailed] = "the nested host failed while the guests booted: " + why;
   Finish(Verdict::kError, "the nested host failed while the guest booted: " + why);
 }
 
@@ -445,7 +446,7 @@ void CheckRun::FailBoot(Role role, const std::string& what, const VmSession* vm)
   std::string see = vm ? " (see " + vm->console_log().string() + ")" : "";
   if (role == Role::kHost) {
     // Before any fault: RunCheck may run the check again.
-    r_.properties[kHostFailedBooting] = what;
+    r_.properties[kBedFailed] = "the nested host " + what;
     Finish(Verdict::kError, "the nested host " + what + see);
     return;
   }
@@ -529,6 +530,16 @@ bool CheckRun::AwaitReady(EventQueue& events, ReadyWatch& watch,
         break;
       }
       case ReadyWatch::Outcome::kFailed:
+        if (host_ && role != Role::kHost && watch.ready(role)) {
+          // A guest READY on the nested host that ended before the fault
+          // (a READY witness reset as the victim's QEMU started, once in
+          // CI): the test bed failed, not the check's subject; RunCheck runs
+          // the check again on a fresh nested host.
+          const std::string what = "ended after its READY, before the fault: " + step.why;
+          r_.properties[kBedFailed] = std::string("the ") + RoleName(role) + " " + what;
+          FailBoot(role, what, vm_of(role));
+          return false;
+        }
         FailBoot(role, "failed while booting: " + step.why, vm_of(role));
         return false;
       case ReadyWatch::Outcome::kTimedOut:
@@ -836,12 +847,13 @@ fs::path ConsoleLogPath(const fs::path& report_dir, const CheckSpec& spec, Role 
 
 CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {
   CheckRecord first = CheckRun(spec, env).Run();
-  // Under TCG the nested host now and then fails before any fault was
-  // fired: it reset while a witness and a victim booted on it, or it never
-  // reached READY (once each in loaded CI runs here). That is the test bed
-  // failing, not the check's subject: once, and on the record, the check
-  // runs again on a fresh nested host. A second failure stands.
-  auto failed = first.properties.find(kHostFailedBooting);
+  // Under TCG the nested test bed now and then fails before any fault was
+  // fired: the host reset while a witness and a victim booted on it, never
+  // reached READY, froze or stalled, or a READY witness reset (once each in
+  // loaded CI runs here). That is not the check's subject: once, and on the
+  // record, the check runs again on a fresh nested host. A second failure
+  // stands.
+  auto failed = first.properties.find(kBedFailed);
   if (failed == first.properties.end()) return first;
   if (env.progress) env.progress(spec, ProgressEvent{Phase::kRetry, Role::kHost, {}, failed->second});
   // A restored host that failed is followed by a booted one: the state it
@@ -854,9 +866,9 @@ CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {
       (was_restored ? "restored host: " : "booted host: ") + failed->second;
   second.evidence.insert(second.evidence.begin(),
                          Evidence{EvidenceSource::kRunner, Severity::kInfo,
-                                  "first attempt: the nested host failed before the fault (" +
-                                      failed->second +
-                                      "); the check ran again on a fresh nested host" +
+                                  "first attempt: " + failed->second +
+                                      " (before the fault); the check ran again on a fresh "
+                                      "nested host" +
                                       (was_restored ? ", booted" : "")});
   return second;
 }

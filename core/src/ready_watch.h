@@ -70,6 +70,7 @@ class ReadyWatch {
   // else it failed. Nothing when `role` is not booting.
   Step OnStall(Role role, Clock::time_point now, const std::string& why);
   bool booting(Role role) const { return booting_.count(role) != 0; }
+  bool ready(Role role) const { return ready_.count(role) != 0; }
 
  private:
   Options options_;
