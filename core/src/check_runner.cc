@@ -7,8 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <map>
 
 #include "build_config.h"
@@ -478,28 +478,25 @@ bool CheckRun::AwaitReady(EventQueue& events, ReadyWatch& watch,
     } else if (host_ && !host_ready_) {
       // The nested host itself stalled while booting (kConsoleStall): it
       // failed before any fault, and RunCheck runs the check again.
-      const auto quiet = Clock::now() - host_->session().last_console_output();
-      if (watch.booting(Role::kHost) && quiet >= kConsoleStall) {
-        step = watch.OnStall(Role::kHost, Clock::now(),
-                             "its console silent for " +
-                                 Fmt("%.0f s", std::chrono::duration<double>(quiet).count()));
+      const auto now = Clock::now();
+      if (auto why = watch.Stalled(Role::kHost, host_->session().last_console_output(), now)) {
+        step = watch.OnStall(Role::kHost, now, *why);
       }
     } else if (host_ready_) {
       // A guest on the nested host that stalled mid-boot (kConsoleStall).
       // On a restored host (where every stall was seen) the host is not
       // trusted: the check runs again on a booted one; on a booted host the
       // guest boots again, once.
+      const auto now = Clock::now();
       for (const auto& [role, vm] : vms) {
-        const auto quiet = Clock::now() - vm->last_console_output();
-        if (!watch.booting(role) || quiet < kConsoleStall) continue;
-        const std::string why = "its console silent for " +
-                                Fmt("%.0f s", std::chrono::duration<double>(quiet).count());
+        std::optional<std::string> why = watch.Stalled(role, vm->last_console_output(), now);
+        if (!why) continue;
         if (host_->mode() == NestedHostMode::kRestored) {
           FailHostWhileBooting(std::string("the ") + RoleName(role) +
-                               " stalled on the restored host (" + why + ")");
+                               " stalled on the restored host (" + *why + ")");
           return false;
         }
-        step = watch.OnStall(role, Clock::now(), why);
+        step = watch.OnStall(role, now, *why);
         break;
       }
     }

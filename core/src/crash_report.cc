@@ -800,16 +800,16 @@ std::optional<ReportKind> CrashReportParser::MarkReady() {
 
 std::optional<ReportKind> CrashReportParser::Rebooted() {
   const bool explained = fatal_since_boot_ > 0;
-  fatal_since_boot_ = 0;  // the new boot starts clean
-  if (explained) return std::nullopt;
-  CrashReport r;
-  r.kind = ReportKind::kReboot;
-  r.fatal = true;
-  r.title = "unexpected reboot";
-  r.first_line = r.last_line = line_no_;
-  Push(std::move(r));
-  fatal_since_boot_ = 0;  // Push counted it: the new boot starts clean
-  return ReportKind::kReboot;
+  if (!explained) {
+    CrashReport r;
+    r.kind = ReportKind::kReboot;
+    r.fatal = true;
+    r.title = "unexpected reboot";
+    r.first_line = r.last_line = line_no_;
+    Push(std::move(r));
+  }
+  fatal_since_boot_ = 0;  // the new boot starts clean (Push counted the report)
+  return explained ? std::nullopt : std::optional<ReportKind>(ReportKind::kReboot);
 }
 
 void CrashReportParser::Finish() {

@@ -42,16 +42,14 @@ bool PrepareState(const Plugin& qemu, const NestedHostImage& image, const fs::pa
           std::optional<VmEvent> e = template_events.Wait(
               std::min(watch.deadline(), Clock::now() + std::chrono::seconds(1)));
           const auto now = Clock::now();
-          const auto quiet = now - host.session().last_console_output();
           ReadyWatch::Step step;
           if (e) {
             step = watch.OnEvent(*e);
           } else if (now >= watch.deadline()) {
             step = watch.OnTimeout(now);
-          } else if (quiet >= kConsoleStall) {
-            step = watch.OnStall(Role::kHost, now,
-                                 "its console silent for " +
-                                     Fmt("%.0f s", std::chrono::duration<double>(quiet).count()));
+          } else if (auto stalled =
+                         watch.Stalled(Role::kHost, host.session().last_console_output(), now)) {
+            step = watch.OnStall(Role::kHost, now, *stalled);
           }
           if (step.outcome == ReadyWatch::Outcome::kReady) break;
           if (step.outcome != ReadyWatch::Outcome::kNothing) {

@@ -1,6 +1,7 @@
 #include "ready_watch.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace ezone {
 namespace {
@@ -50,6 +51,16 @@ ReadyWatch::Step ReadyWatch::OnStall(Role role, Clock::time_point now, const std
                                  why + "): booted it again, once"}};
   }
   return {Outcome::kFailed, role, "it stalled: " + why, now, std::nullopt};
+}
+
+std::optional<std::string> ReadyWatch::Stalled(Role role, Clock::time_point last_output,
+                                               Clock::time_point now) const {
+  const auto quiet = now - last_output;
+  if (booting_.count(role) == 0 || quiet < kConsoleStall) return std::nullopt;
+  char text[64];
+  snprintf(text, sizeof text, "its console silent for %.0f s",
+           std::chrono::duration<double>(quiet).count());
+  return text;
 }
 
 ReadyWatch::Step ReadyWatch::OnEvent(const VmEvent& e) {

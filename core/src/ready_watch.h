@@ -69,6 +69,11 @@ class ReadyWatch {
   // longer than any boot pauses): boots again once where that is allowed,
   // else it failed. Nothing when `role` is not booting.
   Step OnStall(Role role, Clock::time_point now, const std::string& why);
+  // Why `role`, still booting, has stalled: its console silent since
+  // `last_output` for kConsoleStall or more ("its console silent for N s").
+  // Nothing when it is not booting or spoke more recently.
+  std::optional<std::string> Stalled(Role role, Clock::time_point last_output,
+                                     Clock::time_point now) const;
   bool booting(Role role) const { return booting_.count(role) != 0; }
   bool ready(Role role) const { return ready_.count(role) != 0; }
 

@@ -240,26 +240,21 @@ void VmSession::HandleControlLine(std::string_view raw) {
       // stale console. After it, any READY on this VM's own channel (a
       // restored VM carries its template's nonce) is its kernel booted
       // again: with a quiet boot no banner says so.
-      bool up;
       {
         std::lock_guard lock(console_mu_);
-        up = came_up_;
-      }
-      if (line.nonce != nonce_ && !up) {
-        Push(VmEvent::Kind::kNote, "agent: READY with a foreign nonce ignored");
-        return;
+        if (line.nonce != nonce_ && !came_up_) {
+          Push(VmEvent::Kind::kNote, "agent: READY with a foreign nonce ignored");
+          return;
+        }
+        // From now on a boot banner, or a READY again, is a reboot nobody
+        // reported.
+        came_up_ = true;
+        reports_parser_.MarkReady();
+        CollectReports();
       }
       {
         std::lock_guard lock(mu_);
         last_heartbeat_ = Clock::now();
-      }
-      {
-        // From now on a boot banner, or a READY again, is a reboot nobody
-        // reported.
-        std::lock_guard lock(console_mu_);
-        came_up_ = true;
-        reports_parser_.MarkReady();
-        CollectReports();
       }
       Push(VmEvent::Kind::kReady, std::move(line.rest));
       return;

@@ -322,6 +322,17 @@ TEST_F(ReadyWatchTest, AStalledBootBootsAgainOnceThenFails) {
       << "no second boot where none is allowed";
 }
 
+TEST_F(ReadyWatchTest, AStallIsAConsoleSilentForAMinuteWhileBooting) {
+  ReadyWatch w({});
+  EXPECT_FALSE(w.Stalled(Role::kHost, At(0), At(70000))) << "not booting";
+  w.Expect(Role::kHost, At(240000));
+  EXPECT_FALSE(w.Stalled(Role::kHost, At(1000), At(60999)));
+  std::optional<std::string> why = w.Stalled(Role::kHost, At(1000), At(61000));
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why, "its console silent for 60 s");
+  EXPECT_EQ(w.OnStall(Role::kHost, At(61000), *why).outcome, ReadyWatch::Outcome::kFailed);
+}
+
 TEST_F(ReadyWatchTest, VmmExitBeforeReadyFailsOnTheLocalHost) {
   ReadyWatch w({});
   w.Expect(Role::kVictim, At(30000));
