@@ -136,6 +136,18 @@ class CheckRun {
   // 3. The witness and the victim to READY (or restored: snapshot mode).
   bool Boot(VmSession& victim, VmSession* witness);
   bool Restore(VmSession& victim, VmSession* witness);
+  // One saved state per guest image, VMM build, options and guest settings.
+  std::string SnapshotKey() const {
+    std::string key = env_.image.properties.count("guest_image_sha256")
+                          ? env_.image.properties.at("guest_image_sha256")
+                          : env_.image.kernel.string();
+    return key + "|" + vmm_->name() + "|" + vmm_->descriptor->version + "|" + spec_.vmm_options +
+           "|" + std::to_string(spec_.memory_mib) + "|" + spec_.kernel_args;
+  }
+  // On a nested host: the victim saved with it (NestedGuestTemplate), and
+  // taking it over in place of a boot.
+  NestedGuestTemplate NestedVictimTemplate();
+  bool AdoptNestedVictim(VmSession& victim);
   bool PrepareSnapshot(const fs::path& path);
   bool Start(VmSession& vm, const std::string& restore_from = "");
   BootRequest GuestBootRequest(const VmSession& vm, const std::string& restore_from = "") const;
@@ -566,9 +578,18 @@ bool CheckRun::BootHost() {
   // The Xen flavour always boots: its restore (IOMMU, dom0 and the
   // hypervisor's state) is untried.
   if (restore_host_ && NestedHostRestoreWanted() && nested_image_.flavour == "kvm") {
+    // The victim comes with the host, paused at READY, where the VMM can
+    // adopt it; a witness boots, and so its victim does too (the witness
+    // boots first, for the host's sake: Boot()).
+    std::optional<NestedGuestTemplate> guest;
+    if (!spec_.witness && (vmm_->descriptor->capabilities & EZONE_CAP_ADOPT) &&
+        NestedVictimRestoreWanted()) {
+      guest = NestedVictimTemplate();
+    }
     NestedHostRestoreResult restored =
         RestoreNestedHost(qemu, nested_image_, log, &events_, BootTimeout(Role::kHost),
-                          [this] { Progress(Phase::kSnapshotPrepare, Role::kHost); });
+                          [this] { Progress(Phase::kSnapshotPrepare, Role::kHost); },
+                          guest ? &*guest : nullptr);
     for (auto& e : restored.evidence) r_.evidence.push_back(std::move(e));
     for (auto& [k, v] : restored.properties) r_.properties[k] = v;
     host_ = std::move(restored.host);
@@ -610,8 +631,74 @@ bool CheckRun::BootHost() {
   return true;
 }
 
+NestedGuestTemplate CheckRun::NestedVictimTemplate() {
+  NestedGuestTemplate guest;
+  guest.key = SnapshotKey();
+  guest.start = [this](NestedHost& host, EventQueue& events,
+                       std::string* why) -> std::unique_ptr<VmSession> {
+    Progress(Phase::kSnapshotPrepare, Role::kTemplate);
+    // A victim by role (the plugin declines a remote "template"), with
+    // the template's console log.
+    auto vm = std::make_unique<VmSession>(*vmm_, Role::kVictim, MakeNonce(),
+                                          ConsoleLogPath(env_.report_dir, spec_, Role::kTemplate),
+                                          &events);
+    BootRequest request = GuestBootRequest(*vm);
+    request.options =
+        spec_.vmm_options + (spec_.vmm_options.empty() ? "" : ";") + host.VmmOptions();
+    if (vm->Start(request, why) != EZONE_OK) return nullptr;
+    ReadyWatch watch({.host_underneath = true});
+    watch.Expect(Role::kVictim, Clock::now() + spec_.boot_timeout);
+    for (;;) {
+      std::optional<VmEvent> e = events.Wait(watch.deadline());
+      ReadyWatch::Step step = e ? watch.OnEvent(*e) : watch.OnTimeout(Clock::now());
+      if (step.outcome == ReadyWatch::Outcome::kReady) return vm;
+      if (step.outcome == ReadyWatch::Outcome::kTimedOut) {
+        *why = "no READY in " + Fmt("%.0f s", spec_.boot_timeout.count() / 1000.0);
+        return nullptr;
+      }
+      if (step.outcome != ReadyWatch::Outcome::kNothing) {
+        *why = step.why;
+        return nullptr;
+      }
+    }
+  };
+  return guest;
+}
+
+bool CheckRun::AdoptNestedVictim(VmSession& victim) {
+  // Saved paused at READY with the host: adopted, resumed, and a fresh
+  // ping proves it lives. A victim that does not come back is the test
+  // bed's failure, before any fault: RunCheck runs the check again on a
+  // booted host.
+  r_.properties["mode"] = "restored with the nested host";
+  boot_start_ = Clock::now();
+  Progress(Phase::kBoot, Role::kVictim);
+  std::string error;
+  BootRequest request = GuestBootRequest(victim, "running:" + host_->saved_guest());
+  r_.properties["guest_cmdline"] = request.cmdline;
+  ezone_status started = victim.Start(request, &error);
+  std::string pong;
+  if (started == EZONE_OK && !victim.AgentCommand("ping", spec_.boot_timeout, &pong)) {
+    started = EZONE_FAILED;
+    error = "it does not answer: " + pong;
+  }
+  if (started != EZONE_OK) {
+    const std::string what = "the victim saved with the nested host could not be taken over: " +
+                             error;
+    r_.properties[kBedFailed] = what;
+    Finish(Verdict::kError, what);
+    return false;
+  }
+  victim.MarkAlive();
+  r_.properties["vmm_version"] = r_.properties["victim_vmm_version"] = victim.Version();
+  r_.timing.boot = r_.timing.ready = MsSince(boot_start_);
+  Progress(Phase::kRestored, Role::kVictim, MsSince(boot_start_));
+  return true;
+}
+
 bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
   r_.properties["mode"] = BootModeName(spec_.mode);
+  if (host_ && !host_->saved_guest().empty()) return AdoptNestedVictim(victim);
   if (spec_.mode == BootMode::kSnapshot) return Restore(victim, witness);
   // Both VMs boot at once; the check waits for every READY. On the nested
   // host the witness boots first and the victim once it is READY: two
@@ -692,13 +779,7 @@ bool CheckRun::Restore(VmSession& victim, VmSession* witness) {
     Finish(Verdict::kSkipped, spec_.vmm + " cannot save and restore VMs (snapshot mode)");
     return false;
   }
-  // One state per guest image, VMM build, options and guest settings.
-  std::string key = env_.image.properties.count("guest_image_sha256")
-                        ? env_.image.properties.at("guest_image_sha256")
-                        : env_.image.kernel.string();
-  key += "|" + vmm_->name() + "|" + vmm_->descriptor->version + "|" + spec_.vmm_options + "|" +
-         std::to_string(spec_.memory_mib) + "|" + spec_.kernel_args;
-  fs::path path = SnapshotPath(key);
+  fs::path path = SnapshotPath(SnapshotKey());
   r_.properties["snapshot"] = path.string();
   if (!PrepareSnapshot(path)) return false;
   // Restored VMs were READY when saved; a fresh ping proves this one lives.

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -405,6 +406,11 @@ bool NestedHostRestoreWanted() {
   return env == nullptr || std::string(env) != "boot";
 }
 
+bool NestedVictimRestoreWanted() {
+  const char* env = std::getenv("EZONE_NESTED_HOST_MODE");
+  return env == nullptr || (std::string(env) != "boot" && std::string(env) != "host");
+}
+
 std::string NestedHostProblem(const NestedHostHealth& h) {
   std::vector<std::string> problems;
   if (!h.agent_answers) problems.push_back("its agent does not answer");
@@ -416,11 +422,22 @@ std::string NestedHostProblem(const NestedHostHealth& h) {
   } else if (*h.taint != 0) {
     problems.push_back("its kernel is tainted (" + std::to_string(*h.taint) + ")");
   }
-  if (h.domains != 0) {
-    problems.push_back(h.domains < 0 ? "its libvirt domains are unknown"
-                                     : std::to_string(h.domains) + " libvirt domain(s) left");
+  if (h.saved_guest.empty()) {
+    if (h.domains != 0) {
+      problems.push_back(h.domains < 0 ? "its libvirt domains are unknown"
+                                       : std::to_string(h.domains) + " libvirt domain(s) left");
+    }
+    if (h.qemu_running) problems.push_back("a QEMU process runs in it");
+  } else {
+    if (h.domains != 1 || h.domain_names != std::vector<std::string>{h.saved_guest}) {
+      std::string names;
+      for (const auto& n : h.domain_names) names += (names.empty() ? "" : " ") + n;
+      problems.push_back(h.domains < 0 ? "its libvirt domains are unknown"
+                                       : "its libvirt domains are [" + names +
+                                             "], not the saved guest " + h.saved_guest + " alone");
+    }
+    if (!h.qemu_running) problems.push_back("the saved guest's QEMU does not run");
   }
-  if (h.qemu_running) problems.push_back("a QEMU process runs in it");
   std::string text;
   for (const auto& p : problems) text += (text.empty() ? "" : ", ") + p;
   return text;
@@ -518,8 +535,10 @@ ezone_status NestedHost::Start(std::string* error) {
 // line but for the forwarded port and the fw_cfg files' contents, which
 // QEMU takes from its command line, not from the state): the new port
 // listens at once, and the credentials go in through the agent (Refresh).
-ezone_status NestedHost::Restore(const std::string& state, std::string* error) {
+ezone_status NestedHost::Restore(const std::string& state, std::string* error,
+                                 const std::string& saved_guest) {
   mode_ = NestedHostMode::kRestored;
+  saved_guest_ = saved_guest;
   BootRequest host = Request(error);
   if (port_ == 0) return EZONE_FAILED;
   host.restore_from = state;
@@ -595,24 +614,29 @@ bool NestedHost::Refresh(milliseconds timeout, NestedHostHealth* health, std::st
   //    as in a booted host, rather than the saved daemon told to reload
   //    its TLS files. Then what libvirt says, as init waits for it: kvm
   //    domains, and how many domains exist.
+  //    The saved daemon is killed (SIGKILL): a clean exit would close
+  //    the saved connections, and libvirt then destroys their
+  //    auto-destroy domains, the saved guest among them.
   static constexpr const char* kRestartLibvirtd =
-      R"(sh p=$(cat /run/libvirtd.pid 2>/dev/null); [ -n "$p" ] && kill $p; i=0; )"
+      R"(sh p=$(cat /run/libvirtd.pid 2>/dev/null); [ -n "$p" ] && kill -9 $p; i=0; )"
       R"(while [ -n "$p" ] && kill -0 $p 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; )"
       R"(i=$((i+1)); done; libvirtd --listen --daemon --pid-file /run/libvirtd.pid || exit 3; )"
       R"(i=0; until virsh -q -c qemu:///system domcapabilities --virttype kvm >/dev/null 2>&1; do )"
       R"([ $i -ge 400 ] && exit 4; sleep 0.05; i=$((i+1)); done; )"
-      R"(virsh -q -c qemu:///system list --all --name | grep -c .)";
+      R"(n=$(virsh -q -c qemu:///system list --all --name) || exit 5; echo $n)";
   static_assert(std::char_traits<char>::length(kRestartLibvirtd) < 500,
                 "one agent line is at most 512 bytes");
+  health->saved_guest = saved_guest_;
   if (!session_.AgentCommand(kRestartLibvirtd, left(), &reply)) {
     *error = "restarting libvirtd failed (" + reply + ")";
     return false;
   }
-  // "exit=<code> <domains>": grep -c exits 1 when it counts none.
-  int code = -1, domains = -1;
-  if (sscanf(reply.c_str(), "exit=%d %d", &code, &domains) == 2 && (code == 0 || code == 1)) {
+  // "exit=0 <names, space-separated>".
+  if (reply.rfind("exit=0", 0) == 0) {
     health->libvirtd_answers = true;
-    health->domains = domains;
+    std::istringstream names(reply.substr(6));
+    for (std::string name; names >> name;) health->domain_names.push_back(name);
+    health->domains = static_cast<int>(health->domain_names.size());
   } else {
     *error = "libvirtd did not come back (" + reply + ")";
     return false;

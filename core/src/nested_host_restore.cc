@@ -1,6 +1,8 @@
 #include "nested_host_restore.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include "elapsed.h"
@@ -78,22 +80,121 @@ bool PrepareState(const Plugin& qemu, const NestedHostImage& image, const fs::pa
   return ok;
 }
 
+fs::path DomainFile(const fs::path& state) { return fs::path(state.string() + ".domain"); }
+
+void RemoveState(const fs::path& state) {
+  std::error_code ec;
+  fs::remove(state, ec);
+  fs::remove(DomainFile(state), ec);
+}
+
+// The host restored from its own state, the victim started on it to READY
+// and paused, then the host saved with it. The victim's domain name goes
+// beside the state (<state>.domain, written before the state exists) for
+// the check to adopt and for the restored host's verification.
+bool PrepareGuestState(const Plugin& qemu, const NestedHostImage& image,
+                       const fs::path& console_log, const fs::path& host_state,
+                       const fs::path& path, const NestedGuestTemplate& guest,
+                       const std::function<void()>& on_prepare, NestedHostRestoreResult* out) {
+  auto start = Clock::now();
+  std::string error;
+  bool prepared = false;
+  bool ok = EnsureSnapshot(
+      path,
+      [&](std::string* why) {
+        on_prepare();
+        EventQueue template_events;
+        fs::path log = console_log;
+        log.replace_extension(".victim-template.log");
+        NestedHost host(qemu, image, log, &template_events);
+        NestedHostHealth health;
+        if (host.Restore(host_state.string(), why) != EZONE_OK ||
+            !host.Refresh(std::chrono::seconds(60), &health, why)) {
+          host.Destroy();
+          return false;
+        }
+        std::unique_ptr<VmSession> vm = guest.start(host, template_events, why);
+        auto give_up = [&](const std::string& what) {
+          *why = what;
+          host.Destroy();
+          return false;
+        };
+        if (!vm) return give_up("the victim to save did not come up: " + *why);
+        std::string reply;
+        if (!host.session().AgentCommand("sh virsh -q -c qemu:///system list --name",
+                                         milliseconds(10000), &reply) ||
+            reply.rfind("exit=0 ", 0) != 0) {
+          return give_up("listing the nested host's domains failed (" + reply + ")");
+        }
+        std::istringstream names(reply.substr(7));
+        std::vector<std::string> domains;
+        for (std::string name; names >> name;) domains.push_back(name);
+        if (domains.size() != 1) {
+          return give_up("the nested host to save runs " + std::to_string(domains.size()) +
+                         " domains, not the victim alone");
+        }
+        {
+          fs::path partial = DomainFile(path).string() + ".partial";
+          std::ofstream(partial) << domains[0] << "\n";
+          std::error_code ec;
+          fs::rename(partial, DomainFile(path), ec);
+          if (ec) return give_up("writing " + DomainFile(path).string() + ": " + ec.message());
+        }
+        if (!host.session().AgentCommand("sh virsh -q -c qemu:///system suspend " + domains[0],
+                                         milliseconds(10000), &reply) ||
+            reply.rfind("exit=0", 0) != 0) {
+          return give_up("pausing the victim to save failed (" + reply + ")");
+        }
+        ezone_status saved = host.SaveState(path.string(), why);
+        host.Destroy();
+        vm.reset();  // its domain went with the host
+        return saved == EZONE_OK;
+      },
+      &error, &prepared);
+  if (prepared) out->properties["nested_victim_state_prepared_ms"] = Fmt("%.0f", MsSince(start));
+  if (!ok) {
+    out->evidence.push_back({EvidenceSource::kNestedHost, Severity::kWarning,
+                             "nested host: no saved state with the victim (" + error +
+                                 "); the victim boots on a restored host"});
+  }
+  return ok;
+}
+
+std::string ReadDomainFile(const fs::path& state) {
+  std::ifstream in(DomainFile(state));
+  std::string name;
+  in >> name;
+  return name;
+}
+
 }  // namespace
 
 NestedHostRestoreResult RestoreNestedHost(const Plugin& qemu, const NestedHostImage& image,
                                           const fs::path& console_log, EventQueue* events,
                                           milliseconds boot_timeout,
-                                          const std::function<void()>& on_prepare) {
+                                          const std::function<void()>& on_prepare,
+                                          const NestedGuestTemplate* guest) {
   NestedHostRestoreResult out;
   fs::path path = SnapshotPath(NestedHostStateKey(image, qemu.descriptor->version));
   path.replace_extension(".nested-host.vmstate");
   out.properties["nested_host_state"] = path.string();
   if (!PrepareState(qemu, image, console_log, path, boot_timeout, on_prepare, &out)) return out;
+  std::string saved_guest;
+  if (guest) {
+    fs::path with_guest =
+        SnapshotPath(NestedHostStateKey(image, qemu.descriptor->version) + "|victim|" + guest->key);
+    with_guest.replace_extension(".nested-host-victim.vmstate");
+    out.properties["nested_victim_state"] = with_guest.string();
+    if (PrepareGuestState(qemu, image, console_log, path, with_guest, *guest, on_prepare, &out)) {
+      path = with_guest;
+      saved_guest = ReadDomainFile(path);
+    }
+  }
   auto start = Clock::now();
   auto host = std::make_unique<NestedHost>(qemu, image, console_log, events);
   std::string error;
   NestedHostHealth health;
-  const bool loaded = host->Restore(path.string(), &error) == EZONE_OK;
+  const bool loaded = host->Restore(path.string(), &error, saved_guest) == EZONE_OK;
   out.properties["nested_host_load_ms"] = Fmt("%.0f", MsSince(start));
   // A restored host answers within seconds (it was READY when saved); one
   // that does not within a minute is not waited for: a boot follows.
@@ -106,7 +207,11 @@ NestedHostRestoreResult RestoreNestedHost(const Plugin& qemu, const NestedHostIm
         {EvidenceSource::kNestedHost, Severity::kGood,
          "nested host: restored from its saved state in " + Fmt("%.0f", MsSince(start)) +
              " ms, this check's credentials and clock, libvirtd restarted; verified: agent and "
-             "libvirtd answer, taint 0, no domain, no QEMU process"});
+             "libvirtd answer, taint 0, " +
+             (saved_guest.empty() ? std::string("no domain, no QEMU process")
+                                  : "the victim saved with it (" + saved_guest +
+                                        ", paused, its QEMU running) and no other domain")});
+    if (!saved_guest.empty()) out.properties["nested_victim_saved_as"] = saved_guest;
     out.host = std::move(host);
     return out;
   }
@@ -120,10 +225,7 @@ NestedHostRestoreResult RestoreNestedHost(const Plugin& qemu, const NestedHostIm
   out.properties["nested_host_restore_rejected"] = error;
   const bool dirty =
       health.agent_answers && health.libvirtd_answers && !NestedHostProblem(health).empty();
-  if (!loaded || dirty) {
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
+  if (!loaded || dirty) RemoveState(path);
   host->Destroy();
   host.reset();
   // What the discarded host said (its QEMU's exit) must not reach the

@@ -20,6 +20,22 @@
 
 namespace ezone {
 
+// The victim saved inside the host's state (EZONE_CAP_ADOPT): a check then
+// restores host and victim together, the victim paused at READY, and no
+// guest boots under nested KVM (its QEMU start and boot were about 8 s of
+// a 12 s check). The state is made once per key, from the host's own state.
+struct NestedGuestTemplate {
+  // What makes one such guest differ from another: the guest image, the
+  // VMM plugin and its version, the options, memory and kernel arguments.
+  std::string key;
+  // Starts the guest on `host` (its events go to `events`) and returns it
+  // once it said READY; null with *why when it did not come up. The VM
+  // must live until the host's state is saved.
+  std::function<std::unique_ptr<VmSession>(NestedHost& host, EventQueue& events,
+                                           std::string* why)>
+      start;
+};
+
 struct NestedHostRestoreResult {
   std::unique_ptr<NestedHost> host;  // restored and verified; null: boot one
   std::vector<report::Evidence> evidence;
@@ -29,11 +45,14 @@ struct NestedHostRestoreResult {
 // `console_log` is the host's (the template's goes beside it); `events` the
 // check's queue, emptied of a discarded host's news; `boot_timeout` what a
 // host boot may take; `on_prepare` runs when the state must be made first.
+// With `guest`, the host comes with that victim (host->saved_guest()) where
+// its state can be made; without it where it cannot (the evidence says).
 NestedHostRestoreResult RestoreNestedHost(const Plugin& qemu, const NestedHostImage& image,
                                           const std::filesystem::path& console_log,
                                           EventQueue* events,
                                           std::chrono::milliseconds boot_timeout,
-                                          const std::function<void()>& on_prepare);
+                                          const std::function<void()>& on_prepare,
+                                          const NestedGuestTemplate* guest = nullptr);
 
 }  // namespace ezone
 

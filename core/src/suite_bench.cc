@@ -89,7 +89,11 @@ std::vector<SuiteBenchRow> SuiteBenchRows(const std::vector<SuiteBenchCheck>& ch
     if (c.exit_status == 0) ++it->passed;
     times[c.label].push_back(c.seconds);
     auto mode = c.properties.find("nested_host_mode");
-    if (mode != c.properties.end()) ++it->nested_host_modes[mode->second];
+    if (mode != c.properties.end()) {
+      ++it->nested_host_modes[mode->second +
+                              (c.properties.count("nested_victim_saved_as") ? " with its victim"
+                                                                            : "")];
+    }
   }
   double qemu = 0;
   for (auto& r : rows) {
@@ -178,7 +182,9 @@ int RunSuiteBench(const SuiteBenchOptions& opt) {
                                           : "exit " + std::to_string(r.exit_status) + " (" +
                                                 r.properties["verdict"] + ")");
       if (r.properties.count("nested_host_mode")) {
-        std::cout << "  nested host " << r.properties["nested_host_mode"] << " (ready in "
+        std::cout << "  nested host " << r.properties["nested_host_mode"]
+                  << (r.properties.count("nested_victim_saved_as") ? " with its victim" : "")
+                  << " (ready in "
                   << r.properties["host_ready_ms"] << " ms)";
         // RunCheck's rerun: the first host failed before the fault.
         if (r.properties.count("nested_host_attempts")) {
@@ -239,6 +245,7 @@ int RunSuiteBench(const SuiteBenchOptions& opt) {
                             "nested_host_state_prepared_ms", "nested_host_restore_rejected",
                             "nested_host_load_ms", "nested_host_refresh",
                             "nested_host_attempts", "nested_host_first_attempt",
+                            "nested_victim_saved_as", "nested_victim_state_prepared_ms",
                             "snapshot_prepared_ms", "mode", "verdict"}) {
       if (r.properties.count(key)) props[key] = r.properties.at(key);
     }

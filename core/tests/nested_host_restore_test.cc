@@ -45,6 +45,38 @@ TEST(NestedHostRestore, ALeakedDomainOrQemuIsNotUsed) {
   EXPECT_NE(NestedHostProblem(h).find("a QEMU process runs"), std::string::npos);
 }
 
+// A host saved with its victim (EZONE_CAP_ADOPT) must hold that domain,
+// with its QEMU, and nothing else.
+TEST(NestedHostRestore, AHostSavedWithItsVictimHoldsItAndNothingElse) {
+  NestedHostHealth h = Clean();
+  h.saved_guest = "ezone-1-abc-victim";
+  h.domains = 1;
+  h.domain_names = {"ezone-1-abc-victim"};
+  h.qemu_running = true;
+  EXPECT_EQ(NestedHostProblem(h), "");
+
+  NestedHostHealth leftover = h;  // another domain beside it
+  leftover.domains = 2;
+  leftover.domain_names.push_back("ezone-2-def-victim");
+  EXPECT_NE(NestedHostProblem(leftover).find("not the saved guest ezone-1-abc-victim alone"),
+            std::string::npos);
+
+  NestedHostHealth renamed = h;  // another domain in its place
+  renamed.domain_names = {"ezone-2-def-victim"};
+  EXPECT_NE(NestedHostProblem(renamed), "");
+
+  NestedHostHealth gone = h;  // the victim is not there
+  gone.domains = 0;
+  gone.domain_names.clear();
+  gone.qemu_running = false;
+  EXPECT_NE(NestedHostProblem(gone).find("[]"), std::string::npos);
+  EXPECT_NE(NestedHostProblem(gone).find("QEMU does not run"), std::string::npos);
+
+  NestedHostHealth tainted = h;
+  tainted.taint = 1;
+  EXPECT_NE(NestedHostProblem(tainted).find("tainted"), std::string::npos);
+}
+
 TEST(NestedHostRestore, AHostThatDoesNotAnswerOrLacksCredentialsIsNotUsed) {
   for (bool NestedHostHealth::*field :
        {&NestedHostHealth::agent_answers, &NestedHostHealth::libvirtd_answers,
@@ -60,8 +92,13 @@ TEST(NestedHostRestore, ModeNamesAndTheSwitch) {
   EXPECT_STREQ(NestedHostModeName(NestedHostMode::kRestored), "restored");
   unsetenv("EZONE_NESTED_HOST_MODE");
   EXPECT_TRUE(NestedHostRestoreWanted());
+  EXPECT_TRUE(NestedVictimRestoreWanted());
   setenv("EZONE_NESTED_HOST_MODE", "boot", 1);
   EXPECT_FALSE(NestedHostRestoreWanted());
+  EXPECT_FALSE(NestedVictimRestoreWanted());
+  setenv("EZONE_NESTED_HOST_MODE", "host", 1);  // the host alone
+  EXPECT_TRUE(NestedHostRestoreWanted());
+  EXPECT_FALSE(NestedVictimRestoreWanted());
   unsetenv("EZONE_NESTED_HOST_MODE");
 }
 

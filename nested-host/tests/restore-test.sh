@@ -10,11 +10,17 @@
 #    the E-Zone 1 fault's host (panicked) is never reused: the guest check
 #    that follows has its own host, on another port, verified clean (taint
 #    0, no domain, no QEMU); the saved state is not written by any check.
-# 1b. A restored host that freezes while its guest boots (SIGSTOP on its
+#    Each victim comes with its host (nested_victim_saved_as): the state
+#    with the victim inside is saved once too.
+# 1b. EZONE_NESTED_HOST_MODE=host (the victim boots on the restored host):
+#    a restored host that freezes while its guest boots (SIGSTOP on its
 #    QEMU, as a restored host once froze whole in CI): within seconds the
 #    check sees the host silent, and runs again on a booted host, on the
 #    record (nested_host_attempts=2), and passes.
-# 2. A corrupt state: the host cannot be restored, the check boots one
+# 2a. A restored host that holds a domain it should not (the saved
+#    victim's name no longer matches: a leftover) is not used: the check
+#    boots its host, the rejection on the record, and the state is removed.
+# 2b. A corrupt state: the host cannot be restored, the check boots one
 #    (nested_host_mode=booted, the rejection on the record) and passes.
 # 3. EZONE_NESTED_HOST_MODE=boot: booted, as before.
 set -euo pipefail
@@ -48,7 +54,9 @@ for f in sorted(glob.glob(sys.argv[1] + "/journal/*.jsonl")):
               port.group(1) if port else "-", "verified" if good else "unverified",
               "prepared" if "nested_host_state_prepared_ms" in p else "reused-state",
               p.get("nested_host_restore_rejected", "-").replace(" ", "_") or "-",
-              p.get("nested_host_attempts", "1"), "silence-on-record" if silent else "no-silence")
+              p.get("nested_host_attempts", "1"), "silence-on-record" if silent else "no-silence",
+              "victim-restored" if "nested_victim_saved_as" in p else "victim-booted",
+              "victim-prepared" if "nested_victim_state_prepared_ms" in p else "victim-reused")
 PY
 }
 
@@ -65,11 +73,12 @@ records "$work/one" | tee "$work/one.records"
 # step, but every restored host must have been verified, and one at least
 # must have been used. (The first attempt's record, which said whether it
 # saved the state, is then not the check's: "saved once" is at most once.)
-restored=0 prepared=0
-while read -r n v m p ok prep _ attempts silence; do
+restored=0 prepared=0 vprepared=0
+while read -r n v m p ok prep _ attempts silence victim vprep; do
 	case $m in
 	restored)
 		[[ $ok == verified ]] || fail "$n: a restored host used unverified"
+		[[ $victim == victim-restored ]] || fail "$n: its victim did not come with its restored host"
 		restored=$((restored + 1)) ;;
 	booted)
 		[[ $attempts == 2 && $silence == silence-on-record ]] || fail "$n: booted, without a frozen restored host on the record"
@@ -77,9 +86,11 @@ while read -r n v m p ok prep _ attempts silence; do
 	*) fail "$n: nested host mode $m" ;;
 	esac
 	[[ $prep == prepared ]] && prepared=$((prepared + 1))
+	[[ $vprep == victim-prepared ]] && vprepared=$((vprepared + 1))
 done < "$work/one.records"
 ((restored >= 1)) || fail "no check ran on a restored host"
 ((prepared <= 1)) || fail "the state was saved $prepared times"
+((vprepared <= 1)) || fail "the state with the victim was saved $vprepared times"
 read -r _ _ _ p1 _ < <(sed -n 1p "$work/one.records")
 read -r _ _ _ p2 _ < <(sed -n 2p "$work/one.records")
 [[ $p1 != "$p2" ]] || fail "the second check got the first one's host (port $p1)"
@@ -87,7 +98,7 @@ state=$(ls "$work"/cache/snapshots/*.nested-host.vmstate)
 sum_before=$(sha256sum "$state" | cut -d' ' -f1)
 
 echo "== 1b: a restored host that freezes under its booting guest"
-"$ezone" --plugin-dir "$plugins" run "$suite" --check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 \
+EZONE_NESTED_HOST_MODE=host "$ezone" --plugin-dir "$plugins" run "$suite" --check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 \
 	--report-dir "$work/frozen" > "$work/frozen.log" 2>&1 &
 runner=$!
 for _ in $(seq 1200); do
@@ -104,11 +115,25 @@ rc=$?
 set -e
 records "$work/frozen" | tee "$work/frozen.records"
 [[ $rc -eq 0 ]] || { tail -40 "$work/frozen.log"; fail "the run exited $rc"; }
-read -r _ _ m _ _ _ _ attempts silence < "$work/frozen.records"
+read -r _ _ m _ _ _ _ attempts silence _ < "$work/frozen.records"
 [[ $attempts == 2 && $m == booted && $silence == silence-on-record ]] ||
 	fail "a frozen restored host: a second attempt on a booted host, the silence on the record ($attempts $m $silence)"
 
-echo "== 2: a corrupt state is not used; the check boots its host"
+echo "== 2a: a restored host with a domain it should not hold is not used"
+victim_state=$(ls "$work"/cache/snapshots/*.nested-host-victim.vmstate)
+echo ezone-not-the-saved-victim > "$victim_state.domain"
+set +e
+"$ezone" --plugin-dir "$plugins" run "$suite" --check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 \
+	--report-dir "$work/leftover" > "$work/leftover.log" 2>&1
+rc=$?
+set -e
+records "$work/leftover" | tee "$work/leftover.records"
+read -r _ v m _ _ _ rejected _ < "$work/leftover.records"
+[[ $m == booted && $rejected == *domains* ]] || { tail -50 "$work/leftover.log"; fail "a host holding another domain must not be used ($m, $rejected)"; }
+[[ ! -e $victim_state ]] || fail "the state that gave a host with a leftover domain was kept"
+[[ $rc -eq 0 || $rc -eq 1 ]] || { tail -50 "$work/leftover.log"; fail "the run exited $rc"; }
+
+echo "== 2b: a corrupt state is not used; the check boots its host"
 printf 'not a QEMU migration stream' | dd of="$state" bs=1 seek=0 conv=notrunc status=none
 sum_corrupt=$(sha256sum "$state" | cut -d' ' -f1)
 [[ $sum_corrupt != "$sum_before" ]] || fail "could not corrupt the state"

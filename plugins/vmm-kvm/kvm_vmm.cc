@@ -403,6 +403,9 @@ class StepTimer {
   std::chrono::steady_clock::time_point last_;
 };
 
+// restore_from's prefix for a domain to adopt (EZONE_CAP_ADOPT).
+constexpr const char* kAdoptPrefix = "running:";
+
 std::string DomainName(const std::string& cmdline, const std::string& role) {
   static std::atomic<int> counter{0};
   std::string nonce;
@@ -518,6 +521,23 @@ class KvmVm : public ezone::sdk::Vm {
     if (!dom_) throw std::runtime_error("the restored domain " + name_ + " is gone: " + LastError());
   }
 
+  // Takes over name_, a paused domain that exists on the libvirt host (not
+  // auto-destroyed: it lives and dies with that host, which the core
+  // destroys with the check). It must be paused, so that the consoles are
+  // attached before it says anything, as for a created domain.
+  void Adopt() {
+    dom_ = virDomainLookupByName(conn_, name_.c_str());
+    if (!dom_) {
+      throw std::runtime_error("no domain " + name_ + " to adopt at " + settings_.uri + ": " +
+                               LastError());
+    }
+    int state = 0, reason = 0;
+    if (virDomainGetState(dom_, &state, &reason, 0) < 0 || state != VIR_DOMAIN_PAUSED) {
+      throw std::runtime_error("the domain " + name_ + " to adopt is not paused (libvirt state " +
+                               std::to_string(state) + ")");
+    }
+  }
+
   // The watcher: a child in its own session (a signal to the runner's
   // process group does not reach it) that waits on a pipe. A byte means
   // the domain is gone; end of file means the runner died, and it runs
@@ -600,8 +620,12 @@ class KvmVm : public ezone::sdk::Vm {
       virConnectSetKeepAlive(conn_, settings_.keepalive_interval_s, settings_.keepalive_count);
     }
 
+    // EZONE_CAP_ADOPT: the VM exists, paused, under the name it was
+    // created with (the nested host's saved victim): this Vm takes it over.
+    const bool adopt = spec.restore_from.rfind(kAdoptPrefix, 0) == 0;
     DomainConfig config;
-    config.name = name_ = DomainName(spec.cmdline, spec.role);
+    config.name = name_ = adopt ? spec.restore_from.substr(std::strlen(kAdoptPrefix))
+                                : DomainName(spec.cmdline, spec.role);
     config.domain_type = settings_.domain_type;
     config.machine = settings_.machine;
     config.cpu_mode = settings_.cpu_mode;
@@ -623,7 +647,9 @@ class KvmVm : public ezone::sdk::Vm {
     shared_->name = name_;
     if (settings_.system_local()) shared_->qemu_log = "/var/log/libvirt/qemu/" + name_ + ".log";
 
-    if (!spec.restore_from.empty()) {
+    if (adopt) {
+      Adopt();
+    } else if (!spec.restore_from.empty()) {
       Restore(spec.restore_from);
     } else {
       // Paused first, so both consoles are attached before the guest prints
@@ -636,7 +662,7 @@ class KvmVm : public ezone::sdk::Vm {
                                  settings_.domain_type + ", " + settings_.uri + "): " + LastError());
       }
     }
-    timer.Step(spec.restore_from.empty() ? "create-paused" : "restore");
+    timer.Step(adopt ? "adopt" : spec.restore_from.empty() ? "create-paused" : "restore");
     lifecycle_id_ = virConnectDomainEventRegisterAny(
         conn_, dom_, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(&OnLifecycle),
         NewRef(shared_), &FreeRef);
@@ -983,5 +1009,5 @@ EZONE_VMM_PLUGIN(KvmVmm, "kvm", "0.1.0",
                  "KVM through libvirt (transient domains, libvirt events and console streams; "
                  "domain_type=qemu for TCG)",
                  EZONE_CAP_PANIC_EVENT | EZONE_CAP_PROCESS | EZONE_CAP_WITNESS |
-                     EZONE_CAP_REMOTE_HOST | EZONE_CAP_SNAPSHOT)
+                     EZONE_CAP_REMOTE_HOST | EZONE_CAP_SNAPSHOT | EZONE_CAP_ADOPT)
 #endif

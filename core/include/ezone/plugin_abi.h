@@ -41,6 +41,7 @@
  *  1.3  EZONE_TIMEOUT and EZONE_VM_GONE from agent_command; optional ops
  *       (NULL) defined per op; the size tables and EZONE_HAS_FIELD; a core
  *       loads plugins whose structs are smaller than its own (older minors).
+ *  1.4  EZONE_CAP_ADOPT: restore_from "running:<name>" (no struct change).
  *
  * Most authors do not use this header directly: ezone/sdk.h wraps it in a
  * C++ class and one macro.
@@ -59,7 +60,7 @@ extern "C" {
 #define EZONE_PLUGIN_ABI_MAJOR 1u
 /* Minor versions only append; struct_size tells which fields are present.
  * See "Versions" and "Changelog" above. */
-#define EZONE_PLUGIN_ABI_MINOR 3u
+#define EZONE_PLUGIN_ABI_MINOR 4u
 
 #define EZONE_PLUGIN_ENTRY_SYMBOL "ezone_plugin_entry"
 
@@ -101,6 +102,12 @@ typedef enum ezone_zone {
  * guest_dir=<the guest image's directory there>: the core's nested host
  * (ABI 1.1). */
 #define EZONE_CAP_REMOTE_HOST (1ull << 5)
+/* create() with restore_from "running:<name>" takes over <name>, a VM that
+ * already exists, paused, on the (remote) host the options name, instead of
+ * starting one: it attaches its consoles, resumes it and owns it from then
+ * on (destroy() ends it). The core's nested host uses it for the victim it
+ * saved inside the host's state (ABI 1.4). */
+#define EZONE_CAP_ADOPT (1ull << 6)
 
 /* How a fault shows when it fired; the core watches for these. */
 #define EZONE_SIGN_GUEST_KERNEL_CRASH (1u << 0) /* oops/panic on console, pvpanic */
@@ -155,7 +162,8 @@ typedef struct ezone_guest_spec {
   const char *options; /* "key=value;key=value" from the suite, may be ""  */
   /* Appended during 1.0 (check with EZONE_HAS_FIELD). EZONE_CAP_SNAPSHOT:
    * restore this saved state (from save_snapshot with the same spec) instead
-   * of booting; NULL or "" to boot. */
+   * of booting; NULL or "" to boot. EZONE_CAP_ADOPT: "running:<name>" takes
+   * over that paused VM instead (see the capability). */
   const char *restore_from;
 } ezone_guest_spec;
 
@@ -275,21 +283,25 @@ typedef struct ezone_plugin_descriptor {
 #define EZONE_DESCRIPTOR_SIZE_1_1 EZONE_DESCRIPTOR_SIZE_1_0
 #define EZONE_DESCRIPTOR_SIZE_1_2 EZONE_DESCRIPTOR_SIZE_1_0
 #define EZONE_DESCRIPTOR_SIZE_1_3 EZONE_DESCRIPTOR_SIZE_1_0
+#define EZONE_DESCRIPTOR_SIZE_1_4 EZONE_DESCRIPTOR_SIZE_1_0
 
 #define EZONE_VMM_OPS_SIZE_1_0 EZONE_FIELD_END(ezone_vmm_ops, destroy)
 #define EZONE_VMM_OPS_SIZE_1_1 EZONE_FIELD_END(ezone_vmm_ops, save_snapshot)
 #define EZONE_VMM_OPS_SIZE_1_2 EZONE_VMM_OPS_SIZE_1_1
 #define EZONE_VMM_OPS_SIZE_1_3 EZONE_VMM_OPS_SIZE_1_1
+#define EZONE_VMM_OPS_SIZE_1_4 EZONE_VMM_OPS_SIZE_1_1
 
 #define EZONE_FAULT_OPS_SIZE_1_0 EZONE_FIELD_END(ezone_fault_ops, fire)
 #define EZONE_FAULT_OPS_SIZE_1_1 EZONE_FAULT_OPS_SIZE_1_0
 #define EZONE_FAULT_OPS_SIZE_1_2 EZONE_FAULT_OPS_SIZE_1_0
 #define EZONE_FAULT_OPS_SIZE_1_3 EZONE_FAULT_OPS_SIZE_1_0
+#define EZONE_FAULT_OPS_SIZE_1_4 EZONE_FAULT_OPS_SIZE_1_0
 
 #define EZONE_GUEST_SPEC_SIZE_1_0 EZONE_FIELD_END(ezone_guest_spec, options)
 #define EZONE_GUEST_SPEC_SIZE_1_1 EZONE_FIELD_END(ezone_guest_spec, restore_from)
 #define EZONE_GUEST_SPEC_SIZE_1_2 EZONE_GUEST_SPEC_SIZE_1_1
 #define EZONE_GUEST_SPEC_SIZE_1_3 EZONE_GUEST_SPEC_SIZE_1_1
+#define EZONE_GUEST_SPEC_SIZE_1_4 EZONE_GUEST_SPEC_SIZE_1_1
 
 /*
  * The entry point. core_abi_major is the core's EZONE_PLUGIN_ABI_MAJOR; a
