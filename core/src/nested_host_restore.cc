@@ -17,16 +17,31 @@ using report::EvidenceSource;
 using report::Severity;
 using std::chrono::milliseconds;
 
+// Makes the state at `path` with make() (once, under its lock) unless it
+// exists. `prepared_key` records what it cost the check that made it; when
+// there is none, the evidence says so, and what the check does instead.
+bool EnsureState(const fs::path& path, const char* prepared_key, const std::string& what,
+                 const std::string& instead, const std::function<bool(std::string*)>& make,
+                 NestedHostRestoreResult* out) {
+  auto start = Clock::now();
+  std::string error;
+  bool prepared = false;
+  bool ok = EnsureSnapshot(path, make, &error, &prepared);
+  if (prepared) out->properties[prepared_key] = Fmt("%.0f", MsSince(start));
+  if (!ok) {
+    out->evidence.push_back({EvidenceSource::kNestedHost, Severity::kWarning,
+                             "nested host: no saved state" + what + " (" + error + "); " + instead});
+  }
+  return ok;
+}
+
 // One boot to READY, checked clean and saved by the qemu plugin (a
 // migration to a file), unless a saved state exists.
 bool PrepareState(const Plugin& qemu, const NestedHostImage& image, const fs::path& console_log,
                   const fs::path& path, milliseconds boot_timeout,
                   const std::function<void()>& on_prepare, NestedHostRestoreResult* out) {
-  auto start = Clock::now();
-  std::string error;
-  bool prepared = false;
-  bool ok = EnsureSnapshot(
-      path,
+  return EnsureState(
+      path, "nested_host_state_prepared_ms", " to restore", "booting it",
       [&](std::string* why) {
         on_prepare();
         // A private queue and watch: a failure here is the state's, not the
@@ -71,13 +86,7 @@ bool PrepareState(const Plugin& qemu, const NestedHostImage& image, const fs::pa
         host.Destroy();
         return saved == EZONE_OK;
       },
-      &error, &prepared);
-  if (prepared) out->properties["nested_host_state_prepared_ms"] = Fmt("%.0f", MsSince(start));
-  if (!ok) {
-    out->evidence.push_back({EvidenceSource::kNestedHost, Severity::kWarning,
-                             "nested host: no saved state to restore (" + error + "); booting it"});
-  }
-  return ok;
+      out);
 }
 
 fs::path DomainFile(const fs::path& state) { return fs::path(state.string() + ".domain"); }
@@ -96,11 +105,9 @@ bool PrepareGuestState(const Plugin& qemu, const NestedHostImage& image,
                        const fs::path& console_log, const fs::path& host_state,
                        const fs::path& path, const NestedGuestTemplate& guest,
                        const std::function<void()>& on_prepare, NestedHostRestoreResult* out) {
-  auto start = Clock::now();
-  std::string error;
-  bool prepared = false;
-  bool ok = EnsureSnapshot(
-      path,
+  return EnsureState(
+      path, "nested_victim_state_prepared_ms", " with the victim",
+      "the victim boots on a restored host",
       [&](std::string* why) {
         on_prepare();
         EventQueue template_events;
@@ -150,14 +157,7 @@ bool PrepareGuestState(const Plugin& qemu, const NestedHostImage& image,
         vm.reset();  // its domain went with the host
         return saved == EZONE_OK;
       },
-      &error, &prepared);
-  if (prepared) out->properties["nested_victim_state_prepared_ms"] = Fmt("%.0f", MsSince(start));
-  if (!ok) {
-    out->evidence.push_back({EvidenceSource::kNestedHost, Severity::kWarning,
-                             "nested host: no saved state with the victim (" + error +
-                                 "); the victim boots on a restored host"});
-  }
-  return ok;
+      out);
 }
 
 std::string ReadDomainFile(const fs::path& state) {

@@ -60,6 +60,19 @@ for f in sorted(glob.glob(sys.argv[1] + "/journal/*.jsonl")):
 PY
 }
 
+# Runs the suite's guest check alone, with the environment given (NAME=value
+# ...), into $work/<dir>; its exit status in $rc.
+run_guest_check() {
+	local dir=$1
+	shift
+	set +e
+	env "$@" "$ezone" --plugin-dir "$plugins" run "$suite" \
+		--check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 \
+		--report-dir "$work/$dir" > "$work/$dir.log" 2>&1
+	rc=$?
+	set -e
+}
+
 echo "== 1: two checks, one saved state, two restored hosts"
 set +e
 "$ezone" --plugin-dir "$plugins" run "$suite" --report-dir "$work/one" > "$work/one.log" 2>&1
@@ -122,11 +135,7 @@ read -r _ _ m _ _ _ _ attempts silence _ < "$work/frozen.records"
 echo "== 2a: a restored host with a domain it should not hold is not used"
 victim_state=$(ls "$work"/cache/snapshots/*.nested-host-victim.vmstate)
 echo ezone-not-the-saved-victim > "$victim_state.domain"
-set +e
-"$ezone" --plugin-dir "$plugins" run "$suite" --check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 \
-	--report-dir "$work/leftover" > "$work/leftover.log" 2>&1
-rc=$?
-set -e
+run_guest_check leftover
 records "$work/leftover" | tee "$work/leftover.records"
 read -r _ v m _ _ _ rejected _ < "$work/leftover.records"
 [[ $m == booted && $rejected == *domains* ]] || { tail -50 "$work/leftover.log"; fail "a host holding another domain must not be used ($m, $rejected)"; }
@@ -137,11 +146,7 @@ echo "== 2b: a corrupt state is not used; the check boots its host"
 printf 'not a QEMU migration stream' | dd of="$state" bs=1 seek=0 conv=notrunc status=none
 sum_corrupt=$(sha256sum "$state" | cut -d' ' -f1)
 [[ $sum_corrupt != "$sum_before" ]] || fail "could not corrupt the state"
-set +e
-"$ezone" --plugin-dir "$plugins" run "$suite" --check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 \
-	--report-dir "$work/two" > "$work/two.log" 2>&1
-rc=$?
-set -e
+run_guest_check two
 records "$work/two" | tee "$work/two.records"
 read -r _ v _ _ _ _ _ < "$work/two.records"
 read -r _ _ m _ _ _ rejected _ < "$work/two.records"
@@ -155,11 +160,7 @@ read -r _ _ m _ _ _ rejected _ < "$work/two.records"
 [[ $rc -eq 0 ]] || echo "note: the check on the booted host ended $v (exit $rc); see $work/two.log"
 
 echo "== 3: EZONE_NESTED_HOST_MODE=boot"
-set +e
-EZONE_NESTED_HOST_MODE=boot "$ezone" --plugin-dir "$plugins" run "$suite" \
-	--check GuestKernelCrashOnNestedHost/kvm_nested_kerncrash_divzero_1 --report-dir "$work/three" > "$work/three.log" 2>&1
-rc=$?
-set -e
+run_guest_check three EZONE_NESTED_HOST_MODE=boot
 records "$work/three" | tee "$work/three.records"
 [[ $rc -eq 0 ]] || { tail -50 "$work/three.log"; fail "the run exited $rc"; }
 read -r _ _ m _ < "$work/three.records"
