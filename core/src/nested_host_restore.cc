@@ -27,7 +27,8 @@ bool EnsureState(const fs::path& path, const char* prepared_key, const std::stri
   std::string error;
   bool prepared = false;
   bool ok = EnsureSnapshot(path, make, &error, &prepared);
-  if (prepared) out->properties[prepared_key] = Fmt("%.0f", MsSince(start));
+  // Only a state that was made: a failed attempt is in the evidence.
+  if (prepared && ok) out->properties[prepared_key] = Fmt("%.0f", MsSince(start));
   if (!ok) {
     out->evidence.push_back({EvidenceSource::kNestedHost, Severity::kWarning,
                              "nested host: no saved state" + what + " (" + error + "); " + instead});
