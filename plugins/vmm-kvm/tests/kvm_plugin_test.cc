@@ -191,6 +191,68 @@ TEST(KvmDomainXmlTest, ValidForVirtXmlValidate) {
   fs::remove_all(dir);
 }
 
+// EZONE_CAP_ADOPT: create() with restore_from "running:<name>" takes over a
+// paused domain (the nested host's saved victim), resumes it and ends it at
+// destroy(); a running domain or an unknown name is refused, naming it.
+TEST(KvmPluginTest, AdoptsOnlyAPausedDomainByNameAndEndsItAtDestroy) {
+  EZONE_REQUIRE_LIBVIRTD(c);
+  ASSERT_NE(Plugin().descriptor()->capabilities & EZONE_CAP_ADOPT, 0u);
+  const ezone_vmm_ops* ops = Plugin().descriptor()->vmm;
+  ezone_vm_sink sink = {nullptr, [](void*, const char*, size_t) {},
+                        [](void*, const char*, size_t) {},
+                        [](void*, ezone_vm_event, const char*) {}};
+  auto adopt = [&](const std::string& name, void** vm, std::string* message) {
+    ezone_guest_spec spec = {};
+    spec.struct_size = sizeof spec;
+    spec.kernel = "";
+    spec.initramfs = "";
+    spec.cmdline = "";
+    spec.memory_mib = 256;
+    spec.vcpus = 1;
+    spec.role = "victim";
+    spec.options = "domain_type=qemu";
+    std::string from = "running:" + name;
+    spec.restore_from = from.c_str();
+    char msg[1024] = {0};
+    ezone_status status = ops->create(&spec, &sink, vm, msg, sizeof msg);
+    *message = msg;
+    return status;
+  };
+  auto start = [&](const std::string& suffix, unsigned int flags) {
+    DomainConfig config = SampleConfig("qemu");
+    config.name += suffix;
+    virDomainPtr dom = virDomainCreateXML(c.conn, BuildDomainXml(config).c_str(), flags);
+    EXPECT_NE(dom, nullptr) << LastError();
+    return std::make_pair(config.name, dom);
+  };
+
+  auto [paused_name, paused] = start("-paused", VIR_DOMAIN_START_PAUSED);
+  ASSERT_NE(paused, nullptr);
+  void* vm = nullptr;
+  std::string msg;
+  ASSERT_EQ(adopt(paused_name, &vm, &msg), EZONE_OK) << msg;
+  int state = 0, reason = 0;
+  ASSERT_EQ(virDomainGetState(paused, &state, &reason, 0), 0) << LastError();
+  EXPECT_EQ(state, VIR_DOMAIN_RUNNING);  // resumed once its consoles were attached
+  ops->destroy(vm);
+  EXPECT_TRUE(testing::DomainsNamed(c.conn, paused_name).empty());
+  virDomainFree(paused);
+
+  auto [running_name, running] = start("-running", 0);
+  ASSERT_NE(running, nullptr);
+  vm = nullptr;
+  EXPECT_EQ(adopt(running_name, &vm, &msg), EZONE_FAILED);
+  EXPECT_TRUE(Contains(msg, running_name) && Contains(msg, "not paused")) << msg;
+  EXPECT_EQ(vm, nullptr);
+  virDomainDestroy(running);
+  virDomainFree(running);
+
+  EXPECT_EQ(adopt("ezone-no-such-domain", &vm, &msg), EZONE_FAILED);
+  EXPECT_TRUE(Contains(msg, "no domain ezone-no-such-domain")) << msg;
+  EXPECT_TRUE(testing::DomainsNamed(c.conn, "ezone-" + std::to_string(getpid()) + "-").empty());
+  virConnectClose(c.conn);
+}
+
 // libvirt's own parser, in the real daemon: define, read back, undefine.
 TEST(KvmDomainXmlTest, AcceptedByTheRealDaemon) {
   EZONE_REQUIRE_LIBVIRTD(c);
