@@ -202,17 +202,11 @@ TEST(KvmPluginTest, AdoptsOnlyAPausedDomainByNameAndEndsItAtDestroy) {
                         [](void*, const char*, size_t) {},
                         [](void*, ezone_vm_event, const char*) {}};
   auto adopt = [&](const std::string& name, void** vm, std::string* message) {
-    ezone_guest_spec spec = {};
-    spec.struct_size = sizeof spec;
-    spec.kernel = "";
-    spec.initramfs = "";
-    spec.cmdline = "";
-    spec.memory_mib = 256;
-    spec.vcpus = 1;
-    spec.role = "victim";
-    spec.options = "domain_type=qemu";
-    std::string from = "running:" + name;
-    spec.restore_from = from.c_str();
+    const std::string from = "running:" + name;  // no kernel: nothing boots
+    const ezone_guest_spec spec = {.struct_size = sizeof(ezone_guest_spec), .kernel = "",
+                                   .initramfs = "", .cmdline = "", .memory_mib = 256,
+                                   .vcpus = 1, .role = "victim", .options = "domain_type=qemu",
+                                   .restore_from = from.c_str()};
     char msg[1024] = {0};
     ezone_status status = ops->create(&spec, &sink, vm, msg, sizeof msg);
     *message = msg;
