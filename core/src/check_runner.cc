@@ -26,10 +26,11 @@
 namespace ezone {
 namespace {
 
-// Set on a record whose nested test bed failed before any fault (the host,
-// while it or the guests booted, or a guest that ended after its READY):
-// the value says what failed, and RunCheck runs the check again.
-constexpr const char* kBedFailed = "nested_test_bed_failed";
+// Set on a record whose test bed failed before any fault (the nested host,
+// while it or the guests booted; a guest on it that ended after its READY;
+// a restored VM that ended before it answered): the value says what failed,
+// and RunCheck runs the check again.
+constexpr const char* kBedFailed = "test_bed_failed";
 
 namespace fs = std::filesystem;
 using report::CheckRecord;
@@ -789,8 +790,13 @@ bool CheckRun::Restore(VmSession& victim, VmSession* witness) {
     if (!Start(*vm, path.string())) return false;
     std::string pong;
     if (!vm->AgentCommand("ping", spec_.boot_timeout, &pong)) {
-      Finish(Verdict::kError,
-             std::string("the restored ") + vm->role_name() + " does not answer: " + pong);
+      // Before any fault: a restored guest that crashed as it resumed (once
+      // in CI, a NULL dereference in an interrupt) is the test bed's failure,
+      // and RunCheck runs the check again, once, on the record.
+      const std::string what =
+          std::string("the restored ") + vm->role_name() + " does not answer: " + pong;
+      r_.properties[kBedFailed] = what;
+      Finish(Verdict::kError, what);
       return false;
     }
     vm->MarkAlive();
@@ -925,29 +931,38 @@ fs::path ConsoleLogPath(const fs::path& report_dir, const CheckSpec& spec, Role 
 
 CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env) {
   CheckRecord first = CheckRun(spec, env).Run();
-  // Under TCG the nested test bed now and then fails before any fault was
-  // fired: the host reset while a witness and a victim booted on it, never
-  // reached READY, froze or stalled, or a READY witness reset (once each in
-  // loaded CI runs here). That is not the check's subject: once, and on the
-  // record, the check runs again on a fresh nested host. A second failure
-  // stands.
+  // Under TCG the test bed now and then fails before any fault was fired:
+  // the nested host reset while a witness and a victim booted on it, never
+  // reached READY, froze or stalled, a READY witness reset (once each in
+  // loaded CI runs here), or a restored guest crashed as it resumed. That is
+  // not the check's subject: once, and on the record, the check runs again
+  // (on a fresh nested host). A second failure stands.
   auto failed = first.properties.find(kBedFailed);
   if (failed == first.properties.end()) return first;
-  if (env.progress) env.progress(spec, ProgressEvent{Phase::kRetry, Role::kHost, {}, failed->second});
+  const bool nested = spec.nested();
+  if (env.progress) {
+    env.progress(spec, ProgressEvent{Phase::kRetry, nested ? Role::kHost : Role::kVictim, {},
+                                     failed->second});
+  }
   // A restored host that failed is followed by a booted one: the state it
   // came from is not trusted twice in one check.
   auto mode = first.properties.find("nested_host_mode");
   const bool was_restored = mode != first.properties.end() && mode->second == "restored";
   CheckRecord second = CheckRun(spec, env, /*restore_host=*/!was_restored).Run();
-  second.properties["nested_host_attempts"] = "2";
-  second.properties["nested_host_first_attempt"] =
-      (was_restored ? "restored host: " : "booted host: ") + failed->second;
-  second.evidence.insert(second.evidence.begin(),
-                         Evidence{EvidenceSource::kRunner, Severity::kInfo,
-                                  "first attempt: " + failed->second +
-                                      " (before the fault); the check ran again on a fresh "
-                                      "nested host" +
-                                      (was_restored ? ", booted" : "")});
+  if (nested) {
+    second.properties["nested_host_attempts"] = "2";
+    second.properties["nested_host_first_attempt"] =
+        (was_restored ? "restored host: " : "booted host: ") + failed->second;
+  } else {
+    second.properties["attempts"] = "2";
+    second.properties["first_attempt"] = failed->second;
+  }
+  second.evidence.insert(
+      second.evidence.begin(),
+      Evidence{EvidenceSource::kRunner, Severity::kInfo,
+               "first attempt: " + failed->second + " (before the fault); the check ran again" +
+                   (nested ? std::string(" on a fresh nested host") + (was_restored ? ", booted" : "")
+                           : std::string())});
   return second;
 }
 

@@ -54,8 +54,11 @@ std::string DescribeProgress(const ProgressEvent& e) {
     }
     case Phase::kTeardown: return "tearing down the " + role;
     case Phase::kRetry:
-      return "the nested host failed before the fault (" + e.detail +
-             "); running the check again on a fresh nested host";
+      if (e.role == Role::kHost) {
+        return "the nested host failed before the fault (" + e.detail +
+               "); running the check again on a fresh nested host";
+      }
+      return "the test bed failed before the fault (" + e.detail + "); running the check again";
   }
   return PhaseName(e.phase);
 }

@@ -77,7 +77,9 @@ PluginRegistry* CheckRunnerTest::registry_ = nullptr;
 
 TEST_F(CheckRunnerTest, ACrashSeenOnTheConsoleIsContained) {
   VmScript victim;
-  victim.on_fault = {{20, Kind::kConsole, "[    2.5] divide error: 0000 [#1] SMP NOPTI"},
+  // 150 ms: at least one heartbeat (every 100 ms) comes before the crash,
+  // however soon after READY the core fires.
+  victim.on_fault = {{150, Kind::kConsole, "[    2.5] divide error: 0000 [#1] SMP NOPTI"},
                      {20, Kind::kConsole, "[    2.6] Kernel panic - not syncing: Fatal exception"},
                      {50, Kind::kVmmExit, "exit status 0"}};
   scripted::SetScripts({{"victim", victim}});
