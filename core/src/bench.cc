@@ -679,7 +679,7 @@ int RunBench(const BenchOptions& opt) {
     constexpr double kSerialMBps = kSerialConsoleBytesPerSecond / (1 << 20);
     const double mbps = MeasureClassifyMBps(kParserMb);
     const double headroom = mbps / kSerialMBps;
-    printf("crash report parser: %.1f MB/s over %zu MB of synthetic console text; "
+    printf("crash report parser: %.1f MB/s (its CPU time) over %zu MB of synthetic console text; "
            "a 115200-baud serial console delivers %.4f MB/s (%.2f KiB/s): %.0fx its rate\n",
            mbps, kParserMb, kSerialMBps, kSerialConsoleBytesPerSecond / 1024, headroom);
     fflush(stdout);

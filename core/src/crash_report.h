@@ -154,7 +154,7 @@ const char* LogVerdict(const std::vector<CrashReport>& reports);
 
 // Feeds `mb` megabytes of synthetic console text (mostly ordinary lines, a
 // crash every few thousand lines) through a parser and returns the rate in
-// MB/s. For `ezone bench` and docs/crash-detection.md.
+// MB/s of this thread's CPU time. For `ezone bench` and docs/crash-detection.md.
 double MeasureClassifyMBps(size_t mb = 100);
 
 }  // namespace ezone

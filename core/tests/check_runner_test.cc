@@ -97,6 +97,36 @@ TEST_F(CheckRunnerTest, ACrashSeenOnTheConsoleIsContained) {
   EXPECT_FALSE(r.heartbeats_ms["victim"].empty()) << "heartbeats recorded as numbers";
 }
 
+// Snapshot mode: a restored victim that ends as it resumes, before any
+// fault, is the test bed's failure: the check runs again, once, on the
+// record; a second such failure stands.
+TEST_F(CheckRunnerTest, ARestoredVictimThatEndsAsItResumesGetsOneRerun) {
+  setenv("EZONE_CACHE_DIR", dir_.c_str(), 1);  // the saved state goes with the test
+  CheckSpec spec = Spec("crash");
+  spec.mode = BootMode::kSnapshot;
+  VmScript victim;
+  victim.restores_that_die = 1;
+  victim.on_fault = {{150, Kind::kConsole, "[    2.5] divide error: 0000 [#1] SMP NOPTI"},
+                     {50, Kind::kVmmExit, "exit status 0"}};
+  scripted::SetScripts({{"victim", victim}});
+  CheckRecord r = RunCheck(spec, env_);
+  EXPECT_EQ(r.verdict, Verdict::kPass) << r.message;
+  EXPECT_EQ(r.properties["attempts"], "2");
+  EXPECT_NE(r.properties["first_attempt"].find("the restored victim does not answer"),
+            std::string::npos)
+      << r.properties["first_attempt"];
+  EXPECT_EQ(r.properties.count("nested_host_attempts"), 0u);
+  EXPECT_TRUE(Has(r, "first attempt: the restored victim does not answer"));
+
+  victim.restores_that_die = 2;
+  scripted::SetScripts({{"victim", victim}});
+  r = RunCheck(spec, env_);
+  unsetenv("EZONE_CACHE_DIR");
+  EXPECT_EQ(r.verdict, Verdict::kError);
+  EXPECT_NE(r.message.find("the restored victim does not answer"), std::string::npos) << r.message;
+  EXPECT_EQ(r.properties["attempts"], "2");
+}
+
 TEST_F(CheckRunnerTest, VmmExitWithoutAConsoleReportProvesNoCrash) {
   VmScript victim;
   victim.on_fault = {{20, Kind::kVmmExit, "killed by signal 9"}};

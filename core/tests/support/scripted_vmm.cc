@@ -1,6 +1,8 @@
 #include "scripted_vmm.h"
 
 #include <cstdio>
+#include <fstream>
+#include <stdexcept>
 
 namespace ezone::scripted {
 namespace {
@@ -8,6 +10,7 @@ namespace {
 std::mutex g_mu;
 std::map<std::string, VmScript> g_scripts;
 std::atomic<int> g_fault_fired{0};  // bumped when the victim gets "fault"
+std::map<std::string, int> g_restored;  // restored VMs by role, under g_mu
 
 std::string NonceOf(const std::string& cmdline) {
   const std::string key = "ezone.nonce=";
@@ -24,6 +27,12 @@ class ScriptedVm : public sdk::Vm {
     {
       std::lock_guard lock(g_mu);
       script_ = g_scripts[role_];
+      if (!spec.restore_from.empty()) {
+        // Restored: READY was before the save; the agent answers at once,
+        // unless this one ends as it resumes (then it never answers).
+        script_.boot = {{0, ScriptStep::Kind::kResumed, ""}};
+        exited_ = dies_on_resume_ = g_restored[role_]++ < script_.restores_that_die;
+      }
     }
     fired_seen_ = g_fault_fired.load();
     thread_ = std::thread([this] { Play(); });
@@ -54,6 +63,11 @@ class ScriptedVm : public sdk::Vm {
     if (!exited_) sink_.Control("OK " + id + " pong\n");
   }
   std::string Version() const override { return "scripted 1.0"; }
+  void SaveSnapshot(const std::string& path) override {
+    if (!(std::ofstream(path) << "scripted state of " << role_ << "\n")) {
+      throw std::runtime_error("cannot write " + path);
+    }
+  }
 
  private:
   // Sleeps `ms`, beating every 100 ms; false once stopped.
@@ -88,6 +102,10 @@ class ScriptedVm : public sdk::Vm {
           ready_ = true;
           last_beat_ = std::chrono::steady_clock::now();
           break;
+        case ScriptStep::Kind::kResumed:
+          ready_ = true;
+          last_beat_ = std::chrono::steady_clock::now();
+          break;
         case ScriptStep::Kind::kStopHeartbeats:
           beating_ = false;
           break;
@@ -104,6 +122,10 @@ class ScriptedVm : public sdk::Vm {
   }
 
   void Play() {
+    if (dies_on_resume_) {
+      sink_.Event(EZONE_EVENT_VMM_EXITED, "guest-reset as it resumed");
+      return;
+    }
     if (!Run(script_.boot)) return;
     // Wait for the fault: the victim's own command, or the victim's news.
     for (;;) {
@@ -126,6 +148,7 @@ class ScriptedVm : public sdk::Vm {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false, fault_ = false, ready_ = false, beating_ = true, exited_ = false;
+  bool dies_on_resume_ = false;
   std::chrono::steady_clock::time_point last_beat_ = std::chrono::steady_clock::now();
   std::thread thread_;
 };
@@ -150,7 +173,7 @@ ezone_status FireScripted(const char* variant, const char*, const ezone_fault_ta
   return EZONE_FAILED;
 }
 
-constexpr uint64_t kCaps = EZONE_CAP_WITNESS;
+constexpr uint64_t kCaps = EZONE_CAP_WITNESS | EZONE_CAP_SNAPSHOT;
 const ezone_plugin_descriptor kVmmDescriptor = {
     EZONE_PLUGIN_ABI_MAJOR, EZONE_PLUGIN_ABI_MINOR, sizeof(ezone_plugin_descriptor),
     EZONE_KIND_VMM, "scripted", "1.0", "in-process scripted VMM for tests", kCaps,
@@ -172,6 +195,7 @@ const ezone_plugin_descriptor kFaultDescriptor = {
 void SetScripts(std::map<std::string, VmScript> scripts) {
   std::lock_guard lock(g_mu);
   g_scripts = std::move(scripts);
+  g_restored.clear();
 }
 
 void AddScriptedPlugins(PluginRegistry& registry) {

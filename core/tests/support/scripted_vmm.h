@@ -29,6 +29,7 @@ struct ScriptStep {
     kStopHeartbeats,  // the agent falls silent
     kVmmExit,         // the VMM process ends (EZONE_EVENT_VMM_EXITED)
     kPanicEvent,      // the VMM saw the guest panic (EZONE_EVENT_GUEST_PANICKED)
+    kResumed,         // a restored VM runs: the agent answers, no READY
   };
   int after_ms;  // after the previous step
   Kind kind;
@@ -39,6 +40,10 @@ struct ScriptStep {
 // the command "fault"; any other role when the victim got it).
 struct VmScript {
   std::vector<ScriptStep> boot = {{50, ScriptStep::Kind::kReady, ""}};
+  // Snapshot mode (EZONE_CAP_SNAPSHOT): a restored VM answers at once and
+  // sends no READY; the first `restores_that_die` restored VMs of this role
+  // end (VMM exit) as they resume instead.
+  int restores_that_die = 0;
   std::vector<ScriptStep> on_fault;
   bool reply_to_fault = true;  // false: the fault kills it before it answers
 };
@@ -47,7 +52,8 @@ struct VmScript {
 // RunCheck; read by the VMs as they are created.
 void SetScripts(std::map<std::string, VmScript> scripts);
 
-// Adds "scripted" (a VMM with EZONE_CAP_WITNESS) and "scripted-fault"
+// Adds "scripted" (a VMM with EZONE_CAP_WITNESS and EZONE_CAP_SNAPSHOT: its
+// saved state is a small file) and "scripted-fault"
 // (variants: crash [guest kernel crash], hang [guest hang], exit [VMM exit],
 // all E-Zone 3 but exit, E-Zone 2) to `registry`.
 void AddScriptedPlugins(PluginRegistry& registry);
