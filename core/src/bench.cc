@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "build_config.h"
+#include "check_pool.h"
 #include "check_runner.h"
 #include "elapsed.h"
 #include "ezone/report/performance.h"
@@ -78,11 +79,6 @@ std::string Get(const std::map<std::string, std::string>& m, const std::string& 
 }
 
 
-std::string SelfExe() {
-  std::error_code ec;
-  fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "" : p.string();
-}
 
 // The paper suite: `suites/paper.xml` here, the source tree, the install tree.
 std::string DefaultSuite() {
@@ -542,80 +538,37 @@ PoolResult RunPool(const BenchOptions& opt, const std::string& suite, const std:
   PoolResult result;
   result.jobs = jobs;
   result.checks = checks;
-  struct Child {
-    pid_t pid;
-    int pidfd;
-    fs::path log;
-  };
-  std::vector<Child> running;
-  auto start = Clock::now();
-  int next = 0;
-  while (next < checks || !running.empty()) {
-    while (next < checks && static_cast<int>(running.size()) < jobs) {
-      fs::path dir = work / ("j" + std::to_string(jobs) + "-" + std::to_string(next));
-      fs::create_directories(dir);
-      std::vector<std::string> args = {self};
-      for (const auto& d : opt.plugin_dirs) args.insert(args.end(), {"--plugin-dir", d});
-      args.insert(args.end(), {"run", suite, "--check", opt.check, "--report-dir", dir.string()});
-      if (!opt.guest_dir.empty()) args.insert(args.end(), {"--guest-dir", opt.guest_dir});
-      fs::path log = dir / "output.log";
-      pid_t pid = SpawnLogged(std::move(args), log);
-      ++next;
-      if (pid < 0) {
-        result.failures.push_back(std::string("fork: ") + std::strerror(errno));
-        continue;
-      }
-      running.push_back({pid, static_cast<int>(syscall(SYS_pidfd_open, pid, 0)), log});
-    }
-    if (running.empty()) continue;
-    std::vector<pollfd> fds;
-    for (const auto& c : running) fds.push_back({c.pidfd, POLLIN, 0});
-    if (poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) break;
-    for (size_t i = running.size(); i-- > 0;) {
-      int status = 0;
-      if (waitpid(running[i].pid, &status, WNOHANG) != running[i].pid) continue;
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        ++result.passed;
-      } else {
-        std::ifstream in(running[i].log);
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
-        result.failures.push_back("check " + running[i].log.parent_path().filename().string() +
-                                  " exited " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-                                  ": " + text);
-      }
-      if (running[i].pidfd >= 0) close(running[i].pidfd);
-      running.erase(running.begin() + static_cast<long>(i));
-    }
+  // One core each (a qemu check's victim): `jobs` run at once.
+  std::vector<PoolJob> pool_jobs;
+  for (int i = 0; i < checks; ++i) {
+    fs::path dir = work / ("j" + std::to_string(jobs) + "-" + std::to_string(i));
+    fs::create_directories(dir);
+    PoolJob job;
+    job.args = {self};
+    for (const auto& d : opt.plugin_dirs) job.args.insert(job.args.end(), {"--plugin-dir", d});
+    job.args.insert(job.args.end(),
+                    {"run", suite, "--check", opt.check, "--report-dir", dir.string()});
+    if (!opt.guest_dir.empty()) job.args.insert(job.args.end(), {"--guest-dir", opt.guest_dir});
+    job.log = dir / "output.log";
+    pool_jobs.push_back(std::move(job));
   }
+  auto start = Clock::now();
+  CheckPool(CostBudget{jobs, 0}).Run(pool_jobs, nullptr, [&](const PoolEnd& end) {
+    if (end.exit_status == 0) {
+      ++result.passed;
+      return;
+    }
+    std::ifstream in(pool_jobs[end.index].log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
+    result.failures.push_back("check " + pool_jobs[end.index].log.parent_path().filename().string() +
+                              " exited " + std::to_string(end.exit_status) + ": " + text);
+  });
   result.seconds = MsSince(start, Clock::now()) / 1000.0;
   return result;
 }
 
 }  // namespace
-
-pid_t SpawnLogged(std::vector<std::string> args, const fs::path& log) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t parent = getpid();
-  int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // its qemu dies with it in turn
-    if (getppid() != parent) _exit(127);
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    dup2(out, 1);
-    dup2(out, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  const int saved = errno;
-  if (out >= 0) close(out);
-  errno = saved;
-  return pid;
-}
 
 int RunBench(const BenchOptions& opt) {
   if (opt.rounds < 0 || opt.parallel_checks < 1) {

@@ -43,12 +43,6 @@ struct BenchOptions {
 // (no qemu), 2 bad input.
 int RunBench(const BenchOptions& options);
 
-// Starts args[0] (a path) with `args` as a child whose stdin is /dev/null
-// and whose output goes to `log`, killed if this process dies first (the
-// check runs of `ezone bench --parallel` and `--suite`). -1 when fork
-// failed (errno says why).
-pid_t SpawnLogged(std::vector<std::string> args, const std::filesystem::path& log);
-
 // `ezone bench --workload`: the performance side of the isolation/performance
 // continuum. Runs guest/workload/ezone-workload (integer and floating-point
 // compute, memcpy bandwidth, getppid system calls) natively on the host and

@@ -2,7 +2,7 @@
 // its own unit under core/src/cli/ (run, list and plugins, report and
 // merge-junit), plus bench.cc, slurm_cli.cc and classify_cli.cc.
 //
-//   ezone run SUITE.xml [--check ID] [--junit F] [--html F] [--report-dir D]
+//   ezone run SUITE.xml [--check ID] [--jobs N] [--junit F] [--html F | --no-html] [--report-dir D]
 //   ezone list SUITE.xml [--ctest-script F --report-dir D]
 //   ezone plugins [--load FILE]
 //   ezone report JOURNAL... --junit F [--html F] [--markdown F]
@@ -51,6 +51,11 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--html", run.html, "HTML report (default <report-dir>/report.html)");
   run_cmd->add_option("--report-dir", run.report_dir, "where reports and console logs go");
   run_cmd->add_option("--guest-dir", run.guest_dir, "guest image directory");
+  run_cmd->add_option("--jobs,-j", run.jobs,
+                      "run checks side by side, each its own runner, up to this many cores' "
+                      "worth at a time (a check with a witness or a nested host takes 2; one "
+                      "whose fault loads the host runs alone); default 1");
+  run_cmd->add_flag("--no-html", run.no_html, "write no HTML report (JUnit and journal only)");
   std::string attachment_base;
   const char* kAttachmentBaseHelp =
       "write attachment paths relative to this directory (e.g. the CI workspace) instead of "

@@ -43,9 +43,11 @@ MinSizes MinSizesFor(uint32_t minor) {
       return {EZONE_DESCRIPTOR_SIZE_1_2, EZONE_VMM_OPS_SIZE_1_2, EZONE_FAULT_OPS_SIZE_1_2};
     case 3:
       return {EZONE_DESCRIPTOR_SIZE_1_3, EZONE_VMM_OPS_SIZE_1_3, EZONE_FAULT_OPS_SIZE_1_3};
-    default:
-      static_assert(EZONE_PLUGIN_ABI_MINOR == 4, "add the new minor's sizes here");
+    case 4:
       return {EZONE_DESCRIPTOR_SIZE_1_4, EZONE_VMM_OPS_SIZE_1_4, EZONE_FAULT_OPS_SIZE_1_4};
+    default:
+      static_assert(EZONE_PLUGIN_ABI_MINOR == 5, "add the new minor's sizes here");
+      return {EZONE_DESCRIPTOR_SIZE_1_5, EZONE_VMM_OPS_SIZE_1_5, EZONE_FAULT_OPS_SIZE_1_5};
   }
 }
 

@@ -1,11 +1,5 @@
 #include "suite_bench.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,7 +17,9 @@
 #include <thread>
 
 #include "bench.h"
+#include "check_pool.h"
 #include "elapsed.h"
+#include "plugin_registry.h"
 #include "suite.h"
 
 namespace ezone {
@@ -33,11 +29,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::string SelfExe() {
-  char path[4096];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-  return n > 0 ? std::string(path, static_cast<size_t>(n)) : "ezone";
-}
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -128,74 +119,56 @@ int RunSuiteBench(const SuiteBenchOptions& opt) {
   }
   const fs::path work = tmpl;
   const std::string self = SelfExe();
+  // Each check's cost (check_cost.h): `jobs` cores' worth at a time, as
+  // `ezone run --jobs` and ctest schedule them.
+  PluginRegistry registry;
+  registry.Discover(DefaultPluginDirs(opt.plugin_dirs));
   std::cout << "ezone bench: the whole suite " << opt.suite << ": " << specs.size()
-            << " checks, " << opt.jobs << " at a time, each its own `ezone run` (as ctest)\n"
+            << " checks, " << opt.jobs << " core(s) of checks at a time (their cost: a check"
+            << " with a witness or a nested host takes 2), each its own `ezone run` (as ctest)\n"
             << std::flush;
 
-  struct Child {
-    pid_t pid;
-    int pidfd;
-    size_t index;
-    Clock::time_point start;
-  };
   std::vector<SuiteBenchCheck> results(specs.size());
   std::vector<Json> timings(specs.size());
-  std::vector<Child> running;
-  auto start = Clock::now();
-  size_t next = 0;
-  while (next < specs.size() || !running.empty()) {
-    while (next < specs.size() && static_cast<int>(running.size()) < opt.jobs) {
-      const CheckSpec& spec = *specs[next];
-      fs::path dir = work / std::to_string(next);
-      fs::create_directories(dir);
-      std::vector<std::string> args = {self};
-      for (const auto& d : opt.plugin_dirs) args.insert(args.end(), {"--plugin-dir", d});
-      args.insert(args.end(), {"run", opt.suite, "--check",
-                               spec.id(), "--report-dir", dir.string()});
-      if (!opt.guest_dir.empty()) args.insert(args.end(), {"--guest-dir", opt.guest_dir});
-      fs::path log = dir / "output.log";
-      results[next].id = spec.id();
-      results[next].label = spec.vmm_label;
-      auto began = Clock::now();
-      pid_t pid = SpawnLogged(std::move(args), log);
-      if (pid < 0) {
-        results[next].exit_status = 127;
-        ++next;
-        continue;
-      }
-      running.push_back({pid, static_cast<int>(syscall(SYS_pidfd_open, pid, 0)), next, began});
-      ++next;
-    }
-    std::vector<pollfd> fds;
-    for (const auto& c : running) fds.push_back({c.pidfd, POLLIN, 0});
-    if (poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) break;
-    for (size_t i = running.size(); i-- > 0;) {
-      int status = 0;
-      if (waitpid(running[i].pid, &status, WNOHANG) != running[i].pid) continue;
-      SuiteBenchCheck& r = results[running[i].index];
-      r.seconds = std::chrono::duration<double>(Clock::now() - running[i].start).count();
-      r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      ReadJournal(work / std::to_string(running[i].index), &r, &timings[running[i].index]);
-      std::cout << "  " << Fmt("%6.1f s", r.seconds) << "  " << r.label << "  " << r.id << "  "
-                << (r.exit_status == 0    ? "pass"
-                    : r.exit_status == 77 ? "skipped"
-                                          : "exit " + std::to_string(r.exit_status) + " (" +
-                                                r.properties["verdict"] + ")");
-      if (r.properties.count("nested_host_mode")) {
-        std::cout << "  nested host " << r.properties["nested_host_mode"]
-                  << (r.properties.count("nested_victim_saved_as") ? " with its victim" : "")
-                  << " (ready in "
-                  << r.properties["host_ready_ms"] << " ms)";
-        // RunCheck's rerun: the first host failed before the fault.
-        if (r.properties.count("nested_host_attempts")) {
-          std::cout << ", attempt " << r.properties["nested_host_attempts"];
-        }
-      }
-      std::cout << "\n" << std::flush;
-      if (running[i].pidfd >= 0) close(running[i].pidfd);
-      running.erase(running.begin() + static_cast<long>(i));
-    }
+  std::vector<PoolJob> jobs;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const CheckSpec& spec = *specs[i];
+    fs::path dir = work / std::to_string(i);
+    fs::create_directories(dir);
+    PoolJob job;
+    job.args = {self};
+    for (const auto& d : opt.plugin_dirs) job.args.insert(job.args.end(), {"--plugin-dir", d});
+    job.args.insert(job.args.end(),
+                    {"run", opt.suite, "--check", spec.id(), "--report-dir", dir.string()});
+    if (!opt.guest_dir.empty()) job.args.insert(job.args.end(), {"--guest-dir", opt.guest_dir});
+    job.log = dir / "output.log";
+    job.cost = CostOf(spec, &registry);
+    jobs.push_back(std::move(job));
+    results[i].id = spec.id();
+    results[i].label = spec.vmm_label;
   }
+  auto start = Clock::now();
+  CheckPool(CostBudget{opt.jobs, 0}).Run(jobs, nullptr, [&](const PoolEnd& end) {
+    SuiteBenchCheck& r = results[end.index];
+    r.seconds = end.seconds;
+    r.exit_status = end.exit_status;
+    ReadJournal(work / std::to_string(end.index), &r, &timings[end.index]);
+    std::cout << "  " << Fmt("%6.1f s", r.seconds) << "  " << r.label << "  " << r.id << "  "
+              << (r.exit_status == 0    ? "pass"
+                  : r.exit_status == 77 ? "skipped"
+                                        : "exit " + std::to_string(r.exit_status) + " (" +
+                                              r.properties["verdict"] + ")");
+    if (r.properties.count("nested_host_mode")) {
+      std::cout << "  nested host " << r.properties["nested_host_mode"]
+                << (r.properties.count("nested_victim_saved_as") ? " with its victim" : "")
+                << " (ready in " << r.properties["host_ready_ms"] << " ms)";
+      // RunCheck's rerun: the first host failed before the fault.
+      if (r.properties.count("nested_host_attempts")) {
+        std::cout << ", attempt " << r.properties["nested_host_attempts"];
+      }
+    }
+    std::cout << "\n" << std::flush;
+  });
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<SuiteBenchRow> rows = SuiteBenchRows(results);
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -198,6 +199,103 @@ TEST(QemuIntegrationTest, SnapshotModeRestoresAFreshGuestForEveryCheck) {
   }
   EXPECT_EQ(prepared, 1) << "the saved state is made once and reused";
   fs::remove_all(cache);
+}
+
+// Every "vmm pid N" a run's progress announced.
+std::vector<int> VmmPidsIn(const std::string& text) {
+  std::vector<int> pids;
+  for (size_t at = text.find("vmm pid "); at != std::string::npos;
+       at = text.find("vmm pid ", at + 1)) {
+    pids.push_back(std::atoi(text.c_str() + at + 8));
+  }
+  return pids;
+}
+
+// A QEMU that is gone (or whose pid is something else now), within 5 s:
+// parent-death signals are delivered asynchronously.
+bool QemuGone(int pid) {
+  for (int i = 0; i < 50; ++i) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find("qemu") == std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// `ezone run --jobs 2`: the smoke suite's checks as child runners, two
+// one-VM checks side by side (the witness check, two VMs, alone), one
+// merged report, every VMM gone.
+TEST(QemuIntegrationTest, RunJobsRunsChecksSideBySideAndMergesTheirReports) {
+  fs::path dir = WorkDir("jobs");
+  CommandResult r = RunEzone(std::string(EZONE_SUITES_DIR) + "/smoke.xml --jobs 2 --report-dir " +
+                             dir.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(SchemaErrors(dir / "junit.xml"), "");
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file((dir / "junit.xml").c_str()));
+  EXPECT_EQ(doc.select_nodes("//testcase").size(), 4u);
+  for (const char* name : {"qemu_kerncrash_divzero_1", "qemu_guest_user_segv_1",
+                           "qemu_vmm_signal_sigkill_1", "qemu_snapshot_kerncrash_divzero_1"}) {
+    pugi::xml_node tc = FindCase(doc, name);
+    ASSERT_TRUE(tc) << name << " is not in the merged report";
+    EXPECT_FALSE(tc.child("failure") || tc.child("error") || tc.child("skipped")) << name;
+    // <suite>.<class>.<name>.log; JUnit's classname is <suite>.<class>.
+    const std::string stem = std::string(tc.attribute("classname").value()) + "." + name;
+    EXPECT_TRUE(fs::exists(dir / "output" / (stem + ".log"))) << stem << ": no output log";
+  }
+  EXPECT_TRUE(fs::exists(dir / "report.html"));
+  // The two one-VM checks ran side by side: both started before either ended.
+  size_t segv_start = r.output.find("qemu_guest_user_segv_1: started (runner pid");
+  size_t kill_start = r.output.find("qemu_vmm_signal_sigkill_1: started (runner pid");
+  size_t first_end = std::min(r.output.find("qemu_guest_user_segv_1: pass"),
+                              r.output.find("qemu_vmm_signal_sigkill_1: pass"));
+  ASSERT_NE(segv_start, std::string::npos) << r.output;
+  ASSERT_NE(kill_start, std::string::npos) << r.output;
+  EXPECT_LT(std::max(segv_start, kill_start), first_end) << r.output;
+  // The witness check (two VMs, two cores' worth) ran alone: nothing
+  // started between its start and its verdict.
+  size_t pair_start = r.output.find("qemu_kerncrash_divzero_1: started");
+  size_t pair_end = r.output.find("qemu_kerncrash_divzero_1: pass");
+  ASSERT_LT(pair_start, pair_end) << r.output;
+  const size_t after = r.output.find('\n', pair_start);
+  EXPECT_EQ(r.output.substr(after, pair_end - after).find(": started (runner pid"),
+            std::string::npos)
+      << r.output;
+  for (int pid : VmmPidsIn(r.output)) EXPECT_TRUE(QemuGone(pid)) << "qemu " << pid << " still runs";
+}
+
+// SIGINT to `ezone run --jobs` mid-run: the children are stopped, the
+// finished verdicts and the interrupted check are in the reports it still
+// writes, no VMM is left, and it exits 128 + 2.
+TEST(QemuIntegrationTest, RunJobsStoppedKeepsFinishedVerdictsAndLeavesNoVmm) {
+  fs::path dir = WorkDir("jobs-stopped");
+  Runner r = StartEzone({std::string(EZONE_SUITES_DIR) + "/smoke.xml", "--jobs", "2",
+                         "--report-dir", dir.string()});
+  std::string text;
+  ASSERT_TRUE(ReadUntil(r, "qemu_guest_user_segv_1: firing", &text)) << text;
+  kill(r.pid, SIGINT);
+  std::string rest;
+  ReadUntil(r, "no such text: read to the end", &rest);
+  text += rest;
+  int status = 0;
+  waitpid(r.pid, &status, 0);
+  close(r.out);
+  ASSERT_TRUE(WIFEXITED(status)) << text;
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT) << text;
+  EXPECT_NE(text.find("stopped by signal 2"), std::string::npos) << text;
+  EXPECT_EQ(SchemaErrors(dir / "junit.xml"), "");
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_file((dir / "junit.xml").c_str())) << text;
+  pugi::xml_node finished = FindCase(doc, "qemu_kerncrash_divzero_1");
+  ASSERT_TRUE(finished) << "the finished verdict was lost";
+  EXPECT_FALSE(finished.child("failure") || finished.child("error") || finished.child("skipped"));
+  pugi::xml_node stopped = FindCase(doc, "qemu_guest_user_segv_1");
+  ASSERT_TRUE(stopped) << "the interrupted check is not named";
+  EXPECT_EQ(std::string(stopped.child("error").attribute("message").value()).rfind("interrupted during ", 0),
+            0u);
+  EXPECT_FALSE(FindCase(doc, "qemu_snapshot_kerncrash_divzero_1")) << "started after the stop";
+  for (int pid : VmmPidsIn(text)) EXPECT_TRUE(QemuGone(pid)) << "qemu " << pid << " still runs";
 }
 
 // The runner is SIGKILLed while the second check is in `phase`; the report

@@ -284,7 +284,8 @@ class QemuVm : public ezone::sdk::Vm {
     qmp_ = std::make_unique<ezone::sdk::QmpClient>(qmp_fd_.get(), sink_);
     reader_.Watch(console_fd_.get(), [this](std::string_view b) { sink_.Console(b); });
     reader_.Watch(control_fd_.get(), [this](std::string_view b) { sink_.Control(b); });
-    reader_.Watch(qmp_fd_.get(), [this](std::string_view b) { qmp_->OnBytes(b); });
+    reader_.Watch(qmp_fd_.get(), [this](std::string_view b) { qmp_->OnBytes(b); },
+                  [this] { qmp_->OnClosed(); });
     reader_.Start(process_.get(), sink_, "qemu");
     if (!spec.restore_from.empty()) {
       try {

@@ -42,6 +42,8 @@
  *       (NULL) defined per op; the size tables and EZONE_HAS_FIELD; a core
  *       loads plugins whose structs are smaller than its own (older minors).
  *  1.4  EZONE_CAP_ADOPT: restore_from "running:<name>" (no struct change).
+ *  1.5  EZONE_CAP_HOST_WIDE, the first capability of fault plugins (no
+ *       struct change).
  *
  * Most authors do not use this header directly: ezone/sdk.h wraps it in a
  * C++ class and one macro.
@@ -60,7 +62,7 @@ extern "C" {
 #define EZONE_PLUGIN_ABI_MAJOR 1u
 /* Minor versions only append; struct_size tells which fields are present.
  * See "Versions" and "Changelog" above. */
-#define EZONE_PLUGIN_ABI_MINOR 4u
+#define EZONE_PLUGIN_ABI_MINOR 5u
 
 #define EZONE_PLUGIN_ENTRY_SYMBOL "ezone_plugin_entry"
 
@@ -108,6 +110,14 @@ typedef enum ezone_zone {
  * on (destroy() ends it). The core's nested host uses it for the victim it
  * saved inside the host's state (ABI 1.4). */
 #define EZONE_CAP_ADOPT (1ull << 6)
+
+/* Fault capability bits (ezone_plugin_descriptor.capabilities of a fault
+ * plugin). Its faults load the host that every VM on it shares (its disk,
+ * network, memory), not only the victim: a check with one runs alone on its
+ * machine, never beside another check whose host readings it would spoil
+ * (ezone run --jobs, ctest's RUN_SERIAL). On a nested host the load stays
+ * inside that host (ABI 1.5). */
+#define EZONE_CAP_HOST_WIDE (1ull << 7)
 
 /* How a fault shows when it fired; the core watches for these. */
 #define EZONE_SIGN_GUEST_KERNEL_CRASH (1u << 0) /* oops/panic on console, pvpanic */
@@ -284,24 +294,28 @@ typedef struct ezone_plugin_descriptor {
 #define EZONE_DESCRIPTOR_SIZE_1_2 EZONE_DESCRIPTOR_SIZE_1_0
 #define EZONE_DESCRIPTOR_SIZE_1_3 EZONE_DESCRIPTOR_SIZE_1_0
 #define EZONE_DESCRIPTOR_SIZE_1_4 EZONE_DESCRIPTOR_SIZE_1_0
+#define EZONE_DESCRIPTOR_SIZE_1_5 EZONE_DESCRIPTOR_SIZE_1_0
 
 #define EZONE_VMM_OPS_SIZE_1_0 EZONE_FIELD_END(ezone_vmm_ops, destroy)
 #define EZONE_VMM_OPS_SIZE_1_1 EZONE_FIELD_END(ezone_vmm_ops, save_snapshot)
 #define EZONE_VMM_OPS_SIZE_1_2 EZONE_VMM_OPS_SIZE_1_1
 #define EZONE_VMM_OPS_SIZE_1_3 EZONE_VMM_OPS_SIZE_1_1
 #define EZONE_VMM_OPS_SIZE_1_4 EZONE_VMM_OPS_SIZE_1_1
+#define EZONE_VMM_OPS_SIZE_1_5 EZONE_VMM_OPS_SIZE_1_1
 
 #define EZONE_FAULT_OPS_SIZE_1_0 EZONE_FIELD_END(ezone_fault_ops, fire)
 #define EZONE_FAULT_OPS_SIZE_1_1 EZONE_FAULT_OPS_SIZE_1_0
 #define EZONE_FAULT_OPS_SIZE_1_2 EZONE_FAULT_OPS_SIZE_1_0
 #define EZONE_FAULT_OPS_SIZE_1_3 EZONE_FAULT_OPS_SIZE_1_0
 #define EZONE_FAULT_OPS_SIZE_1_4 EZONE_FAULT_OPS_SIZE_1_0
+#define EZONE_FAULT_OPS_SIZE_1_5 EZONE_FAULT_OPS_SIZE_1_0
 
 #define EZONE_GUEST_SPEC_SIZE_1_0 EZONE_FIELD_END(ezone_guest_spec, options)
 #define EZONE_GUEST_SPEC_SIZE_1_1 EZONE_FIELD_END(ezone_guest_spec, restore_from)
 #define EZONE_GUEST_SPEC_SIZE_1_2 EZONE_GUEST_SPEC_SIZE_1_1
 #define EZONE_GUEST_SPEC_SIZE_1_3 EZONE_GUEST_SPEC_SIZE_1_1
 #define EZONE_GUEST_SPEC_SIZE_1_4 EZONE_GUEST_SPEC_SIZE_1_1
+#define EZONE_GUEST_SPEC_SIZE_1_5 EZONE_GUEST_SPEC_SIZE_1_1
 
 /*
  * The entry point. core_abi_major is the core's EZONE_PLUGIN_ABI_MAJOR; a

@@ -227,6 +227,15 @@ class QmpClient {
   QmpClient(const QmpClient&) = delete;
   QmpClient& operator=(const QmpClient&) = delete;
 
+  // The QMP socket reached its end (QEMU exited): a waiting or later
+  // Execute fails at once instead of at its timeout (a state that does not
+  // load ends QEMU; nobody should wait 10 s to learn it).
+  void OnClosed() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
   // Bytes QEMU sent on the QMP socket (call from the reader thread).
   void OnBytes(std::string_view bytes) {
     for (char c : bytes) {
@@ -254,9 +263,10 @@ class QmpClient {
                       std::chrono::milliseconds timeout = std::chrono::seconds(10),
                       int pass_fd = -1) {
     std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return ready_; })) {
+    if (!cv_.wait_for(lock, timeout, [&] { return ready_ || closed_; })) {
       throw std::runtime_error("QMP did not become ready");
     }
+    if (closed_) throw std::runtime_error("QEMU closed its QMP socket");
     int id = ++next_id_;
     std::string line = "{\"execute\":" + json::Quote(command) +
                        (arguments.empty() ? "" : ",\"arguments\":" + arguments) +
@@ -264,9 +274,10 @@ class QmpClient {
     lock.unlock();
     Send(line, pass_fd);
     lock.lock();
-    if (!cv_.wait_for(lock, timeout, [&] { return replies_.count(id) != 0; })) {
+    if (!cv_.wait_for(lock, timeout, [&] { return replies_.count(id) != 0 || closed_; })) {
       throw std::runtime_error("no QMP answer to " + command);
     }
+    if (replies_.count(id) == 0) throw std::runtime_error("QEMU closed its QMP socket before answering " + command);
     Reply reply = std::move(replies_[id]);
     replies_.erase(id);
     if (!reply.ok) throw QmpError(command, reply.text);
@@ -372,6 +383,7 @@ class QmpClient {
   std::mutex mu_;
   std::condition_variable cv_;
   bool ready_ = false;
+  bool closed_ = false;
   int next_id_ = 0;
   std::map<int, Reply> replies_;
 };

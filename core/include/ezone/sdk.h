@@ -45,6 +45,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "ezone/plugin_abi.h"
 
@@ -381,6 +382,13 @@ struct VmmAdapter {
       (Capabilities & EZONE_CAP_SNAPSHOT) ? &SaveSnapshot : nullptr};
 };
 
+// A fault class's EZONE_CAP_* bits: its kCapabilities, or none.
+template <typename T, typename = void>
+struct FaultCapabilities : std::integral_constant<uint64_t, 0> {};
+template <typename T>
+struct FaultCapabilities<T, std::void_t<decltype(T::kCapabilities)>>
+    : std::integral_constant<uint64_t, T::kCapabilities> {};
+
 template <typename T>
 struct FaultAdapter {
   static ezone_status Fire(const char* variant, const char* options,
@@ -412,14 +420,16 @@ struct FaultAdapter {
     return core_abi_major == EZONE_PLUGIN_ABI_MAJOR ? &kDescriptor : nullptr; \
   }
 
-// Defines the plugin's entry point for a fault class with a kVariants table.
+// Defines the plugin's entry point for a fault class with a kVariants table
+// (and, optionally, `static constexpr uint64_t kCapabilities`: EZONE_CAP_HOST_WIDE).
 #define EZONE_FAULT_PLUGIN(Class, name, version, summary)                   \
   EZONE_PLUGIN_EXPORT const ezone_plugin_descriptor* ezone_plugin_entry(    \
       uint32_t core_abi_major) {                                            \
     static const ezone_plugin_descriptor kDescriptor = {                    \
         EZONE_PLUGIN_ABI_MAJOR, EZONE_PLUGIN_ABI_MINOR,                     \
         sizeof(ezone_plugin_descriptor), EZONE_KIND_FAULT, name, version,   \
-        summary, 0, nullptr, &::ezone::sdk::detail::FaultAdapter<Class>::kOps, \
+        summary, ::ezone::sdk::detail::FaultCapabilities<Class>::value,     \
+        nullptr, &::ezone::sdk::detail::FaultAdapter<Class>::kOps,          \
         Class::kVariants, sizeof(Class::kVariants) / sizeof(Class::kVariants[0])}; \
     return core_abi_major == EZONE_PLUGIN_ABI_MAJOR ? &kDescriptor : nullptr; \
   }

@@ -364,8 +364,12 @@ class VmReader {
   VmReader& operator=(const VmReader&) = delete;
   ~VmReader() { Stop(); }
 
-  // Before Start: bytes from `fd` go to `on_bytes`, on the reader thread.
-  void Watch(int fd, Handler on_bytes) { streams_.push_back({fd, std::move(on_bytes)}); }
+  // Before Start: bytes from `fd` go to `on_bytes`, on the reader thread;
+  // `on_end` (optional) runs once when `fd` reaches its end or the process
+  // ended, after its last bytes (a QMP client stops waiting for answers).
+  void Watch(int fd, Handler on_bytes, std::function<void()> on_end = {}) {
+    streams_.push_back({fd, std::move(on_bytes), std::move(on_end)});
+  }
   // A name for messages ("qemu"); the default is the program's.
   void Start(VmmProcess* process, VmSink sink, std::string name = "the VMM") {
     process_ = process;
@@ -392,7 +396,14 @@ class VmReader {
   struct Stream {
     int fd;
     Handler on_bytes;
+    std::function<void()> on_end;
   };
+
+  // Stream i is at its end: no more bytes will come from it.
+  void Ended(size_t i, std::vector<int>& fds) {
+    fds[i] = -1;
+    if (i < streams_.size() && streams_[i].on_end) std::exchange(streams_[i].on_end, {})();
+  }
 
   void Guarded() {
     try {
@@ -436,7 +447,7 @@ class VmReader {
             if (stderr_tail.size() > 2048) stderr_tail.erase(0, stderr_tail.size() - 2048);
           }
         } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-          fds[i] = -1;
+          Ended(i, fds);
         }
       }
       bool ended = pidfd >= 0 ? (p[p.size() - 2].revents & POLLIN) != 0 : process_->Reap(false);
@@ -448,6 +459,7 @@ class VmReader {
         while (fds[i] >= 0 && (n = recv(fds[i], buf, sizeof buf, MSG_DONTWAIT)) > 0) {
           streams_[i].on_bytes(std::string_view(buf, static_cast<size_t>(n)));
         }
+        Ended(i, fds);
       }
       for (pollfd e{fds[n_streams], POLLIN, 0}; e.fd >= 0 && poll(&e, 1, 0) > 0;) {
         ssize_t n = read(e.fd, buf, sizeof buf);

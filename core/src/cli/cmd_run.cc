@@ -287,7 +287,11 @@ int CmdRun(RunOptions opt, const char* argv0) {
   if (opt.report_dir.empty()) opt.report_dir = "ezone-reports/" + suites.front().name + "-" + stamp;
   fs::create_directories(opt.report_dir);
   if (opt.junit.empty()) opt.junit = (fs::path(opt.report_dir) / "junit.xml").string();
-  if (opt.html.empty()) opt.html = (fs::path(opt.report_dir) / "report.html").string();
+  if (opt.no_html) {
+    opt.html.clear();
+  } else if (opt.html.empty()) {
+    opt.html = (fs::path(opt.report_dir) / "report.html").string();
+  }
 
   RunEnvironment env;
   env.registry = &registry;
@@ -315,6 +319,12 @@ int CmdRun(RunOptions opt, const char* argv0) {
               << " (check ids are Class/name as `ezone list` prints them)\n";
     return kExitBadInput;
   }
+
+  if (opt.jobs < 1) {
+    std::cerr << "ezone: --jobs must be at least 1\n";
+    return kExitBadInput;
+  }
+  if (opt.jobs > 1) return CmdRunJobs(opt, in_order, registry);
 
   report::RunInfo info;
   info.name = suites.front().name;

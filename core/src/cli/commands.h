@@ -20,9 +20,18 @@ struct RunOptions {
   std::string junit, html, report_dir, guest_dir, attachment_base;
   std::vector<std::string> gtest_args;
   std::vector<std::string> plugin_dirs;
+  int jobs = 1;          // > 1: checks as child processes, this many cores' worth at a time
+  bool no_html = false;  // no HTML report (ctest's and --jobs' per-check runners)
 };
 // `ezone run`: every check a GoogleTest test (cmd_run.cc).
 int CmdRun(RunOptions opt, const char* argv0);
+
+class PluginRegistry;
+struct CheckSpec;
+// `ezone run --jobs N` (cmd_run_jobs.cc): `checks` (chosen and validated by
+// CmdRun, report_dir and junit set) as child runners.
+int CmdRunJobs(const RunOptions& opt, const std::vector<const CheckSpec*>& checks,
+               const PluginRegistry& registry);
 
 // `ezone list`: the checks, or add_test() lines for ctest (cmd_list.cc).
 int CmdList(const std::vector<std::string>& suites, const std::string& script,

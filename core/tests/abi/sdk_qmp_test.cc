@@ -112,6 +112,23 @@ TEST(QmpClientTest, ACommandWithoutAnAnswerTimesOut) {
                std::runtime_error);
 }
 
+// QEMU that exits (a state that does not load) ends every wait at once: a
+// restore learns it in milliseconds, not at the command's timeout.
+TEST(QmpClientTest, ASocketThatEndsEndsTheWaitsAtOnce) {
+  static Events events;
+  SocketPair qmp = SocketPair::Make();
+  QmpClient client(qmp.plugin.get(), Recorder(&events));
+  auto start = std::chrono::steady_clock::now();
+  auto waiting = std::async(std::launch::async, [&] {
+    return client.Execute("query-status", "", std::chrono::seconds(30));
+  });
+  client.OnClosed();
+  EXPECT_THROW(waiting.get(), std::runtime_error);
+  EXPECT_THROW(client.Execute("query-status", "", std::chrono::seconds(30)), std::runtime_error);
+  // Far below either 30 s timeout: not a timing assertion, a "did not wait".
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
 // What QEMU never writes: each is one plugin error, never an exception in
 // the reader thread (issue 20 #1: `{"event":0}` once aborted the runner).
 TEST(QmpClientTest, WhatIsNotQmpIsOnePluginErrorNeverAnException) {

@@ -166,7 +166,15 @@ TEST(VmReaderTest, CopiesTheStreamsThenReportsTheExitWithTheStderrTail) {
   auto p = VmmProcess::Spawn(so);
   console.vmm.reset();
   VmReader reader;
-  reader.Watch(console.plugin.get(), [sink](std::string_view b) { sink.Console(b); });
+  // The end of a stream is told once, after its last bytes.
+  int ends = 0;
+  std::string console_at_end;
+  reader.Watch(console.plugin.get(), [sink](std::string_view b) { sink.Console(b); },
+               [&] {
+                 ++ends;
+                 std::lock_guard lock(rec.mu);
+                 console_at_end = rec.console;
+               });
   reader.Start(p.get(), sink, "sh");
   for (int i = 0; i < 250 && !reader.exited(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -178,6 +186,8 @@ TEST(VmReaderTest, CopiesTheStreamsThenReportsTheExitWithTheStderrTail) {
   EXPECT_EQ(rec.events[0].first, EZONE_EVENT_VMM_EXITED);
   EXPECT_EQ(rec.events[0].second, "exit status 3; sh said: bad option");
   EXPECT_TRUE(p->reaped());
+  EXPECT_EQ(ends, 1);
+  EXPECT_EQ(console_at_end, "booted\n");
 }
 
 }  // namespace

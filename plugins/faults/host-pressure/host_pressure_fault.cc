@@ -17,6 +17,8 @@ constexpr uint32_t kSigns = EZONE_SIGN_FAULT_CONFIRMED | EZONE_SIGN_GUEST_OOM_KI
 
 class HostPressureFault {
  public:
+  // Its load is the host's, not the victim's alone: its checks run alone.
+  static constexpr uint64_t kCapabilities = EZONE_CAP_HOST_WIDE;
   static constexpr ezone_fault_variant kVariants[] = {
       {"diskflood", EZONE_ZONE_GUEST_USER, kSigns, "O_DIRECT writes over the whole virtual disk"},
       {"netflood", EZONE_ZONE_GUEST_USER, kSigns, "UDP flood from the guest to the host"},
