@@ -144,8 +144,12 @@ std::string MakeNonce() {
 
 std::string AgentCmdline(const std::string& nonce, int heartbeat_ms, const std::string& extra,
                          BootVerbosity verbosity) {
+  // cryptomgr.notests: the kernel's self-tests of its crypto algorithms
+  // took 0.5 s of a 3.6 s boot to READY under TCG (measured 2026-12-02, six
+  // boots each way), and no check is about them.
   std::string cmdline = "console=ttyS0 ezone.nonce=" + nonce +
-                        " ezone.hb_ms=" + std::to_string(heartbeat_ms) + " panic=-1";
+                        " ezone.hb_ms=" + std::to_string(heartbeat_ms) +
+                        " panic=-1 cryptomgr.notests";
   if (verbosity == BootVerbosity::kQuiet) cmdline += " quiet";
   return extra.empty() ? cmdline : cmdline + " " + extra;
 }
