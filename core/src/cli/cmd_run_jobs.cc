@@ -117,6 +117,9 @@ int CmdRunJobs(const RunOptions& opt, const std::vector<const CheckSpec*>& check
   // it (it could not start, or died before its journal) is recorded here.
   report::RunInfo info;
   info.name = checks.front()->suite;
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  info.hostname = host;
   report::JournalWriter own(journal_dir / ("run-jobs-" + std::to_string(getpid()) + ".jsonl"));
   own.RunStarted(info);
   std::vector<std::optional<fs::path>> journals(checks.size());
