@@ -145,10 +145,14 @@ class CheckRun {
     return key + "|" + vmm_->name() + "|" + vmm_->descriptor->version + "|" + spec_.vmm_options +
            "|" + std::to_string(spec_.memory_mib) + "|" + spec_.kernel_args;
   }
-  // On a nested host: the victim saved with it (NestedGuestTemplate), and
-  // taking it over in place of a boot.
-  NestedGuestTemplate NestedVictimTemplate();
-  bool AdoptNestedVictim(VmSession& victim);
+  // On a nested host: the victim and its witness saved with it
+  // (NestedGuestTemplate), and taking them over in place of a boot.
+  NestedGuestTemplate NestedGuestsTemplate();
+  bool AdoptNestedGuests(VmSession& victim, VmSession* witness);
+  // `vm` from a saved state or, `adopting`, a paused VM ("running:<name>"),
+  // then a fresh ping (a restored agent sends no READY); a restored VM that
+  // does not answer is the test bed's failure (RunCheck's rerun).
+  bool StartRestored(VmSession& vm, const std::string& restore_from, bool adopting);
   bool PrepareSnapshot(const fs::path& path);
   bool Start(VmSession& vm, const std::string& restore_from = "");
   BootRequest GuestBootRequest(const VmSession& vm, const std::string& restore_from = "") const;
@@ -579,18 +583,16 @@ bool CheckRun::BootHost() {
   // The Xen flavour always boots: its restore (IOMMU, dom0 and the
   // hypervisor's state) is untried.
   if (restore_host_ && NestedHostRestoreWanted() && nested_image_.flavour == "kvm") {
-    // The victim comes with the host, paused at READY, where the VMM can
-    // adopt it; a witness boots, and so its victim does too (the witness
-    // boots first, for the host's sake: Boot()).
-    std::optional<NestedGuestTemplate> guest;
-    if (!spec_.witness && (vmm_->descriptor->capabilities & EZONE_CAP_ADOPT) &&
-        NestedVictimRestoreWanted()) {
-      guest = NestedVictimTemplate();
+    // The victim and its witness come with the host, paused at READY,
+    // where the VMM can adopt them.
+    std::optional<NestedGuestTemplate> guests;
+    if ((vmm_->descriptor->capabilities & EZONE_CAP_ADOPT) && NestedVictimRestoreWanted()) {
+      guests = NestedGuestsTemplate();
     }
     NestedHostRestoreResult restored =
         RestoreNestedHost(qemu, nested_image_, log, &events_, BootTimeout(Role::kHost),
                           [this] { Progress(Phase::kSnapshotPrepare, Role::kHost); },
-                          guest ? &*guest : nullptr);
+                          guests ? &*guests : nullptr);
     for (auto& e : restored.evidence) r_.evidence.push_back(std::move(e));
     for (auto& [k, v] : restored.properties) r_.properties[k] = v;
     host_ = std::move(restored.host);
@@ -632,23 +634,26 @@ bool CheckRun::BootHost() {
   return true;
 }
 
-NestedGuestTemplate CheckRun::NestedVictimTemplate() {
-  NestedGuestTemplate guest;
-  guest.key = SnapshotKey();
-  guest.start = [this](NestedHost& host, EventQueue& events,
-                       std::string* why) -> std::unique_ptr<VmSession> {
+NestedGuestTemplate CheckRun::NestedGuestsTemplate() {
+  NestedGuestTemplate guests;
+  guests.key = SnapshotKey();
+  // The witness first, as Boot() starts them on a nested host.
+  if (spec_.witness) guests.roles.push_back(Role::kWitness);
+  guests.roles.push_back(Role::kVictim);
+  guests.start = [this](NestedHost& host, EventQueue& events, Role role,
+                        std::string* why) -> std::unique_ptr<VmSession> {
     Progress(Phase::kSnapshotPrepare, Role::kTemplate);
-    // A victim by role (the plugin declines a remote "template"), with
-    // the template's console log.
-    auto vm = std::make_unique<VmSession>(*vmm_, Role::kVictim, MakeNonce(),
-                                          ConsoleLogPath(env_.report_dir, spec_, Role::kTemplate),
-                                          &events);
+    // By their own roles (the plugin declines a remote "template"), with
+    // template console logs.
+    fs::path log = ConsoleLogPath(env_.report_dir, spec_, Role::kTemplate);
+    if (role != Role::kVictim) log.replace_extension(std::string(".") + RoleName(role) + ".log");
+    auto vm = std::make_unique<VmSession>(*vmm_, role, MakeNonce(), log, &events);
     BootRequest request = GuestBootRequest(*vm);
     request.options =
         spec_.vmm_options + (spec_.vmm_options.empty() ? "" : ";") + host.VmmOptions();
     if (vm->Start(request, why) != EZONE_OK) return nullptr;
     ReadyWatch watch({.host_underneath = true});
-    watch.Expect(Role::kVictim, Clock::now() + spec_.boot_timeout);
+    watch.Expect(role, Clock::now() + spec_.boot_timeout);
     for (;;) {
       std::optional<VmEvent> e = events.Wait(watch.deadline());
       ReadyWatch::Step step = e ? watch.OnEvent(*e) : watch.OnTimeout(Clock::now());
@@ -663,43 +668,56 @@ NestedGuestTemplate CheckRun::NestedVictimTemplate() {
       }
     }
   };
-  return guest;
+  return guests;
 }
 
-bool CheckRun::AdoptNestedVictim(VmSession& victim) {
-  // Saved paused at READY with the host: adopted, resumed, and a fresh
-  // ping proves it lives. A victim that does not come back is the test
-  // bed's failure, before any fault: RunCheck runs the check again on a
-  // booted host.
+bool CheckRun::AdoptNestedGuests(VmSession& victim, VmSession* witness) {
+  // Saved paused at READY with the host: each adopted and resumed, the
+  // witness first.
   r_.properties["mode"] = "restored with the nested host";
   boot_start_ = Clock::now();
-  Progress(Phase::kBoot, Role::kVictim);
-  std::string error;
-  BootRequest request = GuestBootRequest(victim, "running:" + host_->saved_guest());
-  r_.properties["guest_cmdline"] = request.cmdline;
-  ezone_status started = victim.Start(request, &error);
-  std::string pong;
-  if (started == EZONE_OK && !victim.AgentCommand("ping", spec_.boot_timeout, &pong)) {
-    started = EZONE_FAILED;
-    error = "it does not answer: " + pong;
+  for (VmSession* vm : {witness, &victim}) {
+    if (vm == nullptr) continue;
+    auto saved = host_->saved_guests().find(vm->role());
+    if (saved == host_->saved_guests().end()) {
+      const std::string what =
+          std::string("the nested host was saved without a ") + vm->role_name();
+      r_.properties[kBedFailed] = what;
+      Finish(Verdict::kError, what);
+      return false;
+    }
+    if (!StartRestored(*vm, "running:" + saved->second, /*adopting=*/true)) return false;
   }
-  if (started != EZONE_OK) {
-    const std::string what = "the victim saved with the nested host could not be taken over: " +
-                             error;
+  return true;
+}
+
+bool CheckRun::StartRestored(VmSession& vm, const std::string& restore_from, bool adopting) {
+  if (!Start(vm, restore_from)) {
+    // A guest saved with its nested host that cannot be taken over is the
+    // test bed's failure, before any fault.
+    if (adopting && r_.verdict == Verdict::kError) r_.properties[kBedFailed] = r_.message;
+    return false;
+  }
+  std::string pong;
+  if (!vm.AgentCommand("ping", spec_.boot_timeout, &pong)) {
+    // Before any fault: a restored guest that crashed as it resumed (once
+    // in CI, a NULL dereference in an interrupt) is the test bed's failure,
+    // and RunCheck runs the check again, once, on the record.
+    const std::string what =
+        std::string("the restored ") + vm.role_name() + " does not answer: " + pong;
     r_.properties[kBedFailed] = what;
     Finish(Verdict::kError, what);
     return false;
   }
-  victim.MarkAlive();
-  r_.properties["vmm_version"] = r_.properties["victim_vmm_version"] = victim.Version();
-  r_.timing.boot = r_.timing.ready = MsSince(boot_start_);
-  Progress(Phase::kRestored, Role::kVictim, MsSince(boot_start_));
+  vm.MarkAlive();
+  if (vm.role() == Role::kVictim) r_.timing.ready = MsSince(boot_start_);
+  Progress(Phase::kRestored, vm.role(), MsSince(boot_start_));
   return true;
 }
 
 bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
   r_.properties["mode"] = BootModeName(spec_.mode);
-  if (host_ && !host_->saved_guest().empty()) return AdoptNestedVictim(victim);
+  if (host_ && !host_->saved_guests().empty()) return AdoptNestedGuests(victim, witness);
   if (spec_.mode == BootMode::kSnapshot) return Restore(victim, witness);
   // Both VMs boot at once; the check waits for every READY. On the nested
   // host the witness boots first and the victim once it is READY: two
@@ -783,25 +801,10 @@ bool CheckRun::Restore(VmSession& victim, VmSession* witness) {
   fs::path path = SnapshotPath(SnapshotKey());
   r_.properties["snapshot"] = path.string();
   if (!PrepareSnapshot(path)) return false;
-  // Restored VMs were READY when saved; a fresh ping proves this one lives.
+  // Restored VMs were READY when saved; a fresh ping proves each lives.
   boot_start_ = Clock::now();
   for (VmSession* vm : {witness, &victim}) {
-    if (vm == nullptr) continue;
-    if (!Start(*vm, path.string())) return false;
-    std::string pong;
-    if (!vm->AgentCommand("ping", spec_.boot_timeout, &pong)) {
-      // Before any fault: a restored guest that crashed as it resumed (once
-      // in CI, a NULL dereference in an interrupt) is the test bed's failure,
-      // and RunCheck runs the check again, once, on the record.
-      const std::string what =
-          std::string("the restored ") + vm->role_name() + " does not answer: " + pong;
-      r_.properties[kBedFailed] = what;
-      Finish(Verdict::kError, what);
-      return false;
-    }
-    vm->MarkAlive();
-    if (vm == &victim) r_.timing.ready = MsSince(boot_start_);
-    Progress(Phase::kRestored, vm->role(), MsSince(boot_start_));
+    if (vm != nullptr && !StartRestored(*vm, path.string(), /*adopting=*/false)) return false;
   }
   return true;
 }

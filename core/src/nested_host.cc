@@ -422,21 +422,27 @@ std::string NestedHostProblem(const NestedHostHealth& h) {
   } else if (*h.taint != 0) {
     problems.push_back("its kernel is tainted (" + std::to_string(*h.taint) + ")");
   }
-  if (h.saved_guest.empty()) {
+  if (h.saved_guests.empty()) {
     if (h.domains != 0) {
       problems.push_back(h.domains < 0 ? "its libvirt domains are unknown"
                                        : std::to_string(h.domains) + " libvirt domain(s) left");
     }
     if (h.qemu_running) problems.push_back("a QEMU process runs in it");
   } else {
-    if (h.domains != 1 || h.domain_names != std::vector<std::string>{h.saved_guest}) {
-      std::string names;
-      for (const auto& n : h.domain_names) names += (names.empty() ? "" : " ") + n;
+    std::vector<std::string> held = h.domain_names, saved = h.saved_guests;
+    std::sort(held.begin(), held.end());
+    std::sort(saved.begin(), saved.end());
+    if (h.domains != static_cast<int>(saved.size()) || held != saved) {
+      auto join = [](const std::vector<std::string>& names) {
+        std::string text;
+        for (const auto& n : names) text += (text.empty() ? "" : " ") + n;
+        return text;
+      };
       problems.push_back(h.domains < 0 ? "its libvirt domains are unknown"
-                                       : "its libvirt domains are [" + names +
-                                             "], not the saved guest " + h.saved_guest + " alone");
+                                       : "its libvirt domains are [" + join(h.domain_names) +
+                                             "], not the saved guests [" + join(saved) + "] alone");
     }
-    if (!h.qemu_running) problems.push_back("the saved guest's QEMU does not run");
+    if (!h.qemu_running) problems.push_back("the saved guests' QEMU does not run");
   }
   std::string text;
   for (const auto& p : problems) text += (text.empty() ? "" : ", ") + p;
@@ -536,9 +542,9 @@ ezone_status NestedHost::Start(std::string* error) {
 // QEMU takes from its command line, not from the state): the new port
 // listens at once, and the credentials go in through the agent (Refresh).
 ezone_status NestedHost::Restore(const std::string& state, std::string* error,
-                                 const std::string& saved_guest) {
+                                 std::map<Role, std::string> saved_guests) {
   mode_ = NestedHostMode::kRestored;
-  saved_guest_ = saved_guest;
+  saved_guests_ = std::move(saved_guests);
   BootRequest host = Request(error);
   if (port_ == 0) return EZONE_FAILED;
   host.restore_from = state;
@@ -630,9 +636,9 @@ bool NestedHost::Refresh(milliseconds timeout, NestedHostHealth* health, std::st
       R"(until n=$($v list --all --name 2>/dev/null); do t 5; done; echo $n)";
   static_assert(std::char_traits<char>::length(kRestartLibvirtd) < 500,
                 "one agent line is at most 512 bytes");
-  health->saved_guest = saved_guest_;
+  for (const auto& [role, name] : saved_guests_) health->saved_guests.push_back(name);
   const std::string restart =
-      std::string("sh g=") + (saved_guest_.empty() ? "0; " : "1; ") + kRestartLibvirtd;
+      std::string("sh g=") + (saved_guests_.empty() ? "0; " : "1; ") + kRestartLibvirtd;
   if (!session_.AgentCommand(restart, left(), &reply)) {
     *error = "restarting libvirtd failed (" + reply + ")";
     return false;

@@ -99,16 +99,16 @@ struct NestedHostHealth {
   int domains = -1;            // libvirt domains defined or running; -1 unknown
   std::vector<std::string> domain_names;  // their names, when known
   bool qemu_running = false;   // a qemu-system process exists
-  // The guest the saved state holds (its libvirt domain, paused), or "":
-  // then the host must hold none.
-  std::string saved_guest;
+  // The guests the saved state holds (their libvirt domains, paused), or
+  // none: then the host must hold none.
+  std::vector<std::string> saved_guests;
   bool clock_set = false;      // its clock took this machine's time
   bool credentials_set = false;  // this check's TLS credentials are in place
 };
 // Why a host in this state must not be used ("" when it may). Pure: a host
 // with a taint, a domain or a QEMU process left over is not clean, one
 // whose libvirtd or agent does not answer is not ready. A host saved with
-// a guest must hold that guest (and its QEMU) and nothing else.
+// guests must hold those guests (and their QEMU) and nothing else.
 std::string NestedHostProblem(const NestedHostHealth& health);
 
 // The state file's cache key: the image, the QEMU binary (path, size,
@@ -138,10 +138,10 @@ class NestedHost {
   ezone_status Start(std::string* error);
   // Starts the VM from a state saved at READY (`state`, SaveState), on a
   // fresh port with fresh credentials; Refresh() must follow before use.
-  // `saved_guest`: the libvirt domain the state holds, paused (the victim
-  // saved with the host, nested_host_restore.h), or "".
+  // `saved_guests`: the libvirt domains the state holds, paused, by role
+  // (the victim and its witness saved with the host, nested_host_restore.h).
   ezone_status Restore(const std::string& state, std::string* error,
-                       const std::string& saved_guest = "");
+                       std::map<Role, std::string> saved_guests = {});
   // After Restore: sets its clock, hands it this host's TLS credentials
   // (the agent's write), restarts libvirtd on them, then reads its health.
   // False with *error when it cannot be used; *health says what was seen.
@@ -151,9 +151,9 @@ class NestedHost {
     return session_.SaveSnapshot(path, error);
   }
   NestedHostMode mode() const { return mode_; }
-  // The paused guest this restored host holds for the check to adopt
-  // (EZONE_CAP_ADOPT), or "".
-  const std::string& saved_guest() const { return saved_guest_; }
+  // The paused guests this restored host holds for the check to adopt
+  // (EZONE_CAP_ADOPT), by role; empty when none.
+  const std::map<Role, std::string>& saved_guests() const { return saved_guests_; }
   // Refresh's steps and their wall times, for the report.
   const std::string& restore_steps() const { return restore_steps_; }
   // The vmm-options a libvirt-based VMM plugin (kvm) needs to run its VMs
@@ -178,7 +178,7 @@ class NestedHost {
 
   const NestedHostImage& image_;
   NestedHostMode mode_ = NestedHostMode::kBooted;
-  std::string saved_guest_;
+  std::map<Role, std::string> saved_guests_;
   std::string restore_steps_;
   NestedHostCredentials credentials_;
   VmSession session_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <system_error>
 
@@ -98,13 +100,49 @@ void RemoveState(const fs::path& state) {
   fs::remove(DomainFile(state), ec);
 }
 
-// The host restored from its own state, the victim started on it to READY
-// and paused, then the host saved with it. The victim's domain name goes
-// beside the state (<state>.domain, written before the state exists) for
+// "<role> <domain>" per line; a line with a name alone (a state saved
+// before witnesses were) is the victim's.
+std::map<Role, std::string> ReadDomainFile(const fs::path& state) {
+  std::map<Role, std::string> guests;
+  std::ifstream in(DomainFile(state));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string first, second;
+    if (!(fields >> first)) continue;
+    if (!(fields >> second)) {
+      guests[Role::kVictim] = first;
+    } else if (first == RoleName(Role::kWitness)) {
+      guests[Role::kWitness] = second;
+    } else if (first == RoleName(Role::kVictim)) {
+      guests[Role::kVictim] = second;
+    }
+  }
+  return guests;
+}
+
+// The domains the host's libvirtd lists, or nothing with *why.
+std::optional<std::vector<std::string>> ListDomains(NestedHost& host, std::string* why) {
+  std::string reply;
+  // One line: an agent reply carries the first line of the output only.
+  if (!host.session().AgentCommand("sh echo $(virsh -q -c qemu:///system list --name)",
+                                   milliseconds(10000), &reply) ||
+      reply.rfind("exit=0", 0) != 0) {
+    *why = "listing the nested host's domains failed (" + reply + ")";
+    return std::nullopt;
+  }
+  std::istringstream names(reply.substr(6));
+  std::vector<std::string> domains;
+  for (std::string name; names >> name;) domains.push_back(name);
+  return domains;
+}
+
+// The host restored from its own state, the guests started on it to READY
+// one by one and paused, then the host saved with them. Their domain names
+// go beside the state (<state>.domain, written before the state exists) for
 // the check to adopt and for the restored host's verification.
 bool PrepareGuestState(const Plugin& qemu, const NestedHostImage& image,
                        const fs::path& console_log, const fs::path& host_state,
-                       const fs::path& path, const NestedGuestTemplate& guest,
+                       const fs::path& path, const NestedGuestTemplate& guests,
                        const std::function<void()>& on_prepare, NestedHostRestoreResult* out) {
   return EnsureState(
       path, "nested_victim_state_prepared_ms", " with the victim",
@@ -121,51 +159,68 @@ bool PrepareGuestState(const Plugin& qemu, const NestedHostImage& image,
           host.Destroy();
           return false;
         }
-        std::unique_ptr<VmSession> vm = guest.start(host, template_events, why);
         auto give_up = [&](const std::string& what) {
           *why = what;
           host.Destroy();
           return false;
         };
-        if (!vm) return give_up("the victim to save did not come up: " + *why);
-        std::string reply;
-        if (!host.session().AgentCommand("sh virsh -q -c qemu:///system list --name",
-                                         milliseconds(10000), &reply) ||
-            reply.rfind("exit=0 ", 0) != 0) {
-          return give_up("listing the nested host's domains failed (" + reply + ")");
-        }
-        std::istringstream names(reply.substr(7));
-        std::vector<std::string> domains;
-        for (std::string name; names >> name;) domains.push_back(name);
-        if (domains.size() != 1) {
-          return give_up("the nested host to save runs " + std::to_string(domains.size()) +
-                         " domains, not the victim alone");
+        // Each guest's domain is the one that appeared when it started.
+        std::vector<std::unique_ptr<VmSession>> vms;
+        std::vector<std::pair<Role, std::string>> saved;
+        std::vector<std::string> before;
+        for (Role role : guests.roles) {
+          vms.push_back(guests.start(host, template_events, role, why));
+          if (!vms.back()) {
+            return give_up(std::string("the ") + RoleName(role) + " to save did not come up: " +
+                           *why);
+          }
+          std::optional<std::vector<std::string>> now = ListDomains(host, why);
+          if (!now) return give_up(*why);
+          std::vector<std::string> added;
+          for (const auto& name : *now) {
+            if (std::find(before.begin(), before.end(), name) == before.end()) added.push_back(name);
+          }
+          if (added.size() != 1 || now->size() != before.size() + 1) {
+            return give_up("the nested host to save runs " + std::to_string(now->size()) +
+                           " domains after the " + RoleName(role) + " started, not " +
+                           std::to_string(before.size() + 1));
+          }
+          saved.push_back({role, added[0]});
+          before = *now;
         }
         {
           fs::path partial = DomainFile(path).string() + ".partial";
-          std::ofstream(partial) << domains[0] << "\n";
+          std::ofstream file(partial);
+          for (const auto& [role, name] : saved) file << RoleName(role) << " " << name << "\n";
+          file.close();
           std::error_code ec;
           fs::rename(partial, DomainFile(path), ec);
           if (ec) return give_up("writing " + DomainFile(path).string() + ": " + ec.message());
         }
-        if (!host.session().AgentCommand("sh virsh -q -c qemu:///system suspend " + domains[0],
-                                         milliseconds(10000), &reply) ||
-            reply.rfind("exit=0", 0) != 0) {
-          return give_up("pausing the victim to save failed (" + reply + ")");
+        std::string reply;
+        for (const auto& [role, name] : saved) {
+          if (!host.session().AgentCommand("sh virsh -q -c qemu:///system suspend " + name,
+                                           milliseconds(10000), &reply) ||
+              reply.rfind("exit=0", 0) != 0) {
+            return give_up(std::string("pausing the ") + RoleName(role) + " to save failed (" +
+                           reply + ")");
+          }
         }
-        ezone_status saved = host.SaveState(path.string(), why);
+        ezone_status saved_state = host.SaveState(path.string(), why);
         host.Destroy();
-        vm.reset();  // its domain went with the host
-        return saved == EZONE_OK;
+        vms.clear();  // their domains went with the host
+        return saved_state == EZONE_OK;
       },
       out);
 }
 
-std::string ReadDomainFile(const fs::path& state) {
-  std::ifstream in(DomainFile(state));
-  std::string name;
-  in >> name;
-  return name;
+// "victim <name>, witness <name>", for the evidence.
+std::string GuestList(const std::map<Role, std::string>& guests) {
+  std::string text;
+  for (const auto& [role, name] : guests) {
+    text += (text.empty() ? "" : ", ") + std::string(RoleName(role)) + " " + name;
+  }
+  return text;
 }
 
 }  // namespace
@@ -174,28 +229,31 @@ NestedHostRestoreResult RestoreNestedHost(const Plugin& qemu, const NestedHostIm
                                           const fs::path& console_log, EventQueue* events,
                                           milliseconds boot_timeout,
                                           const std::function<void()>& on_prepare,
-                                          const NestedGuestTemplate* guest) {
+                                          const NestedGuestTemplate* guests) {
   NestedHostRestoreResult out;
   fs::path path = SnapshotPath(NestedHostStateKey(image, qemu.descriptor->version));
   path.replace_extension(".nested-host.vmstate");
   out.properties["nested_host_state"] = path.string();
   if (!PrepareState(qemu, image, console_log, path, boot_timeout, on_prepare, &out)) return out;
-  std::string saved_guest;
-  if (guest) {
-    fs::path with_guest =
-        SnapshotPath(NestedHostStateKey(image, qemu.descriptor->version) + "|victim|" + guest->key);
-    with_guest.replace_extension(".nested-host-victim.vmstate");
-    out.properties["nested_victim_state"] = with_guest.string();
-    if (PrepareGuestState(qemu, image, console_log, path, with_guest, *guest, on_prepare, &out)) {
-      path = with_guest;
-      saved_guest = ReadDomainFile(path);
+  std::map<Role, std::string> saved_guests;
+  if (guests) {
+    std::string roles;
+    for (Role role : guests->roles) roles += std::string("|") + RoleName(role);
+    fs::path with_guests = SnapshotPath(NestedHostStateKey(image, qemu.descriptor->version) +
+                                        "|guests" + roles + "|" + guests->key);
+    with_guests.replace_extension(".nested-host-victim.vmstate");
+    out.properties["nested_victim_state"] = with_guests.string();
+    if (PrepareGuestState(qemu, image, console_log, path, with_guests, *guests, on_prepare,
+                          &out)) {
+      path = with_guests;
+      saved_guests = ReadDomainFile(path);
     }
   }
   auto start = Clock::now();
   auto host = std::make_unique<NestedHost>(qemu, image, console_log, events);
   std::string error;
   NestedHostHealth health;
-  const bool loaded = host->Restore(path.string(), &error, saved_guest) == EZONE_OK;
+  const bool loaded = host->Restore(path.string(), &error, saved_guests) == EZONE_OK;
   out.properties["nested_host_load_ms"] = Fmt("%.0f", MsSince(start));
   // A restored host answers within seconds (it was READY when saved); one
   // that does not within a minute is not waited for: a boot follows.
@@ -209,10 +267,12 @@ NestedHostRestoreResult RestoreNestedHost(const Plugin& qemu, const NestedHostIm
          "nested host: restored from its saved state in " + Fmt("%.0f", MsSince(start)) +
              " ms, this check's credentials and clock, libvirtd restarted; verified: agent and "
              "libvirtd answer, taint 0, " +
-             (saved_guest.empty() ? std::string("no domain, no QEMU process")
-                                  : "the victim saved with it (" + saved_guest +
-                                        ", paused, its QEMU running) and no other domain")});
-    if (!saved_guest.empty()) out.properties["nested_victim_saved_as"] = saved_guest;
+             (saved_guests.empty() ? std::string("no domain, no QEMU process")
+                                   : "the guests saved with it (" + GuestList(saved_guests) +
+                                         ", paused, their QEMU running) and no other domain")});
+    for (const auto& [role, name] : saved_guests) {
+      out.properties[std::string("nested_") + RoleName(role) + "_saved_as"] = name;
+    }
     out.host = std::move(host);
     return out;
   }

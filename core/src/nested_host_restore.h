@@ -20,18 +20,24 @@
 
 namespace ezone {
 
-// The victim saved inside the host's state (EZONE_CAP_ADOPT): a check then
-// restores host and victim together, the victim paused at READY, and no
-// guest boots under nested KVM (its QEMU start and boot were about 8 s of
-// a 12 s check). The state is made once per key, from the host's own state.
+// The guests saved inside the host's state (EZONE_CAP_ADOPT): a check then
+// restores host, victim and witness together, paused at READY, and no guest
+// boots under nested KVM (its QEMU start and boot were about 8 s of a 12 s
+// check, twice that with a witness). The state is made once per key, from
+// the host's own state.
 struct NestedGuestTemplate {
-  // What makes one such guest differ from another: the guest image, the
-  // VMM plugin and its version, the options, memory and kernel arguments.
+  // What makes one such set of guests differ from another: the guest
+  // image, the VMM plugin and its version, the options, memory and kernel
+  // arguments, and which roles there are.
   std::string key;
-  // Starts the guest on `host` (its events go to `events`) and returns it
-  // once it said READY; null with *why when it did not come up. The VM
-  // must live until the host's state is saved.
-  std::function<std::unique_ptr<VmSession>(NestedHost& host, EventQueue& events,
+  // The guests, in the order they start: the witness first, then the
+  // victim once it is READY (two nested guests booting at once crashed a
+  // nested host's kernel once in three runs).
+  std::vector<Role> roles;
+  // Starts the guest of `role` on `host` (its events go to `events`) and
+  // returns it once it said READY; null with *why when it did not come up.
+  // The VM must live until the host's state is saved.
+  std::function<std::unique_ptr<VmSession>(NestedHost& host, EventQueue& events, Role role,
                                            std::string* why)>
       start;
 };
@@ -45,14 +51,14 @@ struct NestedHostRestoreResult {
 // `console_log` is the host's (the template's goes beside it); `events` the
 // check's queue, emptied of a discarded host's news; `boot_timeout` what a
 // host boot may take; `on_prepare` runs when the state must be made first.
-// With `guest`, the host comes with that victim (host->saved_guest()) where
-// its state can be made; without it where it cannot (the evidence says).
+// With `guests`, the host comes with them (host->saved_guests()) where its
+// state can be made; without them where it cannot (the evidence says).
 NestedHostRestoreResult RestoreNestedHost(const Plugin& qemu, const NestedHostImage& image,
                                           const std::filesystem::path& console_log,
                                           EventQueue* events,
                                           std::chrono::milliseconds boot_timeout,
                                           const std::function<void()>& on_prepare,
-                                          const NestedGuestTemplate* guest = nullptr);
+                                          const NestedGuestTemplate* guests = nullptr);
 
 }  // namespace ezone
 

@@ -49,7 +49,7 @@ TEST(NestedHostRestore, ALeakedDomainOrQemuIsNotUsed) {
 // with its QEMU, and nothing else.
 TEST(NestedHostRestore, AHostSavedWithItsVictimHoldsItAndNothingElse) {
   NestedHostHealth h = Clean();
-  h.saved_guest = "ezone-1-abc-victim";
+  h.saved_guests = {"ezone-1-abc-victim"};
   h.domains = 1;
   h.domain_names = {"ezone-1-abc-victim"};
   h.qemu_running = true;
@@ -58,7 +58,7 @@ TEST(NestedHostRestore, AHostSavedWithItsVictimHoldsItAndNothingElse) {
   NestedHostHealth leftover = h;  // another domain beside it
   leftover.domains = 2;
   leftover.domain_names.push_back("ezone-2-def-victim");
-  EXPECT_NE(NestedHostProblem(leftover).find("not the saved guest ezone-1-abc-victim alone"),
+  EXPECT_NE(NestedHostProblem(leftover).find("not the saved guests [ezone-1-abc-victim] alone"),
             std::string::npos);
 
   NestedHostHealth renamed = h;  // another domain in its place
@@ -75,6 +75,25 @@ TEST(NestedHostRestore, AHostSavedWithItsVictimHoldsItAndNothingElse) {
   NestedHostHealth tainted = h;
   tainted.taint = 1;
   EXPECT_NE(NestedHostProblem(tainted).find("tainted"), std::string::npos);
+}
+
+// Saved with its victim and its witness: both, in any order, and no other.
+TEST(NestedHostRestore, AHostSavedWithVictimAndWitnessHoldsBothAndNothingElse) {
+  NestedHostHealth h = Clean();
+  h.saved_guests = {"ezone-1-abc-witness", "ezone-1-abc-victim"};
+  h.domains = 2;
+  h.domain_names = {"ezone-1-abc-victim", "ezone-1-abc-witness"};
+  h.qemu_running = true;
+  EXPECT_EQ(NestedHostProblem(h), "");
+
+  NestedHostHealth one_gone = h;  // the witness is not there
+  one_gone.domains = 1;
+  one_gone.domain_names = {"ezone-1-abc-victim"};
+  EXPECT_NE(NestedHostProblem(one_gone).find("not the saved guests"), std::string::npos);
+
+  NestedHostHealth swapped = h;  // a stranger in the witness's place
+  swapped.domain_names = {"ezone-1-abc-victim", "ezone-2-def-witness"};
+  EXPECT_NE(NestedHostProblem(swapped), "");
 }
 
 TEST(NestedHostRestore, AHostThatDoesNotAnswerOrLacksCredentialsIsNotUsed) {
