@@ -585,8 +585,8 @@ bool CheckRun::BootHost() {
   // Restored from the state a boot saved at READY when it can be (seconds
   // instead of a boot); booted otherwise, or when the restored host is
   // not as clean as a fresh one. Either way the host is this check's own.
-  // The Xen flavour always boots: its restore (IOMMU, dom0 and the
-  // hypervisor's state) is untried.
+  // The Xen flavour always boots: QEMU cannot migrate its amd-iommu device
+  // ("non-migratable"), which Xen's PVH dom0 needs.
   if (restore_host_ && NestedHostRestoreWanted() && nested_image_.flavour == "kvm") {
     // The victim and its witness come with the host, paused at READY,
     // where the VMM can adopt them.
