@@ -12,39 +12,35 @@
 #include <map>
 
 #include "build_config.h"
+#include "check_run.h"
 #include "elapsed.h"
 #include "fault_target.h"
 #include "host_oracle.h"
 #include "nested_host.h"
-#include "nested_host_restore.h"
 #include "observer.h"
 #include "ready_watch.h"
-#include "snapshot_cache.h"
 #include "verdict.h"
 #include "vm_session.h"
 
 namespace ezone {
+namespace internal {
 namespace {
-
-// Set on a record whose test bed failed before any fault (the nested host,
-// while it or the guests booted; a guest on it that ended after its READY;
-// a restored VM that ended before it answered): the value says what failed,
-// and RunCheck runs the check again.
-constexpr const char* kBedFailed = "test_bed_failed";
-
-namespace fs = std::filesystem;
-using report::CheckRecord;
-using report::Evidence;
-using report::EvidenceSource;
-using report::Severity;
-using report::Verdict;
-using std::chrono::milliseconds;
 
 // The witness's ping after the fault window.
 constexpr milliseconds kWitnessPingTimeout{2000};
-// A nested host beats every 100 ms; its longest gap in CI runs was 0.15 s
-// (the Xen flavour's 0.8 s). Ten seconds of silence is a frozen host.
-constexpr milliseconds kHostSilence{10000};
+
+// One observation's findings added to another's.
+void Merge(Observation& into, const Observation& from) {
+  into.victim_showed_fault |= from.victim_showed_fault;
+  into.fault_confirmed |= from.fault_confirmed;
+  into.host_crashed |= from.host_crashed;
+  into.host_degraded |= from.host_degraded;
+  into.leaked |= from.leaked;
+  into.witness_crashed |= from.witness_crashed;
+  into.witness_degraded |= from.witness_degraded;
+}
+
+}  // namespace
 
 std::string IsoNow() {
   auto now = std::chrono::system_clock::now();
@@ -74,141 +70,6 @@ std::pair<ezone_status, std::string> ProbeOnce(const Plugin& vmm,
   ezone_status status = vmm.descriptor->vmm->probe(options.c_str(), msg, sizeof msg);
   return cache[key] = {status, msg};
 }
-
-void Merge(Observation& into, const Observation& from) {
-  into.victim_showed_fault |= from.victim_showed_fault;
-  into.fault_confirmed |= from.fault_confirmed;
-  into.host_crashed |= from.host_crashed;
-  into.host_degraded |= from.host_degraded;
-  into.leaked |= from.leaked;
-  into.witness_crashed |= from.witness_crashed;
-  into.witness_degraded |= from.witness_degraded;
-}
-
-// Everything one check carries from phase to phase. Execute() is the
-// script; each phase is a member that Finish()es the record and returns
-// false when the check cannot go on.
-class CheckRun {
- public:
-  // `restore_host`: the nested host may be restored from its saved state
-  // (RunCheck's rerun after a restored host failed boots one instead).
-  CheckRun(const CheckSpec& spec, RunEnvironment& env, bool restore_host = true)
-      : spec_(spec), env_(env), restore_host_(restore_host) {
-    r_.suite = spec.suite;
-    r_.classname = spec.classname;
-    r_.name = spec.name;
-    // Reports show the label: a libvirt-with-TCG row must never pass for KVM.
-    r_.vmm = spec.vmm_label;
-    r_.fault = spec.fault;
-    r_.variant = spec.variant;
-    r_.policy = report::PolicyName(spec.policy);
-    r_.timestamp = IsoNow();
-    r_.properties["suite_file"] = spec.where();
-    r_.properties["repetition"] = std::to_string(spec.repetition);
-  }
-
-  CheckRecord Run() {
-    start_ = Clock::now();
-    Execute();
-    r_.seconds = MsSince(start_) / 1000.0;
-    r_.timing.total = MsSince(start_);
-    return std::move(r_);
-  }
-
- private:
-  void Progress(Phase phase, std::optional<Role> role = std::nullopt,
-                std::optional<double> ms = std::nullopt, std::string detail = "") {
-    if (env_.progress) env_.progress(spec_, ProgressEvent{phase, role, ms, std::move(detail)});
-  }
-  void Finish(Verdict verdict, const std::string& message) {
-    r_.verdict = verdict;
-    r_.message = message;
-  }
-  void Add(EvidenceSource source, Severity severity, std::string text) {
-    r_.evidence.push_back({source, severity, std::move(text)});
-  }
-
-  void Execute();
-  // 1. Plugins, variant, guest image; a VMM that declines is a skip.
-  bool Resolve();
-  // 2. host="nested": boot the nested host, then probe the VMM there.
-  //    Restored from its saved state where it can be (nested_host_restore.h).
-  bool BootHost();
-  // 3. The witness and the victim to READY (or restored: snapshot mode).
-  bool Boot(VmSession& victim, VmSession* witness);
-  bool Restore(VmSession& victim, VmSession* witness);
-  // One saved state per guest image, VMM build, options and guest settings.
-  std::string SnapshotKey() const {
-    std::string key = env_.image.properties.count("guest_image_sha256")
-                          ? env_.image.properties.at("guest_image_sha256")
-                          : env_.image.kernel.string();
-    return key + "|" + vmm_->name() + "|" + vmm_->descriptor->version + "|" + spec_.vmm_options +
-           "|" + std::to_string(spec_.memory_mib) + "|" + spec_.kernel_args;
-  }
-  // On a nested host: the victim and its witness saved with it
-  // (NestedGuestTemplate), and taking them over in place of a boot.
-  NestedGuestTemplate NestedGuestsTemplate();
-  bool AdoptNestedGuests(VmSession& victim, VmSession* witness);
-  // `vm` from a saved state or, `adopting`, a paused VM ("running:<name>"),
-  // then a fresh ping (a restored agent sends no READY); a restored VM that
-  // does not answer is the test bed's failure (RunCheck's rerun).
-  bool StartRestored(VmSession& vm, const std::string& restore_from, bool adopting);
-  bool PrepareSnapshot(const fs::path& path);
-  bool Start(VmSession& vm, const std::string& restore_from = "");
-  BootRequest GuestBootRequest(const VmSession& vm, const std::string& restore_from = "") const;
-  // Waits on `events` until `watch` expects no VM; on_ready(role) runs as
-  // each says READY (false: it Finish()ed). `vms` are the VMs it may boot
-  // again.
-  bool AwaitReady(EventQueue& events, ReadyWatch& watch, const std::map<Role, VmSession*>& vms,
-                  const std::function<bool(Role, const ReadyWatch::Step&)>& on_ready);
-  void FailBoot(Role role, const std::string& what, const VmSession* vm);
-  // The nested host under booting guests fell silent (no heartbeat for
-  // kHostSilence): why, or nothing. A restored host now and then froze
-  // whole as its first KVM guest started (CI, about one in ten): libvirt
-  // then waited out its keepalive and the check erred.
-  std::optional<std::string> HostSilence() const;
-  // The nested host failed before any fault: the check could not be
-  // carried out, the host under test is down, and RunCheck may run it again.
-  void FailHostWhileBooting(const std::string& why);
-  milliseconds BootTimeout(Role role) const {
-    return role == Role::kHost ? 2 * spec_.boot_timeout : spec_.boot_timeout;
-  }
-  // 4. Fire the fault through its plugin.
-  bool Fire(VmSession& victim);
-  // 5. Watch until the fault showed and settled, or the deadline.
-  void Observe(VmSession& victim, VmSession* witness);
-  // 6. Tear a VM down and check its VMM process is gone.
-  void Teardown(VmSession& vm);
-  // 7. The host oracles' readings into the observation and the evidence.
-  void AddAssessment(const HostAssessment& a);
-  // The kernels' reports (parsed from each console) and the check's crash
-  // title: the worst fatal report's, the nested host's before the
-  // witness's before the victim's.
-  void AddKernelReports(std::initializer_list<VmSession*> vms);
-
-  bool host_is_nested() const { return spec_.nested(); }
-  bool zone1() const { return variant_->zone == EZONE_ZONE_HOST_KERNEL; }
-
-  const CheckSpec& spec_;
-  RunEnvironment& env_;
-  CheckRecord r_;
-  Observation o_;
-  EventQueue events_;
-  Clock::time_point start_;
-  const Plugin* vmm_ = nullptr;
-  const Plugin* fault_ = nullptr;
-  const ezone_fault_variant* variant_ = nullptr;
-  Clock::time_point boot_start_;
-  Clock::time_point fired_at_;
-  // The VMM options the check runs with: the suite's, plus where the nested
-  // host's libvirtd is.
-  std::string vmm_options_;
-  NestedHostImage nested_image_;
-  std::unique_ptr<NestedHost> host_;
-  bool restore_host_ = true;
-  bool host_ready_ = false;  // the nested host said READY
-  std::unique_ptr<HostOracle> host_oracle_;  // the nested host's
-};
 
 bool CheckRun::Resolve() {
   vmm_ = env_.registry->FindVmm(spec_.vmm);
@@ -444,21 +305,6 @@ bool CheckRun::Start(VmSession& vm, const std::string& restore_from) {
   return true;
 }
 
-std::optional<std::string> CheckRun::HostSilence() const {
-  if (!host_ready_) return std::nullopt;
-  const auto silent = Clock::now() - host_->session().last_heartbeat();
-  if (silent < kHostSilence) return std::nullopt;
-  return "it fell silent (no heartbeat for " +
-         Fmt("%.0f s", std::chrono::duration<double>(silent).count()) + ")";
-}
-
-void CheckRun::FailHostWhileBooting(const std::string& why) {
-  // The host under test is down (global), and the check was not carried out.
-  o_.host_crashed = true;
-  r_.properties[kBedFailed] = "the nested host failed while the guests booted: " + why;
-  Finish(Verdict::kError, "the nested host failed while the guest booted: " + why);
-}
-
 void CheckRun::FailBoot(Role role, const std::string& what, const VmSession* vm) {
   std::string see = vm ? " (see " + vm->console_log().string() + ")" : "";
   if (role == Role::kHost) {
@@ -573,153 +419,6 @@ bool CheckRun::AwaitReady(EventQueue& events, ReadyWatch& watch,
   return true;
 }
 
-bool CheckRun::BootHost() {
-  if (!host_is_nested()) return true;
-  Progress(Phase::kHostBoot, Role::kHost);
-  r_.properties["host"] = "nested host (not up)";
-  fs::path log = ConsoleLogPath(env_.report_dir, spec_, Role::kHost);
-  r_.properties["host_console_log"] = log.string();
-  for (const auto& [k, v] : nested_image_.properties) r_.properties[k] = v;
-  const Plugin& qemu = *env_.registry->FindVmm("qemu");
-  auto start = Clock::now();
-  // Restored from the state a boot saved at READY when it can be (seconds
-  // instead of a boot); booted otherwise, or when the restored host is
-  // not as clean as a fresh one. Either way the host is this check's own.
-  // The Xen flavour always boots: QEMU cannot migrate its amd-iommu device
-  // ("non-migratable"), which Xen's PVH dom0 needs.
-  if (restore_host_ && NestedHostRestoreWanted() && nested_image_.flavour == "kvm") {
-    // The victim and its witness come with the host, paused at READY,
-    // where the VMM can adopt them.
-    std::optional<NestedGuestTemplate> guests;
-    if ((vmm_->descriptor->capabilities & EZONE_CAP_ADOPT) && NestedVictimRestoreWanted()) {
-      guests = NestedGuestsTemplate();
-    }
-    NestedHostRestoreResult restored =
-        RestoreNestedHost(qemu, nested_image_, log, &events_, BootTimeout(Role::kHost),
-                          [this] { Progress(Phase::kSnapshotPrepare, Role::kHost); },
-                          guests ? &*guests : nullptr);
-    for (auto& e : restored.evidence) r_.evidence.push_back(std::move(e));
-    for (auto& [k, v] : restored.properties) r_.properties[k] = v;
-    host_ = std::move(restored.host);
-  }
-  if (!host_) {
-    host_ = std::make_unique<NestedHost>(qemu, nested_image_, log, &events_);
-    std::string error;
-    ezone_status started = host_->Start(&error);
-    if (started != EZONE_OK) {
-      Finish(started == EZONE_DECLINED ? Verdict::kSkipped : Verdict::kError,
-             "the nested host could not start: " + error);
-      return false;
-    }
-    // READY from its agent comes after libvirtd offers kvm domains. A TCG
-    // boot of a full Debian kernel, and libvirtd's first QEMU probe under
-    // TCG, take their time: twice the guest's boot timeout (BootTimeout).
-    ReadyWatch watch({});
-    // Its own full time, whatever a rejected restore took before it.
-    watch.Expect(Role::kHost, Clock::now() + BootTimeout(Role::kHost));
-    if (!AwaitReady(events_, watch, {}, [](Role, const ReadyWatch::Step&) { return true; })) {
-      return false;
-    }
-  }
-  r_.properties["nested_host_mode"] = NestedHostModeName(host_->mode());
-  host_ready_ = true;
-  r_.properties["host"] = host_->Describe();
-  r_.properties["host_ready_ms"] = Fmt("%.0f", MsSince(start));
-  Progress(Phase::kHostReady, Role::kHost, MsSince(start));
-  vmm_options_ = spec_.vmm_options + (spec_.vmm_options.empty() ? "" : ";") + host_->VmmOptions();
-  auto probe_start = Clock::now();
-  auto [probe, why] = ProbeOnce(*vmm_, vmm_options_);
-  r_.timing.probe = MsSince(probe_start);
-  if (probe != EZONE_OK) {
-    host_->DumpLogs();
-    Finish(probe == EZONE_DECLINED ? Verdict::kSkipped : Verdict::kError,
-           Named(spec_.vmm, "on the nested host: " + why));
-    return false;
-  }
-  return true;
-}
-
-NestedGuestTemplate CheckRun::NestedGuestsTemplate() {
-  NestedGuestTemplate guests;
-  guests.key = SnapshotKey();
-  // The witness first, as Boot() starts them on a nested host.
-  if (spec_.witness) guests.roles.push_back(Role::kWitness);
-  guests.roles.push_back(Role::kVictim);
-  guests.start = [this](NestedHost& host, EventQueue& events, Role role,
-                        std::string* why) -> std::unique_ptr<VmSession> {
-    Progress(Phase::kSnapshotPrepare, Role::kTemplate);
-    // By their own roles (the plugin declines a remote "template"), with
-    // template console logs.
-    fs::path log = ConsoleLogPath(env_.report_dir, spec_, Role::kTemplate);
-    if (role != Role::kVictim) log.replace_extension(std::string(".") + RoleName(role) + ".log");
-    auto vm = std::make_unique<VmSession>(*vmm_, role, MakeNonce(), log, &events);
-    BootRequest request = GuestBootRequest(*vm);
-    request.options =
-        spec_.vmm_options + (spec_.vmm_options.empty() ? "" : ";") + host.VmmOptions();
-    if (vm->Start(request, why) != EZONE_OK) return nullptr;
-    ReadyWatch watch({.host_underneath = true});
-    watch.Expect(role, Clock::now() + spec_.boot_timeout);
-    for (;;) {
-      std::optional<VmEvent> e = events.Wait(watch.deadline());
-      ReadyWatch::Step step = e ? watch.OnEvent(*e) : watch.OnTimeout(Clock::now());
-      if (step.outcome == ReadyWatch::Outcome::kReady) return vm;
-      if (step.outcome == ReadyWatch::Outcome::kTimedOut) {
-        *why = "no READY in " + Fmt("%.0f s", spec_.boot_timeout.count() / 1000.0);
-        return nullptr;
-      }
-      if (step.outcome != ReadyWatch::Outcome::kNothing) {
-        *why = step.why;
-        return nullptr;
-      }
-    }
-  };
-  return guests;
-}
-
-bool CheckRun::AdoptNestedGuests(VmSession& victim, VmSession* witness) {
-  // Saved paused at READY with the host: each adopted and resumed, the
-  // witness first.
-  r_.properties["mode"] = "restored with the nested host";
-  boot_start_ = Clock::now();
-  for (VmSession* vm : {witness, &victim}) {
-    if (vm == nullptr) continue;
-    auto saved = host_->saved_guests().find(vm->role());
-    if (saved == host_->saved_guests().end()) {
-      const std::string what =
-          std::string("the nested host was saved without a ") + vm->role_name();
-      r_.properties[kBedFailed] = what;
-      Finish(Verdict::kError, what);
-      return false;
-    }
-    if (!StartRestored(*vm, "running:" + saved->second, /*adopting=*/true)) return false;
-  }
-  return true;
-}
-
-bool CheckRun::StartRestored(VmSession& vm, const std::string& restore_from, bool adopting) {
-  if (!Start(vm, restore_from)) {
-    // A guest saved with its nested host that cannot be taken over is the
-    // test bed's failure, before any fault.
-    if (adopting && r_.verdict == Verdict::kError) r_.properties[kBedFailed] = r_.message;
-    return false;
-  }
-  std::string pong;
-  if (!vm.AgentCommand("ping", spec_.boot_timeout, &pong)) {
-    // Before any fault: a restored guest that crashed as it resumed (once
-    // in CI, a NULL dereference in an interrupt) is the test bed's failure,
-    // and RunCheck runs the check again, once, on the record.
-    const std::string what =
-        std::string("the restored ") + vm.role_name() + " does not answer: " + pong;
-    r_.properties[kBedFailed] = what;
-    Finish(Verdict::kError, what);
-    return false;
-  }
-  vm.MarkAlive();
-  if (vm.role() == Role::kVictim) r_.timing.ready = MsSince(boot_start_);
-  Progress(Phase::kRestored, vm.role(), MsSince(boot_start_));
-  return true;
-}
-
 bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
   r_.properties["mode"] = BootModeName(spec_.mode);
   if (host_ && !host_->saved_guests().empty()) return AdoptNestedGuests(victim, witness);
@@ -756,62 +455,6 @@ bool CheckRun::Boot(VmSession& victim, VmSession* witness) {
     }
     return true;
   });
-}
-
-// Boots a template VM to READY and saves it, unless a saved state exists.
-bool CheckRun::PrepareSnapshot(const fs::path& path) {
-  auto start = Clock::now();
-  bool declined = false;
-  std::string error;
-  bool prepared = false;
-  bool ok = EnsureSnapshot(
-      path,
-      [&](std::string* why) {
-        Progress(Phase::kSnapshotPrepare, Role::kTemplate);
-        EventQueue template_events;
-        VmSession vm(*vmm_, Role::kTemplate, MakeNonce(),
-                     ConsoleLogPath(env_.report_dir, spec_, Role::kTemplate), &template_events);
-        ReadyWatch watch({});
-        bool ready = Start(vm);
-        if (ready) {
-          watch.Expect(Role::kTemplate, Clock::now() + spec_.boot_timeout);
-          ready = AwaitReady(template_events, watch, {{Role::kTemplate, &vm}},
-                             [](Role, const ReadyWatch::Step&) { return true; });
-        }
-        if (!ready) {
-          vm.Destroy();
-          return false;  // Start() or AwaitReady() said why
-        }
-        ezone_status saved = vm.SaveSnapshot(path.string(), why);
-        vm.Destroy();
-        declined = saved == EZONE_DECLINED;
-        return saved == EZONE_OK;
-      },
-      &error, &prepared);
-  if (prepared) r_.properties["snapshot_prepared_ms"] = Fmt("%.0f", MsSince(start));
-  if (ok) return true;
-  if (declined) {
-    Finish(Verdict::kSkipped, Named(spec_.vmm, "cannot save a snapshot here: " + error));
-  } else if (!error.empty()) {
-    Finish(Verdict::kError, "saving the snapshot failed: " + error);
-  }
-  return false;
-}
-
-bool CheckRun::Restore(VmSession& victim, VmSession* witness) {
-  if (!(vmm_->descriptor->capabilities & EZONE_CAP_SNAPSHOT)) {
-    Finish(Verdict::kSkipped, spec_.vmm + " cannot save and restore VMs (snapshot mode)");
-    return false;
-  }
-  fs::path path = SnapshotPath(SnapshotKey());
-  r_.properties["snapshot"] = path.string();
-  if (!PrepareSnapshot(path)) return false;
-  // Restored VMs were READY when saved; a fresh ping proves each lives.
-  boot_start_ = Clock::now();
-  for (VmSession* vm : {witness, &victim}) {
-    if (vm != nullptr && !StartRestored(*vm, path.string(), /*adopting=*/false)) return false;
-  }
-  return true;
 }
 
 bool CheckRun::Fire(VmSession& victim) {
@@ -909,7 +552,15 @@ void CheckRun::Teardown(VmSession& vm) {
   }
 }
 
-}  // namespace
+}  // namespace internal
+
+namespace fs = std::filesystem;
+using internal::CheckRun;
+using internal::kBedFailed;
+using report::CheckRecord;
+using report::Evidence;
+using report::EvidenceSource;
+using report::Severity;
 
 GuestImage GuestImage::Locate(const fs::path& override_dir) {
   std::vector<fs::path> dirs = override_dir.empty()
