@@ -40,10 +40,12 @@ bool CheckRun::BootHost() {
   // The Xen flavour always boots: QEMU cannot migrate its amd-iommu device
   // ("non-migratable"), which Xen's PVH dom0 needs.
   if (restore_host_ && NestedHostRestoreWanted() && nested_image_.flavour == "kvm") {
-    // The victim and its witness come with the host, paused at READY,
-    // where the VMM can adopt them.
+    // The victim (and, when asked for, its witness) come with the host,
+    // paused at READY, where the VMM can adopt them; a witness check
+    // otherwise boots its guests on the restored host.
     std::optional<NestedGuestTemplate> guests;
-    if ((vmm_->descriptor->capabilities & EZONE_CAP_ADOPT) && NestedVictimRestoreWanted()) {
+    if ((vmm_->descriptor->capabilities & EZONE_CAP_ADOPT) && NestedVictimRestoreWanted() &&
+        (!spec_.witness || NestedWitnessRestoreWanted())) {
       guests = NestedGuestsTemplate();
     }
     NestedHostRestoreResult restored =

@@ -411,6 +411,11 @@ bool NestedVictimRestoreWanted() {
   return env == nullptr || (std::string(env) != "boot" && std::string(env) != "host");
 }
 
+bool NestedWitnessRestoreWanted() {
+  const char* env = std::getenv("EZONE_NESTED_WITNESS");
+  return env != nullptr && std::string(env) == "restore" && NestedVictimRestoreWanted();
+}
+
 std::string NestedHostProblem(const NestedHostHealth& h) {
   std::vector<std::string> problems;
   if (!h.agent_answers) problems.push_back("its agent does not answer");

@@ -119,6 +119,15 @@ TEST(NestedHostRestore, ModeNamesAndTheSwitch) {
   EXPECT_TRUE(NestedHostRestoreWanted());
   EXPECT_FALSE(NestedVictimRestoreWanted());
   unsetenv("EZONE_NESTED_HOST_MODE");
+  // The witness comes with the host only when asked for.
+  unsetenv("EZONE_NESTED_WITNESS");
+  EXPECT_FALSE(NestedWitnessRestoreWanted());
+  setenv("EZONE_NESTED_WITNESS", "restore", 1);
+  EXPECT_TRUE(NestedWitnessRestoreWanted());
+  setenv("EZONE_NESTED_HOST_MODE", "host", 1);  // no guest with the host at all
+  EXPECT_FALSE(NestedWitnessRestoreWanted());
+  unsetenv("EZONE_NESTED_HOST_MODE");
+  unsetenv("EZONE_NESTED_WITNESS");
 }
 
 TEST(NestedHostRestore, TheStateKeyFollowsTheImageAndThePlugin) {
