@@ -62,15 +62,7 @@ class CheckRun {
   // `restore_host`: the nested host may be restored from its saved state
   // (RunCheck's rerun after a restored host failed boots one instead).
   CheckRun(const CheckSpec& spec, RunEnvironment& env, bool restore_host = true)
-      : spec_(spec), env_(env), restore_host_(restore_host) {
-    r_.suite = spec.suite;
-    r_.classname = spec.classname;
-    r_.name = spec.name;
-    // Reports show the label: a libvirt-with-TCG row must never pass for KVM.
-    r_.vmm = spec.vmm_label;
-    r_.fault = spec.fault;
-    r_.variant = spec.variant;
-    r_.policy = report::PolicyName(spec.policy);
+      : spec_(spec), env_(env), r_(RecordOf(spec)), restore_host_(restore_host) {
     r_.timestamp = IsoNow();
     r_.properties["suite_file"] = spec.where();
     r_.properties["repetition"] = std::to_string(spec.repetition);

@@ -562,6 +562,18 @@ using report::Evidence;
 using report::EvidenceSource;
 using report::Severity;
 
+report::CheckRecord RecordOf(const CheckSpec& spec) {
+  CheckRecord r;
+  r.suite = spec.suite;
+  r.classname = spec.classname;
+  r.name = spec.name;
+  r.vmm = spec.vmm_label;
+  r.fault = spec.fault;
+  r.variant = spec.variant;
+  r.policy = report::PolicyName(spec.policy);
+  return r;
+}
+
 GuestImage GuestImage::Locate(const fs::path& override_dir) {
   std::vector<fs::path> dirs = override_dir.empty()
                                    ? BootImageDirs("EZONE_GUEST_DIR", kInstallGuestDir, kBuildGuestDir)

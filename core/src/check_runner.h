@@ -39,6 +39,12 @@ struct RunEnvironment {
 
 report::CheckRecord RunCheck(const CheckSpec& spec, RunEnvironment& env);
 
+// The record of `spec` before anything ran: its names, its VMM label (never
+// the plugin's name: a libvirt-with-TCG row must never pass for KVM), fault,
+// variant and policy. RunCheck starts from it, and so does a record made
+// for a check whose runner left none (`ezone run --jobs`).
+report::CheckRecord RecordOf(const CheckSpec& spec);
+
 // Where a check's console log goes: <report_dir>/console/<suite>.<class>.<name>.log
 // (suites share a report directory under ctest and may share check names).
 std::filesystem::path ConsoleLogPath(const std::filesystem::path& report_dir,

@@ -37,12 +37,6 @@ namespace fs = std::filesystem;
 using report::CheckRecord;
 using report::Verdict;
 
-std::string Hostname() {
-  char name[256] = {0};
-  gethostname(name, sizeof name - 1);
-  return name;
-}
-
 std::string IsoNow() {
   std::time_t t = std::time(nullptr);
   char text[32];
@@ -256,6 +250,12 @@ bool Selected(const CheckSpec& spec, const std::vector<std::string>& asked) {
 }
 
 }  // namespace
+
+std::string Hostname() {
+  char name[256] = {0};
+  gethostname(name, sizeof name - 1);
+  return name;
+}
 
 int CmdRun(RunOptions opt, const char* argv0) {
   std::vector<Suite> suites;

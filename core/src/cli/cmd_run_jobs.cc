@@ -117,9 +117,7 @@ int CmdRunJobs(const RunOptions& opt, const std::vector<const CheckSpec*>& check
   // it (it could not start, or died before its journal) is recorded here.
   report::RunInfo info;
   info.name = checks.front()->suite;
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
-  info.hostname = host;
+  info.hostname = Hostname();
   report::JournalWriter own(journal_dir / ("run-jobs-" + std::to_string(getpid()) + ".jsonl"));
   own.RunStarted(info);
   std::vector<std::optional<fs::path>> journals(checks.size());
@@ -165,13 +163,7 @@ int CmdRunJobs(const RunOptions& opt, const std::vector<const CheckSpec*>& check
         if (end.pid > 0) journals[end.index] = JournalOf(journal_dir, end.pid);
         if (!journals[end.index] || !HasRecord(*journals[end.index])) {
           // Nothing of it on record: say so, on the record.
-          CheckRecord r;
-          r.suite = spec.suite;
-          r.classname = spec.classname;
-          r.name = spec.name;
-          r.vmm = spec.vmm_label;
-          r.fault = spec.fault;
-          r.variant = spec.variant;
+          CheckRecord r = RecordOf(spec);
           r.verdict = Verdict::kError;
           r.message = "its runner (`ezone run --check`) exited " +
                       std::to_string(end.exit_status) + " without a verdict; its output: " +

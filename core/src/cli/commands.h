@@ -26,6 +26,9 @@ struct RunOptions {
 // `ezone run`: every check a GoogleTest test (cmd_run.cc).
 int CmdRun(RunOptions opt, const char* argv0);
 
+// This machine's name, for the reports (cmd_run.cc).
+std::string Hostname();
+
 class PluginRegistry;
 struct CheckSpec;
 // `ezone run --jobs N` (cmd_run_jobs.cc): `checks` (chosen and validated by
