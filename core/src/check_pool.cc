@@ -145,6 +145,13 @@ bool CheckPool::Run(const std::vector<PoolJob>& jobs,
     running.erase(running.begin() + static_cast<long>(i));
     if (on_end) on_end(end);
   };
+  // Reaps and reports every child that has ended.
+  auto reap_ended = [&] {
+    for (size_t i = running.size(); i-- > 0;) {
+      int status = 0;
+      if (waitpid(running[i].pid, &status, WNOHANG) == running[i].pid) finish(i, status);
+    }
+  };
   while ((next < jobs.size() && !stopped) || !running.empty()) {
     while (!stopped && next < jobs.size()) {
       std::vector<CheckCost> costs;
@@ -185,10 +192,7 @@ bool CheckPool::Run(const std::vector<PoolJob>& jobs,
       const auto deadline = Clock::now() + std::chrono::seconds(10);
       bool killed = false;
       while (!running.empty()) {
-        for (size_t i = running.size(); i-- > 0;) {
-          int status = 0;
-          if (waitpid(running[i].pid, &status, WNOHANG) == running[i].pid) finish(i, status);
-        }
+        reap_ended();
         if (!killed && Clock::now() > deadline) {
           for (const Child& c : running) kill(c.pid, SIGKILL);
           killed = true;
@@ -197,10 +201,7 @@ bool CheckPool::Run(const std::vector<PoolJob>& jobs,
       }
       break;
     }
-    for (size_t i = running.size(); i-- > 0;) {
-      int status = 0;
-      if (waitpid(running[i].pid, &status, WNOHANG) == running[i].pid) finish(i, status);
-    }
+    reap_ended();
   }
   return !stopped;
 }
