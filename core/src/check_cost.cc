@@ -18,6 +18,9 @@ CheckCost CostOf(const CheckSpec& spec, const PluginRegistry* registry) {
     // a host-wide load stays inside it.
     cost.cores = static_cast<int>(NestedHost::kVcpus);
     cost.memory_mib = NestedHost::kMemoryMib + kVmmOverheadMib;
+    // Its heartbeat is judged, and TCG nested hosts are fragile under load:
+    // its peak, never shared.
+    cost.load_percent = cost.cores * 100;
     cost.why = "a nested host (" + std::to_string(NestedHost::kVcpus) + " vCPUs)";
     return cost;
   }
@@ -25,8 +28,11 @@ CheckCost CostOf(const CheckSpec& spec, const PluginRegistry* registry) {
   cost.cores = vms;  // one vCPU each (the guest image's VMs are uniprocessor)
   cost.memory_mib = static_cast<uint64_t>(vms) * (spec.memory_mib + kVmmOverheadMib);
   cost.why = spec.witness ? "victim and witness" : "a victim";
+  // A witness's rhythm is a verdict: its check keeps its peak.
+  cost.load_percent = spec.witness ? cost.cores * 100 : kLoneVictimLoadPercent;
   if (host_wide) {
     cost.exclusive = true;
+    cost.load_percent = cost.cores * 100;
     cost.why += ", a fault that loads the host (runs alone)";
   }
   return cost;

@@ -50,6 +50,20 @@ TEST(CheckCostTest, AVictimTakesACoreAWitnessAnotherANestedHostItsVcpus) {
   EXPECT_GE(nested.memory_mib, 2048u);
 }
 
+// Packing by average load: a lone victim shares a core; a witness's check
+// and a nested host keep their peak (their rhythm is judged), and so does
+// a check that must run alone.
+TEST(CheckCostTest, ALoneVictimLoadsHalfACoreTimingJudgedChecksTheirPeak) {
+  PluginRegistry registry;
+  registry.Discover({EZONE_PLUGIN_BUILD_DIR_FOR_TESTS});
+  EXPECT_EQ(CostOf(Spec("kerncrash"), &registry).load_percent, kLoneVictimLoadPercent);
+  EXPECT_LT(kLoneVictimLoadPercent, 100);
+  EXPECT_EQ(CostOf(Spec("kerncrash", /*witness=*/true), &registry).load_percent, 200);
+  EXPECT_EQ(CostOf(Spec("kerncrash", true, /*nested=*/true), &registry).load_percent, 200);
+  EXPECT_EQ(CostOf(Spec("kerncrash", false, /*nested=*/true), &registry).load_percent, 200);
+  EXPECT_EQ(CostOf(Spec("host-pressure"), &registry).load_percent, 100);
+}
+
 // The host-pressure plugin declares EZONE_CAP_HOST_WIDE: its checks run
 // alone on this machine, but inside a nested host the load is that host's.
 TEST(CheckCostTest, AFaultThatLoadsTheHostRunsAloneExceptOnANestedHost) {

@@ -71,10 +71,13 @@ void WriteCTestScript(const Suite& suite, const PluginRegistry& registry,
       labels += ";nested-host";
     }
     // What it takes from the machine (check_cost.h), as `ezone run --jobs`
-    // counts it: ctest -j N then runs what fits on N cores.
+    // counts it: ctest -j N then runs what fits on N cores. With a resource
+    // spec file (scripts/check writes one: a "cpu" of 100 slots per core),
+    // ctest packs by average load instead.
     const CheckCost cost = CostOf(c, &registry);
     if (cost.cores > 1) extra += " PROCESSORS " + std::to_string(cost.cores);
     if (cost.exclusive) extra += " RUN_SERIAL TRUE";
+    extra += " RESOURCE_GROUPS cpu:" + std::to_string(cost.load_percent);
     // Labels are a CMake list: their ';' separators must stay unescaped.
     out << "set_tests_properties(" << CMakeQuote(test) << " PROPERTIES LABELS \""
         << labels << "\" SKIP_RETURN_CODE " << kExitAllSkipped << " TIMEOUT "
