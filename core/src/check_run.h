@@ -47,8 +47,6 @@ inline constexpr const char* kBedFailed = "test_bed_failed";
 // (the Xen flavour's 0.8 s). Ten seconds of silence is a frozen host.
 inline constexpr milliseconds kHostSilence{10000};
 
-// Now, ISO 8601, local time.
-std::string IsoNow();
 // "<vmm>: <reason>", unless the plugin's reason already starts with its name.
 std::string Named(const std::string& vmm, const std::string& reason);
 // The VMM's probe with these options, asked once per run.

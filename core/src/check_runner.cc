@@ -42,14 +42,6 @@ void Merge(Observation& into, const Observation& from) {
 
 }  // namespace
 
-std::string IsoNow() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", std::localtime(&t));
-  return text;
-}
-
 // "<vmm>: <reason>", unless the plugin's reason already starts with its name.
 std::string Named(const std::string& vmm, const std::string& reason) {
   bool named = reason.size() >= vmm.size() &&

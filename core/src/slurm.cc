@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "elapsed.h"
 #include "plugin_registry.h"
 #include "verdict.h"
 
@@ -134,13 +135,6 @@ std::string ShellQuote(const std::string& s) {
     }
   }
   return out + "'";
-}
-
-std::string IsoNow() {
-  std::time_t t = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", std::localtime(&t));
-  return text;
 }
 
 // sbatch --parsable prints "<id>" or "<id>;<cluster>".

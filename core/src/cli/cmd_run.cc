@@ -20,6 +20,7 @@
 #include "build_config.h"
 #include "check_runner.h"
 #include "cli/commands.h"
+#include "elapsed.h"
 #include "ezone/report/html_report.h"
 #include "ezone/report/journal.h"
 #include "ezone/report/junit_writer.h"
@@ -36,13 +37,6 @@ namespace {
 namespace fs = std::filesystem;
 using report::CheckRecord;
 using report::Verdict;
-
-std::string IsoNow() {
-  std::time_t t = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", std::localtime(&t));
-  return text;
-}
 
 // Progress for people: on a terminal one live line per check that is
 // rewritten as the check moves on; otherwise (CI logs) one plain line per step.
