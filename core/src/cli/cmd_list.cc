@@ -72,12 +72,14 @@ void WriteCTestScript(const Suite& suite, const PluginRegistry& registry,
     }
     // What it takes from the machine (check_cost.h), as `ezone run --jobs`
     // counts it: ctest -j N then runs what fits on N cores. With a resource
-    // spec file (scripts/check writes one: a "cpu" of 100 slots per core),
-    // ctest packs by average load instead.
+    // spec file (scripts/check writes one: a "cpu" of 100 slots per core, a
+    // "mem" of one slot per MiB available), ctest packs by average load and
+    // memory instead.
     const CheckCost cost = CostOf(c, &registry);
     if (cost.cores > 1) extra += " PROCESSORS " + std::to_string(cost.cores);
     if (cost.exclusive) extra += " RUN_SERIAL TRUE";
-    extra += " RESOURCE_GROUPS cpu:" + std::to_string(cost.load_percent);
+    extra += " RESOURCE_GROUPS \"cpu:" + std::to_string(cost.load_percent) +
+             ",mem:" + std::to_string(cost.memory_mib) + "\"";
     // Labels are a CMake list: their ';' separators must stay unescaped.
     out << "set_tests_properties(" << CMakeQuote(test) << " PROPERTIES LABELS \""
         << labels << "\" SKIP_RETURN_CODE " << kExitAllSkipped << " TIMEOUT "
