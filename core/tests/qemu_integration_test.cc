@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <pugixml.hpp>
 #include <sstream>
 #include <thread>
@@ -301,6 +302,49 @@ TEST(QemuIntegrationTest, RunJobsStoppedKeepsFinishedVerdictsAndLeavesNoVmm) {
     EXPECT_EQ(static_cast<bool>(FindCase(doc, name)), started) << name << "\n" << text;
   }
   for (int pid : VmmPidsIn(text)) EXPECT_TRUE(QemuGone(pid)) << "qemu " << pid << " still runs";
+}
+
+// `ezone list --ctest-script` (what ezone_add_suite runs at build time)
+// gives ctest each check's cost from check_cost.h: its peak cores as
+// PROCESSORS, a host-wide fault as RUN_SERIAL, and its average load and
+// memory as RESOURCE_GROUPS, which ctest packs by given a resource spec.
+// Boots nothing.
+TEST(CTestScriptTest, EachCheckCarriesItsPeakItsLoadAndItsMemory) {
+  fs::path dir = WorkDir("ctest-script");
+  fs::path suite = dir / "costs.xml";
+  std::ofstream(suite) << R"(<suite name="costs" policy="strong-isolation">
+  <check name="Lone" vmm="qemu" fault="kerncrash" variant="divzero"/>
+  <check name="Pair" vmm="qemu" witness="true" fault="kerncrash" variant="divzero"/>
+  <check name="Nested" vmm="kvm" host="nested" fault="kerncrash" variant="divzero"/>
+  <check name="Pressure" vmm="qemu" fault="host-pressure" variant="mempressure"/>
+</suite>
+)";
+  fs::path script = dir / "costs_checks.cmake";
+  CommandResult r = testing_support::RunCommand(std::string(EZONE_EXE) + " list " +
+                                                suite.string() + " --ctest-script " +
+                                                script.string() + " --report-dir " +
+                                                (dir / "reports").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(script);
+  std::map<std::string, std::string> properties;  // check -> its set_tests_properties line
+  for (std::string line; std::getline(in, line);) {
+    const std::string prefix = "set_tests_properties(\"costs:";
+    if (line.rfind(prefix, 0) != 0) continue;
+    properties[line.substr(prefix.size(), line.find('/') - prefix.size())] = line;
+  }
+  ASSERT_EQ(properties.size(), 4u) << r.output;
+  auto has = [&](const std::string& check, const std::string& text) {
+    return properties[check].find(text) != std::string::npos;
+  };
+  // 256 MiB guests, each QEMU 160 MiB more (kVmmOverheadMib).
+  EXPECT_TRUE(has("Lone", "RESOURCE_GROUPS \"cpu:50,mem:416\"")) << properties["Lone"];
+  EXPECT_FALSE(has("Lone", "PROCESSORS")) << properties["Lone"];
+  EXPECT_TRUE(has("Pair", "PROCESSORS 2 ")) << properties["Pair"];
+  EXPECT_TRUE(has("Pair", "RESOURCE_GROUPS \"cpu:200,mem:832\"")) << properties["Pair"];
+  EXPECT_TRUE(has("Nested", "PROCESSORS 2 ")) << properties["Nested"];
+  EXPECT_TRUE(has("Nested", "RESOURCE_GROUPS \"cpu:200,mem:")) << properties["Nested"];
+  EXPECT_TRUE(has("Pressure", "RUN_SERIAL TRUE")) << properties["Pressure"];
+  EXPECT_TRUE(has("Pressure", "RESOURCE_GROUPS \"cpu:100,mem:416\"")) << properties["Pressure"];
 }
 
 // The runner is SIGKILLed while the second check is in `phase`; the report
