@@ -117,7 +117,7 @@ bool IsGenericFrame(std::string_view f, bool hung_task) {
       "arch_trigger_cpumask_backtrace", "check_memory_region", "end_report", "fixup_exception",
       "__list_del_entry_valid", "__schedule_bug", "usercopy_abort", "__check_object_size",
       "check_heap_object", "fortify_panic", "__fortify_report", "__fortify_panic",
-      "__check_heap_object", "__stack_chk_fail"};
+      "__check_heap_object", "__stack_chk_fail", "sched_show_task"};
   for (std::string_view e : kExact)
     if (f == e) return true;
   if (f == "list_add" || f == "list_del" || f == "BUG" || f == "bug_handler") return true;
@@ -239,13 +239,36 @@ std::string CommBefore(std::string_view msg, size_t end) {
 // x86 trap names die() prints as "<name>: %04lx [#N]" (6.9+: "Oops: <name>: ...").
 constexpr std::string_view kTraps[] = {
     "segment-related general protection fault", "general protection fault", "divide error",
-    "invalid opcode", "stack segment", "double fault", "int3", "invalid TSS",
+    "divide_error", "invalid opcode", "stack segment", "double fault", "int3", "invalid TSS",
     "segment not present"};
+
+// The title of a trap: kernels before 5.8 named the divide trap
+// "divide_error"; the title is the same either way.
+std::string TrapTitle(std::string_view trap) {
+  return trap == "divide_error" ? "divide error" : std::string(trap);
+}
+
+// The lock validator's and RCU's reports that print as "INFO: <what>" (a
+// debug kernel's; not fatal). Other "INFO: " lines are not reports.
+constexpr std::string_view kLockdepInfo[] = {
+    "possible circular locking dependency detected", "possible recursive locking detected",
+    "inconsistent lock state", "suspicious RCU usage", "trying to register non-static key",
+    "possible irq lock inversion dependency detected", "lock held when returning to user space",
+    "held lock freed", "bad unlock balance detected"};
 
 Match Recognise(std::string_view msg) {
   Match m;
   if (msg.size() < 4) return m;
   size_t p;
+  // Lockdep's banners before 4.x wear brackets:
+  // "[ INFO: possible circular locking dependency detected ]".
+  if (StartsWith(msg, "[ ") && msg.size() > 4 && msg[2] != '[') {
+    std::string_view inner = Trim(msg);
+    if (inner.size() > 4 && inner.substr(inner.size() - 2) == " ]") {
+      Match banner = Recognise(Trim(inner.substr(2, inner.size() - 4)));
+      if (banner.type != MatchType::kNone) return banner;
+    }
+  }
   auto start = [&](ReportKind kind, std::string headline) {
     m.type = MatchType::kStart;
     m.kind = kind;
@@ -392,7 +415,7 @@ Match Recognise(std::string_view msg) {
       // "traps: foo[12] general protection fault ip:..." is a user process.
       size_t t = msg.find("traps: ");
       if (t != std::string_view::npos && t < p) {
-        start(ReportKind::kUserSegfault, "user " + std::string(trap) + " in " +
+        start(ReportKind::kUserSegfault, "user " + TrapTitle(trap) + " in " +
                                              Normalise(CommBefore(msg, p)));
         m.wants_frame = false;
         m.single_line = true;
@@ -404,7 +427,7 @@ Match Recognise(std::string_view msg) {
     if (trap == "general protection fault" && p >= 16 &&
         msg.substr(p - 16, 16) == "segment-related ")
       continue;  // matched above
-    start(ReportKind::kOops, std::string(trap));
+    start(ReportKind::kOops, TrapTitle(trap));
     m.oops_family = true;
     m.die_line = die_line;
     return m;
@@ -432,10 +455,35 @@ Match Recognise(std::string_view msg) {
       }
       return m;
     }
+    // 6.18+: "WARNING: [cond] file.c:12 at func+0x1/0x2, CPU#0: comm/77", the
+    // condition only where WARN_ON() printed it (its text may hold blanks).
+    std::string_view located = rest;
+    if (StartsWith(located, "[")) {
+      size_t close = located.find("] ");
+      located = close == std::string_view::npos ? std::string_view() : located.substr(close + 2);
+    }
+    size_t at = located.find(" at ");
+    size_t colon = located.find(':');
+    if (at != std::string_view::npos && colon < at && IsDigit(located[colon + 1]) &&
+        located.substr(0, at).find(' ') == std::string_view::npos &&
+        Contains(located.substr(at), ", CPU#")) {
+      start(ReportKind::kWarning, "WARNING");
+      m.header_func = FuncOf(located.substr(at + 4));
+      return m;
+    }
     if (AtMessageStart(msg, p) && !rest.empty() && rest.front() >= 'a' && rest.front() <= 'z') {
       // lockdep and friends: "WARNING: possible circular locking dependency detected"
       start(ReportKind::kWarning, "WARNING: " + Normalise(UpTo(rest, {":", " at "})));
       return m;
+    }
+  }
+  if ((p = msg.find("INFO: ")) != std::string_view::npos && AtMessageStart(msg, p)) {
+    std::string_view rest = msg.substr(p + 6);
+    for (std::string_view what : kLockdepInfo) {
+      if (StartsWith(rest, what)) {
+        start(ReportKind::kWarning, "INFO: " + std::string(what));
+        return m;
+      }
     }
   }
   if ((p = msg.find("BUG: ")) != std::string_view::npos && AtMessageStart(msg, p)) {

@@ -86,6 +86,7 @@ TEST(CrashReportTest, OopsHeadlinesOfX86) {
       {"Oops: general protection fault, probably for non-canonical address 0x1: 0000 [#1] PREEMPT SMP NOPTI",
        "general protection fault in victim_fn"},  // 6.9+ prefixes "Oops: "
       {"Oops: divide error: 0000 [#1] PREEMPT SMP NOPTI", "divide error in victim_fn"},
+      {"divide_error: 0000 [#1] PREEMPT SMP KASAN", "divide error in victim_fn"},  // before 5.8
       {"BUG: kernel NULL pointer dereference, address: 0000000000000008", "BUG: kernel NULL pointer dereference in victim_fn"},
       {"BUG: unable to handle page fault for address: ffffc90000a3f000", "BUG: unable to handle page fault in victim_fn"},
       {"BUG: unable to handle kernel paging request at ffffffffc0000000", "BUG: unable to handle kernel paging request in victim_fn"},
@@ -265,6 +266,65 @@ TEST(CrashReportTest, WarningsAreNotFatal) {
   rs = Parse({"[ 1.0] WARNING: possible circular locking dependency detected", "[ 1.1] Call Trace:",
               "[ 1.2]  lock_fn+0x1/0x2"});
   EXPECT_EQ(Titles(rs), std::vector<std::string>{"WARNING: possible circular locking dependency detected in lock_fn"});
+}
+
+// 6.18 moved the location first and the CPU last, with WARN_ON()'s
+// condition in brackets where it printed one; a symbol-less location ("at
+// 0x0") leaves the title to the stack.
+TEST(CrashReportTest, WarningsInTheFormatOf618) {
+  auto rs = Parse({"[ 9.0][    C0] ------------[ cut here ]------------",
+                   "[ 9.1][    C0] WARNING: [time_after(jiffies, timeout)] io_uring/io_uring.c:3026 at "
+                   "exit_fn+0x44c/0xbc0, CPU#0: kworker/u8:0/10040",
+                   "[ 9.2][    C0] Modules linked in:", "[ 9.3][    C0] Call Trace:",
+                   "[ 9.4][    C0]  process_one_work+0x1/0x2"});
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].kind, ReportKind::kWarning);
+  EXPECT_FALSE(rs[0].fatal);
+  EXPECT_EQ(rs[0].title, "WARNING in exit_fn");
+  rs = Parse({"[ 9.1][ T6051] WARNING: fs/ext4/xattr.c:1058 at ext4_fn+0x12/0x40, CPU#1: sh/6051",
+              "[ 9.2] Call Trace:", "[ 9.3]  caller_fn+0x1/0x2"});
+  EXPECT_EQ(Titles(rs), std::vector<std::string>{"WARNING in ext4_fn"});
+  rs = Parse({"[ 9.1][ T6051] WARNING: lib/refcount.c:19 at 0x0, CPU#1: sh/6051", "[ 9.2] Call Trace:",
+              "[ 9.3]  refcount_warn_saturate+0x1/0x2", "[ 9.4]  put_fn+0x1/0x2"});
+  EXPECT_EQ(Titles(rs), std::vector<std::string>{"WARNING in put_fn"});
+}
+
+// The lock validator's reports (debug kernels): warnings, also in the
+// bracketed banners of kernels before 4.x; other "INFO: " lines are not
+// reports (LookalikesAreNotReports).
+TEST(CrashReportTest, LockdepReportsAreWarnings) {
+  struct Case {
+    std::string first, title;
+  } cases[] = {
+      {"[ INFO: possible circular locking dependency detected ]",
+       "INFO: possible circular locking dependency detected in lock_fn"},
+      {"[ BUG: bad unlock balance detected! ]", "BUG: bad unlock balance detected in lock_fn"},
+      {"INFO: trying to register non-static key.", "INFO: trying to register non-static key in lock_fn"},
+      {"[ INFO: suspicious RCU usage. ]", "INFO: suspicious RCU usage in lock_fn"},
+      {"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in lock_fn"},
+  };
+  for (const Case& c : cases) {
+    auto rs = Parse({"[ 5.0] =========================", "[ 5.1] " + c.first, "[ 5.2] 4.9.0 #1 Not tainted",
+                     "[ 5.3] Call Trace:", "[ 5.4]  dump_stack+0x1/0x2", "[ 5.5]  lock_fn+0x10/0x20"});
+    ASSERT_EQ(rs.size(), 1u) << c.first;
+    EXPECT_EQ(rs[0].kind, ReportKind::kWarning) << c.first;
+    EXPECT_FALSE(rs[0].fatal) << c.first;
+    EXPECT_EQ(rs[0].title, c.title) << c.first;
+  }
+  for (std::string l : {"[ 1.0] [ OK ] Started the thing", "[ 1.0] [ INFO: nothing to see ]"}) {
+    EXPECT_TRUE(Parse({l}).empty()) << l;
+  }
+}
+
+// An RCU stall prints the stalled task through sched_show_task(): the
+// reporter, never the culprit.
+TEST(CrashReportTest, StallsSkipTheTaskDumper) {
+  auto rs = Parse({"[ 40.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+                   "[ 40.1] task:sh state:R running task stack:0 pid:77 ppid:1 flags:0x00004000",
+                   "[ 40.2] Call Trace:", "[ 40.3]  <TASK>", "[ 40.4]  sched_show_task+0x3f0/0x5f0",
+                   "[ 40.5]  rcu_sched_clock_irq+0x1/0x2", "[ 40.6]  ioctl_fn+0x10/0x20",
+                   "[ 40.7]  </TASK>"});
+  EXPECT_EQ(Titles(rs), std::vector<std::string>{"INFO: rcu detected stall in ioctl_fn"});
 }
 
 TEST(CrashReportTest, PanicOnWarnMakesTheWarningFatal) {
