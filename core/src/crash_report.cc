@@ -254,7 +254,9 @@ constexpr std::string_view kLockdepInfo[] = {
     "possible circular locking dependency detected", "possible recursive locking detected",
     "inconsistent lock state", "suspicious RCU usage", "trying to register non-static key",
     "possible irq lock inversion dependency detected", "lock held when returning to user space",
-    "held lock freed", "bad unlock balance detected"};
+    "held lock freed", "bad unlock balance detected",
+    "HARDIRQ-safe -> HARDIRQ-unsafe lock order detected",
+    "SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected"};
 
 Match Recognise(std::string_view msg) {
   Match m;
@@ -324,11 +326,14 @@ Match Recognise(std::string_view msg) {
                                                                     : "INFO: rcu detected stall");
     return m;
   }
-  if ((p = msg.find("INFO: task ")) != std::string_view::npos &&
-      Contains(msg.substr(p), " blocked ") && Contains(msg.substr(p), " seconds")) {
-    start(ReportKind::kHungTask, "INFO: task hung");
-    m.hung_task = true;
-    return m;
+  if ((p = msg.find("INFO: task ")) != std::string_view::npos && Contains(msg.substr(p), " seconds")) {
+    // "... can't die for more than 143 seconds": a killed task that hangs on.
+    const bool blocked = Contains(msg.substr(p), " blocked ");
+    if (blocked || Contains(msg.substr(p), " can't die ")) {
+      start(ReportKind::kHungTask, blocked ? "INFO: task hung" : "INFO: task can't die");
+      m.hung_task = true;
+      return m;
+    }
   }
   for (std::string_view tool : {"KASAN: ", "KFENCE: ", "KMSAN: "}) {
     std::string bug = "BUG: " + std::string(tool);
@@ -477,11 +482,12 @@ Match Recognise(std::string_view msg) {
       return m;
     }
   }
-  if ((p = msg.find("INFO: ")) != std::string_view::npos && AtMessageStart(msg, p)) {
-    std::string_view rest = msg.substr(p + 6);
+  for (std::string_view prefix : {"INFO: ", "WARNING: "}) {
+    if ((p = msg.find(prefix)) == std::string_view::npos || !AtMessageStart(msg, p)) continue;
+    std::string_view rest = msg.substr(p + prefix.size());
     for (std::string_view what : kLockdepInfo) {
       if (StartsWith(rest, what)) {
-        start(ReportKind::kWarning, "INFO: " + std::string(what));
+        start(ReportKind::kWarning, std::string(prefix) + std::string(what));
         return m;
       }
     }

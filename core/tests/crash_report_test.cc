@@ -230,7 +230,8 @@ TEST(CrashReportTest, LockupsAndStalls) {
 
 TEST(CrashReportTest, HungTaskWordingsSkipTheScheduler) {
   for (std::string first : {"INFO: task kworker/0:1:123 blocked for more than 120 seconds.",
-                            "INFO: task syz-executor:4567 blocked in I/O wait for more than 143 seconds."}) {
+                            "INFO: task syz-executor:4567 blocked in I/O wait for more than 143 seconds.",
+                            "INFO: task sh:4567 can't die for more than 143 seconds."}) {
     auto rs = Parse({"[ 300.1] " + first, "[ 300.2]       Not tainted 6.12.0 #1",
                      "[ 300.3] \"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.",
                      "[ 300.4] task:foo state:D stack:0 pid:123 ppid:2 flags:0x00004000",
@@ -240,7 +241,9 @@ TEST(CrashReportTest, HungTaskWordingsSkipTheScheduler) {
                      "[ 301.2]  </TASK>"});
     ASSERT_EQ(rs.size(), 1u) << first;
     EXPECT_EQ(rs[0].kind, ReportKind::kHungTask);
-    EXPECT_EQ(rs[0].title, "INFO: task hung in ext4_sync_fs");
+    EXPECT_EQ(rs[0].title, first.find("can't die") == std::string::npos
+                               ? "INFO: task hung in ext4_sync_fs"
+                               : "INFO: task can't die in ext4_sync_fs");
     EXPECT_TRUE(rs[0].fatal);
   }
 }
@@ -302,6 +305,10 @@ TEST(CrashReportTest, LockdepReportsAreWarnings) {
       {"INFO: trying to register non-static key.", "INFO: trying to register non-static key in lock_fn"},
       {"[ INFO: suspicious RCU usage. ]", "INFO: suspicious RCU usage in lock_fn"},
       {"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in lock_fn"},
+      {"WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected",
+       "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected in lock_fn"},
+      {"[ INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected ]",
+       "INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected in lock_fn"},
   };
   for (const Case& c : cases) {
     auto rs = Parse({"[ 5.0] =========================", "[ 5.1] " + c.first, "[ 5.2] 4.9.0 #1 Not tainted",
