@@ -335,7 +335,7 @@ Match Recognise(std::string_view msg) {
       return m;
     }
   }
-  for (std::string_view tool : {"KASAN: ", "KFENCE: ", "KMSAN: "}) {
+  for (std::string_view tool : {"KASAN: ", "KFENCE: ", "KMSAN: ", "KCSAN: "}) {
     std::string bug = "BUG: " + std::string(tool);
     if ((p = msg.find(bug)) != std::string_view::npos) {
       std::string_view rest = msg.substr(p + bug.size());
@@ -343,6 +343,13 @@ Match Recognise(std::string_view msg) {
       std::string what = Normalise(UpTo(rest, {" in ", " at ", ":"}));
       start(ReportKind::kMemorySafety, std::string(tool.substr(0, tool.size() - 2)) + ": " + what);
       if (in != std::string_view::npos) m.header_func = FuncOf(rest.substr(in + 4));
+      if (in != std::string_view::npos && m.header_func.empty() && tool == "KCSAN: ") {
+        // "data-race in reader_fn / writer_fn": bare names, the first racer.
+        std::string_view names = rest.substr(in + 4);
+        size_t n = 0;
+        while (n < names.size() && IsIdentChar(names[n])) ++n;
+        if (n > 0 && !IsDigit(names[0])) m.header_func = std::string(names.substr(0, n));
+      }
       return m;
     }
   }
@@ -810,6 +817,16 @@ void CrashReportParser::Continue(std::string_view msg) {
   if (StartsWith(body, "---[ end trace") || StartsWith(body, "---[ end Kernel panic")) {
     Complete(false);
     return;
+  }
+  // KASAN's second line says the access: "Read of size 8 at addr ...".
+  if (o.report.kind == ReportKind::kMemorySafety && o.lines <= 3 &&
+      StartsWith(o.headline, "KASAN: ") && !o.access_named) {
+    for (std::string_view access : {"Read", "Write"}) {
+      if (StartsWith(body, std::string(access) + " of size ")) {
+        o.headline += " " + std::string(access);
+        o.access_named = true;
+      }
+    }
   }
   // The RIP line may arrive glued after another message on the same line.
   size_t rip_at = body.find("RIP: ");

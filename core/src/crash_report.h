@@ -82,6 +82,7 @@ struct OpenCrashReport {
   bool saw_trace = false;
   bool saw_end = false;      // "---[ end trace" seen
   bool hung_task = false;    // skip the scheduler frames
+  bool access_named = false; // KASAN's "Read"/"Write" is in the headline
   size_t lines = 0;
   size_t trace_frames = 0;
 };

@@ -351,8 +351,14 @@ TEST(CrashReportTest, MemorySafety) {
                    "[ 5.3] Call Trace:", "[ 5.4]  kasan_report+0xb1/0xe0", "[ 5.5]  victim_fn+0x54/0x60 [foo]"});
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].kind, ReportKind::kMemorySafety);
-  EXPECT_EQ(rs[0].title, "KASAN: slab-use-after-free in victim_fn");
+  EXPECT_EQ(rs[0].title, "KASAN: slab-use-after-free Read in victim_fn");  // the access it says
   EXPECT_FALSE(rs[0].fatal);
+  rs = Parse({"[ 5.1] BUG: KASAN: global-out-of-bounds in victim_fn+0x54/0x60",
+              "[ 5.2] Write of size 4 at addr ffffffffc0002000 by task sh/77"});
+  EXPECT_EQ(Titles(rs), std::vector<std::string>{"KASAN: global-out-of-bounds Write in victim_fn"});
+  rs = Parse({"[ 5.1] BUG: KCSAN: data-race in reader_fn / writer_fn", "[ 5.2] ",
+              "[ 5.3] write to 0xffff888003a1c008 of 8 bytes by task 77 on cpu 0:"});
+  EXPECT_EQ(Titles(rs), std::vector<std::string>{"KCSAN: data-race in reader_fn"});
   rs = Parse({"[ 5.1] BUG: KFENCE: out-of-bounds read in victim_fn+0x10/0x20"});
   EXPECT_EQ(Titles(rs), std::vector<std::string>{"KFENCE: out-of-bounds read in victim_fn"});
   rs = Parse({"[ 5.1] UBSAN: array-index-out-of-bounds in drivers/foo/bar.c:123:45",
