@@ -71,6 +71,13 @@ std::string FuncOf(std::string_view tok, bool* unreliable = nullptr) {
     size_t close = tok.find(">]");
     if (close == std::string_view::npos) return {};
     tok = TrimLeft(tok.substr(close + 2));
+    // arm32 "[<80b10c70>] (memset) from [<8062eec8>] (caller+0x154/0x3c4)"
+    if (StartsWith(tok, "(")) {
+      size_t n = 1;
+      while (n < tok.size() && IsIdentChar(tok[n])) ++n;
+      if (n > 1 && n < tok.size() && tok[n] == ')' && !IsDigit(tok[1])) return std::string(tok.substr(1, n - 1));
+      return {};
+    }
   }
   if (StartsWith(tok, "? ")) {
     // An unreliable frame ("? func"): stale on the stack, used only when
@@ -117,7 +124,9 @@ bool IsGenericFrame(std::string_view f, bool hung_task) {
       "arch_trigger_cpumask_backtrace", "check_memory_region", "end_report", "fixup_exception",
       "__list_del_entry_valid", "__schedule_bug", "usercopy_abort", "__check_object_size",
       "check_heap_object", "fortify_panic", "__fortify_report", "__fortify_panic",
-      "__check_heap_object", "__stack_chk_fail", "sched_show_task"};
+      "__check_heap_object", "__stack_chk_fail", "sched_show_task",
+      // arm's unwinder, and the irq-state tracing every entry passes
+      "dump_backtrace", "unwind_backtrace", "trace_hardirqs_off", "trace_hardirqs_on"};
   for (std::string_view e : kExact)
     if (f == e) return true;
   if (f == "list_add" || f == "list_del" || f == "BUG" || f == "bug_handler") return true;
@@ -400,9 +409,16 @@ Match Recognise(std::string_view msg) {
     m.oops_family = true;
     return m;
   }
-  if ((p = msg.find("Internal error: ")) != std::string_view::npos) {  // arm64 die()
+  if ((p = msg.find("Unhandled fault: ")) != std::string_view::npos && AtMessageStart(msg, p)) {
+    // arm32, before its die() line: "Unhandled fault: page domain fault (0x81b) at 0x1044"
+    start(ReportKind::kOops, "Unhandled fault: " + Normalise(UpTo(msg.substr(p + 17), {" (", " at "})));
+    m.oops_family = true;
+    return m;
+  }
+  if ((p = msg.find("Internal error: ")) != std::string_view::npos) {  // arm64 (and arm32) die()
     std::string_view rest = msg.substr(p + 16);
-    start(ReportKind::kOops, "Internal error: " + Normalise(UpTo(rest, {":", " ["})));
+    std::string what = Normalise(UpTo(rest, {":", " ["}));  // arm32: "Internal error: : 81b [#1]"
+    start(ReportKind::kOops, what.empty() ? std::string("Internal error") : "Internal error: " + what);
     m.oops_family = true;
     m.die_line = Contains(rest, "[#");
     return m;
@@ -559,6 +575,7 @@ std::string RipFunc(std::string_view msg) {
     return FuncOf(rest);  // "RIP: func+0x../0x.." without CS on some paths
   }
   if (StartsWith(msg, "pc : ")) return FuncOf(msg.substr(5));
+  if (StartsWith(msg, "PC is at ")) return FuncOf(msg.substr(9));  // arm32
   return {};
 }
 
@@ -833,7 +850,8 @@ void CrashReportParser::Continue(std::string_view msg) {
   std::string rip = RipFunc(rip_at == std::string_view::npos ? body : body.substr(rip_at));
   if (!rip.empty()) {
     if (o.rip_func.empty() && !IsGenericFrame(rip, o.hung_task)) o.rip_func = rip;
-  } else if (Contains(body, "Call Trace:") || StartsWith(body, "Call trace:")) {
+  } else if (Contains(body, "Call Trace:") || StartsWith(body, "Call trace:") ||
+             StartsWith(body, "Backtrace:")) {  // arm32
     o.in_trace = true;
     o.saw_trace = true;
   } else if (o.in_trace) {

@@ -158,6 +158,24 @@ TEST(CrashReportTest, Arm64) {
   EXPECT_EQ(rs[0].title, "Internal error: Oops - BUG in my_fn");
 }
 
+// arm32: the fault line, then die()'s "Internal error: : 81b [#1]" (no
+// name), "PC is at", and a backtrace of "(func) from" frames.
+TEST(CrashReportTest, Arm32) {
+  auto rs = Parse({"[ 7.0] Unhandled fault: page domain fault (0x81b) at 0x00001044",
+                   "[ 7.1] Internal error: : 81b [#1] SMP ARM", "[ 7.2] Modules linked in:",
+                   "[ 7.3] PC is at victim_fn+0x30/0xa8", "[ 7.4] LR is at   (null)",
+                   "[ 7.5] Backtrace:",
+                   "[ 7.6] [<80b10c70>] (victim_fn) from [<8062eec8>] (caller_fn+0x154/0x3c4)"});
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].kind, ReportKind::kOops);
+  EXPECT_TRUE(rs[0].fatal);
+  EXPECT_EQ(rs[0].title, "Unhandled fault: page domain fault in victim_fn");
+  rs = Parse({"[ 7.1] Internal error: : 81b [#1] SMP ARM", "[ 7.5] Backtrace:",
+              "[ 7.6] [<80b10c70>] (dump_stack) from [<8062eec8>] (x+0x1/0x2)",
+              "[ 7.7] [<8062eec8>] (caller_fn) from [<80632588>] (y+0x1bc/0x230)"});
+  EXPECT_EQ(Titles(rs), std::vector<std::string>{"Internal error in caller_fn"});
+}
+
 TEST(CrashReportTest, PanicFoldsIntoTheOopsThatCausedIt) {
   auto l = Oops("divide error: 0000 [#1] SMP", "f+0x1/0x2", "g+0x1/0x2");
   l.push_back("[   10.1] RIP: 0010:f+0x1/0x2");
