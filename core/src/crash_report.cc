@@ -126,14 +126,25 @@ bool IsGenericFrame(std::string_view f, bool hung_task) {
       "check_heap_object", "fortify_panic", "__fortify_report", "__fortify_panic",
       "__check_heap_object", "__stack_chk_fail", "sched_show_task",
       // arm's unwinder, and the irq-state tracing every entry passes
-      "dump_backtrace", "unwind_backtrace", "trace_hardirqs_off", "trace_hardirqs_on"};
+      "dump_backtrace", "unwind_backtrace", "trace_hardirqs_off", "trace_hardirqs_on",
+      "check_panic_on_warn", "tick_periodic", "do_invalid_op",
+      // the lock validator, whose reports come from inside it
+      "lock_acquire", "__lock_acquire", "lock_release", "__lock_release", "mark_lock",
+      "mark_lock_irq", "check_noncircular", "check_prev_add", "validate_chain",
+      "debug_check_no_locks_held"};
   for (std::string_view e : kExact)
     if (f == e) return true;
   if (f == "list_add" || f == "list_del" || f == "BUG" || f == "bug_handler") return true;
   // The scheduler reports ("scheduling while atomic") from inside itself.
   if (f == "__schedule" || f == "schedule" || StartsWith(f, "preempt_schedule")) return true;
   // 6.x function-padding symbols ("? __pfx_kernel_init+0x10/0x10").
-  if (StartsWith(f, "__pfx_")) return true;
+  if (StartsWith(f, "__pfx_") || StartsWith(f, "lockdep_")) return true;
+  // Lock primitives and might_sleep() checks: the bug is in their caller.
+  static constexpr std::string_view kLocking[] = {
+      "_raw_spin_", "_raw_read_", "_raw_write_", "do_raw_spin_", "__mutex_lock", "mutex_lock",
+      "__might_sleep", "___might_sleep", "__might_fault", "mark_held_locks", "fixup_bug"};
+  for (std::string_view p : kLocking)
+    if (StartsWith(f, p)) return true;
   if (StartsWith(f, "__sanitizer_") || StartsWith(f, "__stack_chk_fail") ||
       StartsWith(f, "refcount_") || StartsWith(f, "__refcount_"))
     return true;
@@ -591,7 +602,9 @@ bool IsTraceFiller(std::string_view msg) {
   if (colon != std::string_view::npos && colon >= 2 && colon <= 4) {
     bool reg = true;
     for (size_t i = 0; i < colon; ++i) reg &= IsIdentChar(msg[i]) && !(msg[i] >= 'a' && msg[i] <= 'w');
-    if (reg) return true;
+    // arm32's "r7:00000000 r6:..." between its backtrace's frames
+    bool arm32 = msg[0] == 'r' && std::all_of(msg.begin() + 1, msg.begin() + colon, IsDigit);
+    if (reg || arm32) return true;
   }
   return false;
 }

@@ -172,6 +172,7 @@ TEST(CrashReportTest, Arm32) {
   EXPECT_EQ(rs[0].title, "Unhandled fault: page domain fault in victim_fn");
   rs = Parse({"[ 7.1] Internal error: : 81b [#1] SMP ARM", "[ 7.5] Backtrace:",
               "[ 7.6] [<80b10c70>] (dump_stack) from [<8062eec8>] (x+0x1/0x2)",
+              "[ 7.65]  r7:00000000 r6:82622e04 r5:00000000 r4:81fe2534",
               "[ 7.7] [<8062eec8>] (caller_fn) from [<80632588>] (y+0x1bc/0x230)"});
   EXPECT_EQ(Titles(rs), std::vector<std::string>{"Internal error in caller_fn"});
 }
@@ -339,6 +340,19 @@ TEST(CrashReportTest, LockdepReportsAreWarnings) {
   for (std::string l : {"[ 1.0] [ OK ] Started the thing", "[ 1.0] [ INFO: nothing to see ]"}) {
     EXPECT_TRUE(Parse({l}).empty()) << l;
   }
+}
+
+// A fault inside a lock primitive, or a report from the lock validator or
+// might_sleep(), names the code that took the lock.
+TEST(CrashReportTest, LockPrimitivesAndTheValidatorAreNotTheCulprit) {
+  auto rs = Parse(Oops("general protection fault, probably for non-canonical address 0x1: 0000 [#1] SMP",
+                       "_raw_spin_lock_irqsave+0x3d/0x60", "queue_fn+0x10/0x20"));
+  EXPECT_EQ(Titles(rs), std::vector<std::string>{"general protection fault in queue_fn"});
+  rs = Parse({"[ 5.1] WARNING: possible circular locking dependency detected", "[ 5.2] Call Trace:",
+              "[ 5.3]  check_noncircular+0x1/0x2", "[ 5.4]  __lock_acquire+0x1/0x2",
+              "[ 5.5]  lock_acquire+0x1/0x2", "[ 5.6]  __mutex_lock+0x1/0x2", "[ 5.7]  rtnl_fn+0x1/0x2"});
+  EXPECT_EQ(Titles(rs),
+            std::vector<std::string>{"WARNING: possible circular locking dependency detected in rtnl_fn"});
 }
 
 // An RCU stall prints the stalled task through sched_show_task(): the
