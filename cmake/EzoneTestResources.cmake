@@ -30,15 +30,26 @@ macro(ezone_test_resources_here)
   cmake_language(DEFER CALL ezone_default_test_resources)
 endmacro()
 
+# ezone_discovered_test_properties(<list_var> <property> <value> ...)
 # The GoogleTest tests of one gtest_discover_tests(... TEST_LIST <list_var>)
-# exist only at ctest time: a script ctest includes after their discovery
-# gives each `slots` of the cpu (100: one core; a test that boots two VMs
-# side by side, 200).
-function(ezone_discovered_test_resources list_var slots)
-  set(script ${CMAKE_CURRENT_BINARY_DIR}/${list_var}_resources.cmake)
+# exist only at ctest time, and its PROPERTIES flattens a list value
+# (LABELS "unit;reports" would become LABELS unit and a bogus property
+# "reports"): a script ctest includes after their discovery sets the pairs
+# on each, every value whole. Their load: RESOURCE_GROUPS cpu:100 for one
+# core, cpu:200 for a test that boots two VMs side by side.
+function(ezone_discovered_test_properties list_var)
+  if(ARGC LESS 3)
+    message(FATAL_ERROR "ezone_discovered_test_properties(${list_var}): no <property> <value>")
+  endif()
+  set(pairs "")
+  math(EXPR last "${ARGC} - 1")
+  foreach(i RANGE 1 ${last})
+    string(APPEND pairs " \"${ARGV${i}}\"")
+  endforeach()
+  set(script ${CMAKE_CURRENT_BINARY_DIR}/${list_var}_properties.cmake)
   file(WRITE ${script}
        "if(${list_var})\n"
-       "  set_tests_properties(\${${list_var}} PROPERTIES RESOURCE_GROUPS cpu:${slots})\n"
+       "  set_tests_properties(\${${list_var}} PROPERTIES${pairs})\n"
        "endif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${script})
 endfunction()

@@ -5,7 +5,7 @@ target_link_libraries(ezone_crash_report_tests PRIVATE ezone::core GTest::gtest_
 target_compile_definitions(ezone_crash_report_tests PRIVATE
   EZONE_CORPUS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/corpus/console")
 gtest_discover_tests(ezone_crash_report_tests PROPERTIES LABELS "unit;core")
-ezone_discovered_test_resources(ezone_crash_report_tests_TESTS 100)
+ezone_discovered_test_properties(ezone_crash_report_tests_TESTS RESOURCE_GROUPS cpu:100)
 
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_FOUND)

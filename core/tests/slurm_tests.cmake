@@ -6,7 +6,7 @@ add_executable(ezone_slurm_unit_tests slurm_test.cc)
 target_link_libraries(ezone_slurm_unit_tests PRIVATE ezone::core GTest::gtest_main)
 target_include_directories(ezone_slurm_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/reports/src)
 gtest_discover_tests(ezone_slurm_unit_tests PROPERTIES LABELS "unit;core")
-ezone_discovered_test_resources(ezone_slurm_unit_tests_TESTS 100)
+ezone_discovered_test_properties(ezone_slurm_unit_tests_TESTS RESOURCE_GROUPS cpu:100)
 
 # With the real binary: GoogleTest sharding of `ezone run`, and campaigns
 # through a real Slurm cluster on this machine (scripts/start-slurm: slurmctld,
@@ -36,8 +36,8 @@ gtest_discover_tests(ezone_slurm_tests DISCOVERY_TIMEOUT 30 TEST_FILTER "Shardin
                      TEST_LIST ezone_slurm_sharding_TESTS
                      PROPERTIES LABELS slurm TIMEOUT 120)
 # A campaign's two nodes run their checks at once on this machine.
-ezone_discovered_test_resources(ezone_slurm_campaign_TESTS 200)
-ezone_discovered_test_resources(ezone_slurm_sharding_TESTS 100)
+ezone_discovered_test_properties(ezone_slurm_campaign_TESTS RESOURCE_GROUPS cpu:200)
+ezone_discovered_test_properties(ezone_slurm_sharding_TESTS RESOURCE_GROUPS cpu:100)
 
 add_test(NAME slurm_cluster_start
          COMMAND ${PROJECT_SOURCE_DIR}/scripts/start-slurm ${EZONE_SLURM_CLUSTER_DIR} --nodes 2)
