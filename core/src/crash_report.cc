@@ -63,6 +63,14 @@ size_t LevelPrefixLen(std::string_view s) {
   return i > 1 && i < s.size() && s[i] == '>' ? i + 1 : 0;
 }
 
+// The C identifier `s` starts with; empty when there is none, or when it
+// starts with a digit ("0xffff..." is an address, not a symbol).
+std::string_view LeadingSymbol(std::string_view s) {
+  size_t n = 0;
+  while (n < s.size() && IsIdentChar(s[n])) ++n;
+  return n == 0 || IsDigit(s[0]) ? std::string_view() : s.substr(0, n);
+}
+
 // The function of a frame token "func.cold+0x12/0x40 [mod]" (also "func()"),
 // without compiler suffixes; empty when it is not a symbol.
 std::string FuncOf(std::string_view tok, bool* unreliable = nullptr) {
@@ -73,10 +81,9 @@ std::string FuncOf(std::string_view tok, bool* unreliable = nullptr) {
     tok = TrimLeft(tok.substr(close + 2));
     // arm32 "[<80b10c70>] (memset) from [<8062eec8>] (caller+0x154/0x3c4)"
     if (StartsWith(tok, "(")) {
-      size_t n = 1;
-      while (n < tok.size() && IsIdentChar(tok[n])) ++n;
-      if (n > 1 && n < tok.size() && tok[n] == ')' && !IsDigit(tok[1])) return std::string(tok.substr(1, n - 1));
-      return {};
+      std::string_view sym = LeadingSymbol(tok.substr(1));
+      return !sym.empty() && StartsWith(tok.substr(1 + sym.size()), ")") ? std::string(sym)
+                                                                          : std::string();
     }
   }
   if (StartsWith(tok, "? ")) {
@@ -86,10 +93,9 @@ std::string FuncOf(std::string_view tok, bool* unreliable = nullptr) {
     *unreliable = true;
     tok.remove_prefix(2);
   }
-  size_t n = 0;
-  while (n < tok.size() && IsIdentChar(tok[n])) ++n;
-  if (n == 0 || IsDigit(tok[0])) return {};  // "0xffff..." is an address, not a symbol
-  std::string_view rest = tok.substr(n);
+  std::string_view sym = LeadingSymbol(tok);
+  if (sym.empty()) return {};
+  std::string_view rest = tok.substr(sym.size());
   // Compiler suffixes (.cold, .isra.0, .constprop.0, .part.0, .llvm.123)
   while (!rest.empty() && rest.front() == '.') {
     size_t k = 1;
@@ -97,7 +103,7 @@ std::string FuncOf(std::string_view tok, bool* unreliable = nullptr) {
     rest.remove_prefix(k);
   }
   if (!(StartsWith(rest, "+0x") || StartsWith(rest, "()"))) return {};
-  return std::string(tok.substr(0, n));
+  return std::string(sym);
 }
 
 // Frames that never are the guilty function: the reporting machinery, trap
@@ -365,10 +371,7 @@ Match Recognise(std::string_view msg) {
       if (in != std::string_view::npos) m.header_func = FuncOf(rest.substr(in + 4));
       if (in != std::string_view::npos && m.header_func.empty() && tool == "KCSAN: ") {
         // "data-race in reader_fn / writer_fn": bare names, the first racer.
-        std::string_view names = rest.substr(in + 4);
-        size_t n = 0;
-        while (n < names.size() && IsIdentChar(names[n])) ++n;
-        if (n > 0 && !IsDigit(names[0])) m.header_func = std::string(names.substr(0, n));
+        m.header_func = std::string(LeadingSymbol(rest.substr(in + 4)));
       }
       return m;
     }
