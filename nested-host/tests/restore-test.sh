@@ -123,10 +123,9 @@ while read -r n v m p ok prep rejected attempts silence victim vprep state witne
 		[[ $ok == verified ]] || fail "$n: a restored host used unverified"
 		if [[ $witness == no-witness ]]; then
 			[[ $victim == victim-restored ]] || fail "$n: its victim did not come with its restored host"
-		fi
-		# A witness boots on the restored host (EZONE_NESTED_WITNESS=restore
-		# would bring it with the host; off by default).
-		if [[ $witness != no-witness ]]; then
+		else
+			# A witness boots on the restored host (EZONE_NESTED_WITNESS=restore
+			# would bring it with the host; off by default).
 			[[ $witness == witness-booted && $victim == victim-booted ]] ||
 				fail "$n: its guests were not booted on its restored host ($witness, $victim)"
 			witnesses=$((witnesses + 1))
